@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# `make run`: starts the local stack (kept in .local/run, reused next time)
+# and runs `casehub run` in the foreground. Ctrl-C stops everything it started.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root"
+
+trap 'Deploy/local/stack.sh stop run' EXIT
+Deploy/local/stack.sh start run
+# shellcheck disable=SC1091
+source .local/run/env
+
+swift build --product casehub
+"$(swift build --show-bin-path)/casehub" run --data-dir .local/run "$@"

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Starts and stops the embedded local stack: a private PostgreSQL cluster and a
+# tansu broker (memory storage), both on loopback, data under .local/<name>/.
+#
+#   Deploy/local/stack.sh start NAME   # NAME is "run" (make run) or "test" (make test)
+#   Deploy/local/stack.sh stop NAME
+#   Deploy/local/stack.sh env NAME     # prints the exports a client needs
+#
+# Ports: CASEHUB_PG_PORT and CASEHUB_KAFKA_PORT override the defaults below.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cmd="${1:?usage: stack.sh start|stop|env NAME}"
+name="${2:?usage: stack.sh start|stop|env NAME}"
+
+case "$name" in
+    run)  default_pg=55432; default_kafka=59092 ;;
+    test) default_pg=55442; default_kafka=59102 ;;
+    *)    echo "stack: unknown stack name '$name' (run or test)" >&2; exit 2 ;;
+esac
+pg_port="${CASEHUB_PG_PORT:-$default_pg}"
+kafka_port="${CASEHUB_KAFKA_PORT:-$default_kafka}"
+dir="$root/.local/$name"
+pgdata="$dir/pgdata"
+pg_bin="$(pg_config --bindir 2>/dev/null || true)"
+[ -x "$pg_bin/initdb" ] || pg_bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+
+say() { printf 'stack[%s]: %s\n' "$name" "$*" >&2; }
+
+# PostgreSQL refuses to run as root; as root we run it as the 'postgres' user
+# that Debian's package creates.
+as_pg() {
+    if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_for_port() { # port seconds what
+    local i
+    for ((i = 0; i < $2 * 10; i++)); do
+        port_open "$1" && return 0
+        sleep 0.1
+    done
+    say "$3 did not open port $1 within $2 s"
+    return 1
+}
+
+print_env() {
+    cat <<ENV
+export CASEHUB_KAFKA_BROKERS=127.0.0.1:$kafka_port
+export CASEHUB_DATABASE_URL='host=127.0.0.1 port=$pg_port user=casehub dbname=casehub'
+export LD_LIBRARY_PATH=$root/.local/lib\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}
+ENV
+}
+
+start_postgres() {
+    mkdir -p "$dir"
+    if [ "$(id -u)" -eq 0 ]; then chown postgres "$dir"; fi
+    if [ ! -f "$pgdata/PG_VERSION" ]; then
+        say "initialising PostgreSQL cluster in $pgdata"
+        as_pg "$pg_bin/initdb" -D "$pgdata" -U casehub --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log"
+    fi
+    if as_pg "$pg_bin/pg_ctl" -D "$pgdata" status >/dev/null 2>&1; then
+        say "PostgreSQL already running on port $pg_port"
+    else
+        if port_open "$pg_port"; then
+            say "port $pg_port is taken by another program; set CASEHUB_PG_PORT to a free port"
+            exit 1
+        fi
+        as_pg "$pg_bin/pg_ctl" -D "$pgdata" -l "$pgdata/server.log" -w -t 60 start -o \
+            "-p $pg_port -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200 -c fsync=on" >/dev/null
+        say "PostgreSQL started on 127.0.0.1:$pg_port (log: $pgdata/server.log)"
+    fi
+    if ! psql "host=127.0.0.1 port=$pg_port user=casehub dbname=postgres" -tAc \
+        "SELECT 1 FROM pg_database WHERE datname = 'casehub'" | grep -q 1; then
+        psql -q "host=127.0.0.1 port=$pg_port user=casehub dbname=postgres" -c "CREATE DATABASE casehub"
+    fi
+}
+
+start_broker() {
+    local pidfile="$dir/tansu.pid"
+    if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+        say "tansu already running on port $kafka_port"
+        return
+    fi
+    if port_open "$kafka_port"; then
+        say "port $kafka_port is taken by another program; set CASEHUB_KAFKA_PORT to a free port"
+        exit 1
+    fi
+    mkdir -p "$dir"
+    setsid "$root/.local/bin/tansu" broker \
+        --listener-url "tcp://127.0.0.1:$kafka_port" \
+        --advertised-listener-url "tcp://127.0.0.1:$kafka_port" \
+        --storage-engine "memory://tansu/" \
+        >"$dir/tansu.log" 2>&1 </dev/null &
+    echo $! >"$pidfile"
+    wait_for_port "$kafka_port" 30 tansu
+    say "tansu started on 127.0.0.1:$kafka_port (log: $dir/tansu.log)"
+}
+
+stop_all() {
+    local pidfile="$dir/tansu.pid"
+    if [ -f "$pidfile" ]; then
+        kill "$(cat "$pidfile")" 2>/dev/null || true
+        rm -f "$pidfile"
+        say "tansu stopped"
+    fi
+    if [ -f "$pgdata/postmaster.pid" ]; then
+        as_pg "$pg_bin/pg_ctl" -D "$pgdata" -m fast -w stop >/dev/null 2>&1 || true
+        say "PostgreSQL stopped"
+    fi
+}
+
+case "$cmd" in
+    start) start_postgres; start_broker; print_env >"$dir/env" ;;
+    stop)  stop_all ;;
+    env)   print_env ;;
+    *)     echo "stack: unknown command '$cmd' (start, stop, env)" >&2; exit 2 ;;
+esac

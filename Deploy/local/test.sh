@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# `make test`: a fresh test stack (PostgreSQL + tansu on their own ports),
+# `swift test` against it, and the stack stopped again whatever the outcome.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root"
+
+Deploy/local/stack.sh stop test >/dev/null 2>&1 || true
+rm -rf .local/test
+trap 'Deploy/local/stack.sh stop test' EXIT
+Deploy/local/stack.sh start test
+# shellcheck disable=SC1091
+source .local/test/env
+
+swift build --build-tests
+swift test --skip-build "$@"

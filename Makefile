@@ -1,0 +1,27 @@
+# The two commands of the README: `make run` and `make test`.
+# Both install what is missing (Deploy/local/setup.sh) and start their own
+# PostgreSQL and broker on loopback (Deploy/local/stack.sh).
+SHELL := /bin/bash
+
+.PHONY: setup build run test stop clean
+
+setup:
+	@Deploy/local/setup.sh
+
+build: setup
+	swift build
+
+## Runs the whole hub on the embedded local stack at http://127.0.0.1:8080.
+run: setup
+	@Deploy/local/run.sh $(ARGS)
+
+## Unit and integration tests against a fresh local broker and database.
+test: setup
+	@Deploy/local/test.sh $(ARGS)
+
+## Stops stacks left running (e.g. after a killed `make run`).
+stop:
+	@Deploy/local/stack.sh stop run; Deploy/local/stack.sh stop test
+
+clean: stop
+	rm -rf .local/run .local/test .build

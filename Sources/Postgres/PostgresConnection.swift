@@ -1,0 +1,98 @@
+import Logging
+import NIOPosix
+
+/// One PostgreSQL session, leased from a ``PostgresClient``. Every call runs
+/// libpq on the client's thread pool, never on Swift's cooperative pool; the
+/// lease guarantees that only one task uses the session at a time.
+public final class PostgresConnection: @unchecked Sendable {
+    let pq: PQConnection
+    private let threadPool: NIOThreadPool
+    let id: Int
+
+    init(pq: PQConnection, threadPool: NIOThreadPool, id: Int) {
+        self.pq = pq
+        self.threadPool = threadPool
+        self.id = id
+    }
+
+    /// Runs a statement and returns its rows.
+    @discardableResult
+    public func query(_ query: PostgresQuery) async throws -> PostgresRows {
+        try await onThread { pq in try pq.execute(query) }
+    }
+
+    /// Runs a statement and returns the number of rows it affected.
+    @discardableResult
+    public func execute(_ query: PostgresQuery) async throws -> Int {
+        try await onThread { pq in try pq.execute(query).affectedRows }
+    }
+
+    /// Runs SQL text that the code owns (migrations), possibly several
+    /// statements, without parameters.
+    public func executeScript(unsafeSQL sql: String) async throws {
+        try await onThread { pq in try pq.executeScript(unsafeSQL: sql) }
+    }
+
+    /// Loads many rows in one round trip with `COPY … FROM STDIN`.
+    /// Returns the number of rows copied.
+    @discardableResult
+    public func copy(into table: String, columns: [String], rows: [[(any PostgresEncodable)?]]) async throws -> Int {
+        let statement = "COPY \(PostgresIdentifier.quote(table)) (\(columns.map(PostgresIdentifier.quote).joined(separator: ", "))) FROM STDIN"
+        let data = PostgresCopyText.encode(rows: rows)
+        return try await onThread { pq in try pq.copyIn(copyStatement: statement, data: data) }
+    }
+
+    /// The server process serving this session (for `pg_terminate_backend`, logs).
+    public var backendPID: Int32 { pq.backendPID }
+
+    func onThread<T: Sendable>(_ body: @escaping @Sendable (PQConnection) throws -> T) async throws -> T {
+        let pq = UncheckedBox(self.pq)
+        return try await threadPool.runIfActive { try body(pq.value) }
+    }
+}
+
+/// Moves a non-Sendable value into a thread-pool job. Safe here because a
+/// connection's lease makes its use exclusive.
+struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
+
+/// COPY text format: tab-separated, `\N` for NULL, backslash escapes.
+enum PostgresCopyText {
+    static func encode(rows: [[(any PostgresEncodable)?]]) -> [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(rows.count * 64)
+        for row in rows {
+            for (index, value) in row.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: "\t")) }
+                guard let bind = value?.postgresBind, let bytes = bind.bytes else {
+                    out += [UInt8(ascii: "\\"), UInt8(ascii: "N")]
+                    continue
+                }
+                if bind.format == .binary {
+                    // bytea: hex input form, its backslash escaped for COPY.
+                    out += Array("\\\\x".utf8)
+                    for byte in bytes {
+                        out.append(hexDigits[Int(byte >> 4)])
+                        out.append(hexDigits[Int(byte & 0x0f)])
+                    }
+                    continue
+                }
+                for byte in bytes {
+                    switch byte {
+                    case UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
+                    case UInt8(ascii: "\t"): out += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
+                    case UInt8(ascii: "\n"): out += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
+                    case UInt8(ascii: "\r"): out += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
+                    default: out.append(byte)
+                    }
+                }
+            }
+            out.append(UInt8(ascii: "\n"))
+        }
+        return out
+    }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+}

@@ -1,0 +1,1 @@
+// The walking skeleton end to end lives here.
