@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.0.0"..<"5.0.0"),
     ],
     targets: [
         // C libraries: one tiny module each, angle-bracket includes only.
@@ -64,7 +65,9 @@ let package = Package(
             name: "HubStore",
             dependencies: [
                 "CaseModel", "Postgres",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -90,15 +93,26 @@ let package = Package(
         .target(
             name: "AdminAPI",
             dependencies: [
-                "HubStore", "Kafka", "Postgres",
+                "CaseModel", "HubStore", "Kafka", "Postgres",
                 .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Wires the parts into one runnable stack; the CLI and end-to-end tests share it.
+        .target(
+            name: "CaseHubServer",
+            dependencies: [
+                "Adapters", "AdminAPI", "CaseModel", "Hub", "HubStore", "Kafka", "Postgres",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "casehub",
             dependencies: [
-                "Adapters", "AdminAPI", "CaseModel", "Hub", "HubStore", "Kafka", "Postgres",
+                "CaseHubServer", "CaseModel", "HubStore", "Kafka", "Postgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -120,7 +134,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "Adapters", "AdminAPI", "CaseModel", "Hub", "HubStore", "Kafka", "Postgres", "TestSupport",
+                "CaseHubServer", "CaseModel", "HubStore", "Kafka", "Postgres", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
@@ -128,6 +142,7 @@ let package = Package(
         // Finds the test broker and database started by `make test`.
         .target(
             name: "TestSupport",
+            dependencies: ["Postgres", .product(name: "Logging", package: "swift-log")],
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),

@@ -197,6 +197,15 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
+    /// Counts at info level; the full list at debug (a hub owns hundreds of partitions).
+    private static func logRebalance(_ what: Logger.Message, _ partitions: Set<KafkaTopicPartition>, _ logger: Logger) {
+        logger.info(what, metadata: [
+            "kafka.partitions.count": "\(partitions.count)",
+            "kafka.topics.count": "\(Set(partitions.map(\.topic)).count)",
+        ])
+        logger.debug(what, metadata: ["kafka.partitions": "\(partitions.sorted())"])
+    }
+
     private static func copy(_ pointer: UnsafePointer<rd_kafka_message_t>, client: RDKafkaClient) throws(KafkaError) -> KafkaMessage? {
         let message = pointer.pointee
         if message.err != RD_KAFKA_RESP_ERR_NO_ERROR {
@@ -254,7 +263,7 @@ public final class KafkaConsumer: Sendable {
                 }
                 state.withLockedValue { $0.assigned = partitions }
             }
-            client.logger.info("partitions assigned", metadata: ["kafka.partitions": "\(partitions.sorted())"])
+            Self.logRebalance("partitions assigned", partitions, client.logger)
             return []
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
             if cooperative {
@@ -268,7 +277,7 @@ public final class KafkaConsumer: Sendable {
                 state.assigned.subtract(partitions)
                 state.paused.subtract(partitions)
             }
-            client.logger.info("partitions revoked", metadata: ["kafka.partitions": "\(partitions.sorted())"])
+            Self.logRebalance("partitions revoked", partitions, client.logger)
             return partitions
         default:
             _ = rd_kafka_assign(client.handle, nil)

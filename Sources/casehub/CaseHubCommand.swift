@@ -1,1 +1,10 @@
-@main struct Main { static func main() {} }
+import ArgumentParser
+
+@main
+struct CaseHubCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "casehub",
+        abstract: "The integration hub between ecological-environment enforcement agencies.",
+        subcommands: [RunCommand.self, HubCommand.self, AdapterCommand.self, MigrateCommand.self, TopicsCommand.self]
+    )
+}

@@ -1,0 +1,167 @@
+import CaseModel
+import Foundation
+import HubStore
+import Hummingbird
+import Kafka
+import Logging
+
+/// The agency-side HTTP API of the adapters, mounted once for every agency it serves:
+///
+/// - `POST /v1/agencies/{agency}/events` — canonical events (structured CloudEvents, one or a batch)
+/// - `GET  /v1/agencies/{agency}/inbox?after=&limit=&wait=` — delivered events, oldest first, long-poll
+/// - `POST /v1/agencies/{agency}/inbox/ack` — `{"cursor": N}` acknowledges everything up to N
+public struct AdapterRoutes: Sendable {
+    public struct Limits: Sendable {
+        public var maxBodyBytes = 4 << 20
+        public var maxEventsPerBatch = 500
+        public var maxInboxPage = 1_000
+        public var maxWaitSeconds = 30
+        public init() {}
+    }
+
+    let agencies: Set<AgencyID>
+    let topics: TopicNames
+    let producer: KafkaProducer
+    let deliveries: DeliveryStore
+    let delivered: Wakeup
+    let limits: Limits
+
+    public init(agencies: Set<AgencyID>, topics: TopicNames, producer: KafkaProducer, deliveries: DeliveryStore, delivered: Wakeup, limits: Limits = Limits()) {
+        self.agencies = agencies
+        self.topics = topics
+        self.producer = producer
+        self.deliveries = deliveries
+        self.delivered = delivered
+        self.limits = limits
+    }
+
+    public func add<Context: RequestContext>(to router: Router<Context>) {
+        let group = router.group("v1/agencies/:agency")
+        group.post("events") { request, context in try await submitEvents(request, context) }
+        group.get("inbox") { request, context in try await inbox(request, context) }
+        group.post("inbox/ack") { request, context in try await acknowledge(request, context) }
+    }
+
+    private func agency(_ context: some RequestContext) throws -> AgencyID {
+        let text = try context.parameters.require("agency")
+        guard let id = AgencyID(rawValue: text), agencies.contains(id) else {
+            throw ProblemDetails(.notFound, title: "Unknown agency", detail: "no adapter serves agency '\(text.prefix(80))' here")
+        }
+        return id
+    }
+
+    private func readJSON(_ request: Request) async throws -> JSONValue {
+        var request = request
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: limits.maxBodyBytes)
+        } catch {
+            throw ProblemDetails(.contentTooLarge, title: "Body too large", detail: "the body exceeds \(limits.maxBodyBytes) bytes")
+        }
+        do {
+            return try JSONValue.parse(body.readableBytesView)
+        } catch {
+            throw ProblemDetails(.badRequest, title: "Malformed JSON", detail: "\(error)")
+        }
+    }
+
+    // MARK: POST events
+
+    func submitEvents(_ request: Request, _ context: some RequestContext) async throws -> Response {
+        let agency = try agency(context)
+        let json = try await readJSON(request)
+        let isBatch: Bool
+        let documents: [JSONValue]
+        if case .array(let items) = json {
+            isBatch = true
+            documents = items
+        } else {
+            isBatch = false
+            documents = [json]
+        }
+        guard !documents.isEmpty else {
+            throw ProblemDetails(.unprocessableContent, title: "Empty batch", detail: "the batch holds no events")
+        }
+        guard documents.count <= limits.maxEventsPerBatch else {
+            throw ProblemDetails(.contentTooLarge, title: "Batch too large", detail: "at most \(limits.maxEventsPerBatch) events per batch")
+        }
+        var events: [CloudEvent] = []
+        var violations: [EnvelopeViolation] = []
+        for (index, document) in documents.enumerated() {
+            let prefix = isBatch ? "/\(index)" : ""
+            do {
+                let event = try CloudEvent(structured: document)
+                if event.source != agency.rawValue {
+                    violations.append(EnvelopeViolation(path: prefix + "/source", rule: "sender",
+                                                        message: "source must be '\(agency)', the agency of this path"))
+                }
+                events.append(event)
+            } catch {
+                violations += error.violations.map { EnvelopeViolation(path: prefix + $0.path, rule: $0.rule, message: $0.message) }
+            }
+        }
+        guard violations.isEmpty else {
+            throw ProblemDetails(.unprocessableContent, title: "Invalid event",
+                                 detail: "\(violations.count) rule(s) broken; nothing was submitted", violations: violations)
+        }
+        let messages = events.map { event in
+            KafkaOutgoingMessage(
+                topic: topics.from(agency), key: event.subject, value: event.binaryValue,
+                headers: event.binaryHeaders.map { KafkaHeader(key: $0.0, string: $0.1) })
+        }
+        let results = try await producer.sendBatch(messages)
+        let failures = results.compactMap { result -> KafkaError? in
+            if case .failure(let error) = result { return error }
+            return nil
+        }
+        if let failure = failures.first {
+            context.logger.error("publishing to the hub failed", metadata: ["casehub.agency": "\(agency)", "error": "\(failure)"])
+            throw ProblemDetails(.serviceUnavailable, title: "Hub unavailable",
+                                 detail: "\(failures.count) of \(events.count) event(s) could not be handed to the hub; submit them again (ids make this safe)")
+        }
+        return JSONResponse.make(.accepted, .object([
+            "accepted": .array(events.map { .string($0.id) }),
+        ]))
+    }
+
+    // MARK: inbox
+
+    func inbox(_ request: Request, _ context: some RequestContext) async throws -> Response {
+        let agency = try agency(context)
+        let query = request.uri.queryParameters
+        func integer(_ name: String) throws -> Int64? {
+            guard let text = query.get(name) else { return nil }
+            guard let value = Int64(text), value >= 0 else {
+                throw ProblemDetails(.badRequest, title: "Invalid parameter", detail: "\(name) must be a non-negative integer",
+                                     violations: [EnvelopeViolation(path: "?\(name)", rule: "type", message: "non-negative integer")])
+            }
+            return value
+        }
+        let after = try integer("after")
+        let limit = Int(min(try integer("limit") ?? 100, Int64(limits.maxInboxPage)))
+        let wait = Int(min(try integer("wait") ?? 0, Int64(limits.maxWaitSeconds)))
+        let deadline = ContinuousClock.now + .seconds(wait)
+        var page = try await deliveries.inbox(agency: agency, after: after, limit: max(limit, 1))
+        while page.isEmpty && ContinuousClock.now < deadline {
+            await delivered.wait(timeout: min(.milliseconds(500), deadline - ContinuousClock.now))
+            page = try await deliveries.inbox(agency: agency, after: after, limit: max(limit, 1))
+        }
+        let next = page.last?.cursor ?? after
+        var body: [String: JSONValue] = [
+            "events": .array(page.map { .object(["cursor": .integer($0.cursor), "event": $0.event.structured]) }),
+        ]
+        body["nextCursor"] = next.map(JSONValue.integer) ?? .null
+        return JSONResponse.make(.ok, .object(body))
+    }
+
+    func acknowledge(_ request: Request, _ context: some RequestContext) async throws -> Response {
+        let agency = try agency(context)
+        let json = try await readJSON(request)
+        guard case .integer(let cursor)? = json["cursor"], cursor >= 0 else {
+            throw ProblemDetails(.unprocessableContent, title: "Invalid acknowledgement", detail: "the body must be {\"cursor\": N}",
+                                 violations: [EnvelopeViolation(path: "/cursor", rule: "required", message: "a non-negative integer cursor is required")])
+        }
+        let count = try await deliveries.acknowledge(agency: agency, through: cursor)
+        return JSONResponse.make(.ok, .object(["acknowledged": .integer(Int64(count)), "cursor": .integer(cursor)]))
+    }
+}

@@ -1,0 +1,66 @@
+import CaseModel
+import HubStore
+import Kafka
+import Logging
+import ServiceLifecycle
+
+/// Consumes `to.<agency>` topics and stores each event in the agency's inbox
+/// (PostgreSQL) before committing offsets: a restart re-reads at most what
+/// was not yet stored, and the store skips what it already has.
+public final class DeliveryConsumer: Service, Sendable {
+    private let agencies: [AgencyID]
+    private let topics: TopicNames
+    private let store: DeliveryStore
+    private let consumer: KafkaConsumer
+    private let delivered: Wakeup
+    private let logger: Logger
+
+    public init(agencies: [AgencyID], topics: TopicNames, store: DeliveryStore, consumer: KafkaConsumer, delivered: Wakeup, logger: Logger) {
+        self.agencies = agencies
+        self.topics = topics
+        self.store = store
+        self.consumer = consumer
+        self.delivered = delivered
+        self.logger = logger
+    }
+
+    /// The consumer group for a set of agencies: one group per standalone
+    /// adapter, one shared group when a process serves them all.
+    public static func groupID(for agencies: [AgencyID], topics: TopicNames) -> String {
+        agencies.count == 1 ? "\(topics.prefix)-adapter-\(agencies[0])" : "\(topics.prefix)-adapters"
+    }
+
+    public func run() async throws {
+        try consumer.subscribe(topics: agencies.map(topics.to))
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let batch = try await consumer.nextBatch(maxMessages: 500, maxWaitMilliseconds: 50)
+            if batch.isEmpty { continue }
+            var events: [(agency: AgencyID, event: CloudEvent)] = []
+            for message in batch {
+                guard let agency = topics.recipient(ofTopic: message.topic) else { continue }
+                let headers = message.headers.compactMap { header in header.stringValue.map { (header.key, $0) } }
+                do {
+                    events.append((agency, try CloudEvent(binaryHeaders: headers, value: message.value)))
+                } catch {
+                    // The hub wrote it; an unreadable record is a bug to see, not to block on.
+                    logger.error("undecodable delivery skipped", metadata: ["kafka.topic": "\(message.topic)", "kafka.offset": "\(message.offset)", "error": "\(error)"])
+                }
+            }
+            var delay = Duration.milliseconds(100)
+            while true {
+                do {
+                    try await store.store(events)
+                    break
+                } catch {
+                    if Task.isShuttingDownGracefully || Task.isCancelled { await consumer.close(); return }
+                    logger.error("storing deliveries failed; retrying", metadata: ["error": "\(error)"])
+                    try? await Task.sleep(for: delay)
+                    delay = min(delay * 2, .seconds(5))
+                }
+            }
+            try await consumer.commit(batch)
+            delivered.signal()
+        }
+        await consumer.close()
+    }
+}

@@ -1,0 +1,63 @@
+import CaseModel
+import Hummingbird
+
+/// RFC 9457 problem details, the body of every error answer of the HTTP APIs.
+public struct ProblemDetails: Error, Sendable {
+    public var status: HTTPResponse.Status
+    /// A short, stable summary of the problem type.
+    public var title: String
+    /// What went wrong in this request, for the agency's developer.
+    public var detail: String
+    /// One entry per broken rule, each naming the field path.
+    public var violations: [EnvelopeViolation]
+
+    public init(_ status: HTTPResponse.Status, title: String, detail: String, violations: [EnvelopeViolation] = []) {
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.violations = violations
+    }
+
+    public var response: Response {
+        var body: [String: JSONValue] = [
+            "type": .string("about:blank"),
+            "title": .string(title),
+            "status": .integer(Int64(status.code)),
+            "detail": .string(detail),
+        ]
+        if !violations.isEmpty {
+            body["violations"] = .array(violations.map {
+                .object(["path": .string($0.path), "rule": .string($0.rule), "message": .string($0.message)])
+            })
+        }
+        return JSONResponse.make(status, .object(body), contentType: "application/problem+json")
+    }
+}
+
+public enum JSONResponse {
+    public static func make(_ status: HTTPResponse.Status, _ body: JSONValue, contentType: String = "application/json") -> Response {
+        Response(
+            status: status,
+            headers: [.contentType: contentType],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: body.canonicalBytes)))
+    }
+}
+
+/// Turns thrown ``ProblemDetails`` into their response; other errors into a
+/// 500 problem that reveals nothing internal.
+public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
+    public init() {}
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let problem as ProblemDetails {
+            return problem.response
+        } catch let error as HTTPError {
+            return ProblemDetails(error.status, title: error.status.reasonPhrase, detail: error.body ?? error.status.reasonPhrase).response
+        } catch {
+            context.logger.error("request failed", metadata: ["error": "\(error)"])
+            return ProblemDetails(.internalServerError, title: "Internal Server Error", detail: "the request could not be completed").response
+        }
+    }
+}

@@ -1,0 +1,74 @@
+import CaseModel
+import Hub
+import Kafka
+
+/// Everything one CaseHub process needs to know. Built from the environment
+/// (``fromEnvironment(_:)``) and command-line options at the edge.
+public struct CaseHubConfiguration: Sendable {
+    /// Which parts this process runs.
+    public struct Roles: Sendable {
+        /// The hub pipeline and outbox relay.
+        public var hub: Bool
+        /// Agencies whose adapters (HTTP API, delivery consumer) run here.
+        public var adapters: [AgencyID]
+
+        public init(hub: Bool, adapters: [AgencyID]) {
+            self.hub = hub
+            self.adapters = adapters
+        }
+    }
+
+    /// Brokers, client id and raw librdkafka properties.
+    public var kafka: KafkaConfiguration
+    /// `session.timeout.ms` of every consumer. Shorter makes group joins faster
+    /// on tansu, which delays a join by about half of it.
+    public var consumerSessionTimeoutMilliseconds: Int = 45_000
+    /// libpq connection string; empty uses the `PG*` environment variables.
+    public var databaseURL: String
+    public var databaseMaxConnections: Int = 10
+    public var httpHost: String = "127.0.0.1"
+    /// 0 picks a free port (tests).
+    public var httpPort: Int = 8080
+    public var topics: TopicNames
+    public var topicPartitions: Int = 3
+    public var topicReplicationFactor: Int = 1
+    public var registry: AgencyRegistry = .zhuzhou
+    public var hub: HubConfiguration
+    public var roles: Roles
+
+    public init(kafka: KafkaConfiguration, databaseURL: String, topics: TopicNames = TopicNames(), roles: Roles? = nil) {
+        self.kafka = kafka
+        self.databaseURL = databaseURL
+        self.topics = topics
+        self.hub = HubConfiguration(topics: topics)
+        self.hub.groupID = "\(topics.prefix)-hub"
+        self.roles = roles ?? Roles(hub: true, adapters: AgencyRegistry.zhuzhou.all.map(\.id))
+    }
+
+    /// Every topic the configured agencies use.
+    public var topicSpecifications: [KafkaAdmin.TopicSpecification] {
+        var names = [topics.changes, topics.rejected]
+        for agency in registry.all {
+            names += [topics.from(agency.id), topics.to(agency.id)]
+        }
+        return names.map { KafkaAdmin.TopicSpecification(name: $0, partitions: topicPartitions, replicationFactor: topicReplicationFactor) }
+    }
+
+    /// Reads `CASEHUB_KAFKA_BROKERS`, `CASEHUB_DATABASE_URL`, `CASEHUB_HTTP_PORT`,
+    /// `CASEHUB_TOPIC_PREFIX` and `CASEHUB_KAFKA_<PROPERTY>` (e.g.
+    /// `CASEHUB_KAFKA_SECURITY_PROTOCOL=ssl` sets `security.protocol`).
+    public static func fromEnvironment(_ environment: [String: String]) -> CaseHubConfiguration {
+        let brokers = (environment["CASEHUB_KAFKA_BROKERS"] ?? "127.0.0.1:9092").split(separator: ",").map(String.init)
+        var properties: [String: String] = [:]
+        for (key, value) in environment where key.hasPrefix("CASEHUB_KAFKA_") && key != "CASEHUB_KAFKA_BROKERS" {
+            properties[key.dropFirst("CASEHUB_KAFKA_".count).lowercased().replacingOccurrences(of: "_", with: ".")] = value
+        }
+        var configuration = CaseHubConfiguration(
+            kafka: KafkaConfiguration(bootstrapServers: brokers, clientID: "casehub", properties: properties),
+            databaseURL: environment["CASEHUB_DATABASE_URL"] ?? "",
+            topics: TopicNames(prefix: environment["CASEHUB_TOPIC_PREFIX"] ?? "casehub"))
+        if let port = environment["CASEHUB_HTTP_PORT"].flatMap(Int.init) { configuration.httpPort = port }
+        if let host = environment["CASEHUB_HTTP_HOST"] { configuration.httpHost = host }
+        return configuration
+    }
+}

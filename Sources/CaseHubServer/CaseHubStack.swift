@@ -1,0 +1,115 @@
+import Adapters
+import AdminAPI
+import CaseModel
+import Hub
+import HubStore
+import Hummingbird
+import Kafka
+import Logging
+import Postgres
+import ServiceLifecycle
+
+/// One CaseHub process: database pool, hub pipeline and relay, adapters'
+/// delivery consumers and the HTTP server, run as one `ServiceGroup`.
+public final class CaseHubStack: Sendable {
+    public let configuration: CaseHubConfiguration
+    public let database: PostgresClient
+    public let kafkaAdmin: KafkaAdmin
+    let logger: Logger
+    private let serviceGroup: ServiceGroup
+
+    /// Checks librdkafka, migrates the database and creates missing topics.
+    /// Safe to run at every start and from several processes at once.
+    public static func prepare(_ configuration: CaseHubConfiguration, logger: Logger) async throws {
+        try LibrdkafkaVersion.requireSupported()
+        let database = PostgresClient(configuration: PostgresConfiguration(connectionString: configuration.databaseURL), logger: logger)
+        do {
+            let applied = try await Migrator(client: database, logger: logger).migrate()
+            if !applied.isEmpty { logger.info("database migrated", metadata: ["migration.versions": "\(applied)"]) }
+            await database.shutdown()
+        } catch {
+            await database.shutdown()
+            throw error
+        }
+        let admin = try KafkaAdmin(configuration: configuration.kafka, logger: logger)
+        let created = try await admin.createTopics(configuration.topicSpecifications)
+        if !created.isEmpty { logger.info("topics created", metadata: ["kafka.topics.created": "\(created.count)"]) }
+    }
+
+    /// Builds every part; nothing connects until ``run()``.
+    /// `onServerRunning` receives the HTTP port once the server listens.
+    public init(
+        configuration: CaseHubConfiguration, logger: Logger, handleSignals: Bool = true,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) throws {
+        try LibrdkafkaVersion.requireSupported()
+        self.configuration = configuration
+        self.logger = logger
+        var databaseConfiguration = PostgresConfiguration(connectionString: configuration.databaseURL)
+        databaseConfiguration.maxConnections = configuration.databaseMaxConnections
+        let database = PostgresClient(configuration: databaseConfiguration, logger: logger)
+        self.database = database
+        kafkaAdmin = try KafkaAdmin(configuration: configuration.kafka, logger: logger)
+
+        func consumerConfiguration(group: String) -> KafkaConsumerConfiguration {
+            var consumer = KafkaConsumerConfiguration(connection: configuration.kafka, groupID: group)
+            consumer.sessionTimeoutMilliseconds = configuration.consumerSessionTimeoutMilliseconds
+            return consumer
+        }
+
+        var services: [any Service] = [database]
+        let hubStore = HubStore(client: database)
+        if configuration.roles.hub {
+            let relayWakeup = Wakeup()
+            let relayProducer = try KafkaProducer(configuration: KafkaProducerConfiguration(connection: configuration.kafka), logger: logger)
+            // Shut down after the pipeline (services stop in reverse order), so the
+            // relay publishes what the pipeline's last batch wrote.
+            services.append(OutboxRelay(configuration: configuration.hub, store: hubStore, producer: relayProducer, wakeup: relayWakeup, logger: logger))
+            services.append(HubPipeline(
+                configuration: configuration.hub, registry: configuration.registry, store: hubStore,
+                consumer: try KafkaConsumer(configuration: consumerConfiguration(group: configuration.hub.groupID), logger: logger),
+                relayWakeup: relayWakeup, logger: logger))
+        }
+
+        let router = Router()
+        router.add(middleware: ProblemMiddleware())
+        HealthRoutes(database: database, kafka: kafkaAdmin).add(to: router)
+
+        let adapters = configuration.roles.adapters
+        if !adapters.isEmpty {
+            let delivered = Wakeup()
+            let deliveryStore = DeliveryStore(client: database)
+            let group = DeliveryConsumer.groupID(for: adapters, topics: configuration.topics)
+            services.append(DeliveryConsumer(
+                agencies: adapters, topics: configuration.topics, store: deliveryStore,
+                consumer: try KafkaConsumer(configuration: consumerConfiguration(group: group), logger: logger),
+                delivered: delivered, logger: logger))
+            let submitProducer = try KafkaProducer(configuration: KafkaProducerConfiguration(connection: configuration.kafka), logger: logger)
+            AdapterRoutes(agencies: Set(adapters), topics: configuration.topics, producer: submitProducer,
+                          deliveries: deliveryStore, delivered: delivered).add(to: router)
+        }
+
+        let application = Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "casehub"),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.httpPort) },
+            logger: logger)
+        services.append(application)
+        serviceGroup = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+            gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [],
+            cancellationSignals: [],
+            logger: logger))
+    }
+
+    /// Runs until SIGINT/SIGTERM or ``shutdown()``, then stops the parts in
+    /// reverse order: HTTP first, the database pool last.
+    public func run() async throws {
+        try await serviceGroup.run()
+    }
+
+    /// Starts a graceful shutdown, as SIGTERM would.
+    public func shutdown() async {
+        await serviceGroup.triggerGracefulShutdown()
+    }
+}

@@ -1,0 +1,153 @@
+import Foundation
+
+/// A CaseHub event in the CloudEvents 1.0 model.
+///
+/// Over Kafka it travels in binary mode (attributes as `ce_*` headers, the
+/// payload as the value); over HTTP in structured mode (one JSON document).
+/// ``id`` is the idempotency key, ``subject`` the case id, ``source`` the
+/// sending agency's id.
+public struct CloudEvent: Sendable, Hashable {
+    public static let specVersion = "1.0"
+
+    public var id: String
+    public var source: String
+    public var type: String
+    /// When the act happened, as the sender declares it.
+    public var time: Date
+    /// The case id.
+    public var subject: String
+    public var data: JSONValue
+    /// Extension attributes (lower-case names), e.g. the adapter signature.
+    public var extensions: [String: String]
+
+    public init(id: String, source: String, type: String, time: Date, subject: String, data: JSONValue, extensions: [String: String] = [:]) {
+        self.id = id
+        self.source = source
+        self.type = type
+        self.time = time
+        self.subject = subject
+        self.data = data
+        self.extensions = extensions
+    }
+}
+
+/// Why an envelope was refused: the attribute and the rule it broke.
+public struct EnvelopeViolation: Error, Sendable, Hashable, CustomStringConvertible {
+    /// JSON-pointer-like path of the attribute, e.g. `/id` or `/data`.
+    public var path: String
+    /// A stable rule name: `required`, `format`, `const`, `type`.
+    public var rule: String
+    public var message: String
+
+    public init(path: String, rule: String, message: String) {
+        self.path = path
+        self.rule = rule
+        self.message = message
+    }
+
+    public var description: String { "\(path): \(message)" }
+}
+
+/// A list of envelope violations; empty lists are never thrown.
+public struct EnvelopeError: Error, Sendable, CustomStringConvertible {
+    public var violations: [EnvelopeViolation]
+    public var description: String { violations.map(\.description).joined(separator: "; ") }
+}
+
+extension CloudEvent {
+    static let coreAttributes: Set<String> = ["specversion", "id", "source", "type", "time", "subject", "datacontenttype", "data", "data_base64", "dataschema"]
+
+    /// Reads a structured-mode JSON object, reporting every broken rule at once.
+    public init(structured json: JSONValue) throws(EnvelopeError) {
+        guard let object = json.objectValue else {
+            throw EnvelopeError(violations: [EnvelopeViolation(path: "", rule: "type", message: "an event must be a JSON object")])
+        }
+        var violations: [EnvelopeViolation] = []
+        func string(_ name: String) -> String? {
+            switch object[name] {
+            case .string(let value) where !value.isEmpty:
+                return value
+            case nil, .null?:
+                violations.append(EnvelopeViolation(path: "/\(name)", rule: "required", message: "attribute '\(name)' is required"))
+            default:
+                violations.append(EnvelopeViolation(path: "/\(name)", rule: "type", message: "attribute '\(name)' must be a non-empty string"))
+            }
+            return nil
+        }
+        let specVersion = string("specversion")
+        if let specVersion, specVersion != Self.specVersion {
+            violations.append(EnvelopeViolation(path: "/specversion", rule: "const", message: "specversion must be \"1.0\", got \"\(specVersion)\""))
+        }
+        let id = string("id")
+        if let id, UUID(uuidString: id) == nil {
+            violations.append(EnvelopeViolation(path: "/id", rule: "format", message: "id must be a UUID (it is the idempotency key)"))
+        }
+        let source = string("source")
+        let type = string("type")
+        let subject = string("subject")
+        let timeText = string("time")
+        let time = timeText.flatMap(RFC3339.parse)
+        if let timeText, time == nil {
+            violations.append(EnvelopeViolation(path: "/time", rule: "format", message: "time must be an RFC 3339 date-time, got \"\(timeText.prefix(40))\""))
+        }
+        if let contentType = object["datacontenttype"],
+           contentType.stringValue?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() != "application/json" {
+            violations.append(EnvelopeViolation(path: "/datacontenttype", rule: "const", message: "datacontenttype must be application/json"))
+        }
+        let data = object["data"]
+        if data?.objectValue == nil {
+            violations.append(EnvelopeViolation(path: "/data", rule: data == nil ? "required" : "type", message: "data must be a JSON object"))
+        }
+        var extensions: [String: String] = [:]
+        for (name, value) in object where !Self.coreAttributes.contains(name) {
+            guard name.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber) }), !name.isEmpty, name.count <= 20 else {
+                violations.append(EnvelopeViolation(path: "/\(name)", rule: "format", message: "extension attribute names are 1-20 lower-case letters or digits"))
+                continue
+            }
+            guard let text = value.stringValue else {
+                violations.append(EnvelopeViolation(path: "/\(name)", rule: "type", message: "extension attribute '\(name)' must be a string"))
+                continue
+            }
+            extensions[name] = text
+        }
+        guard violations.isEmpty, let id, let source, let type, let subject, let time, let data else {
+            throw EnvelopeError(violations: violations)
+        }
+        self.init(id: id.lowercased(), source: source, type: type, time: time, subject: subject, data: data, extensions: extensions)
+    }
+
+    /// The structured-mode JSON object.
+    public var structured: JSONValue {
+        var object: [String: JSONValue] = [
+            "specversion": .string(Self.specVersion),
+            "id": .string(id),
+            "source": .string(source),
+            "type": .string(type),
+            "time": .string(RFC3339.format(time)),
+            "subject": .string(subject),
+            "datacontenttype": .string("application/json"),
+            "data": data,
+        ]
+        for (name, value) in extensions { object[name] = .string(value) }
+        return .object(object)
+    }
+}
+
+/// RFC 3339 date-times with optional fractional seconds; output in UTC with milliseconds.
+public enum RFC3339 {
+    public static func parse(_ text: String) -> Date? {
+        let withFraction = ISO8601DateFormatter()
+        withFraction.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let date = withFraction.date(from: text) { return date }
+        let plain = ISO8601DateFormatter()
+        plain.formatOptions = [.withInternetDateTime]
+        return plain.date(from: text)
+    }
+
+    public static func format(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: date)
+    }
+}

@@ -1,0 +1,22 @@
+import CaseModel
+
+/// Settings of the hub's pipeline and relay.
+public struct HubConfiguration: Sendable {
+    public var topics: TopicNames
+    /// The consumer group all hub instances share.
+    public var groupID: String = "casehub-hub"
+    /// A batch closes at this many events…
+    public var maxBatchSize: Int = 500
+    /// …or after this long, whichever comes first.
+    public var maxBatchWaitMilliseconds: Int = 20
+    /// Outbox records published per relay round.
+    public var relayBatchSize: Int = 1_000
+    /// How often an idle relay looks for records written by other instances.
+    public var relayPollMilliseconds: Int = 100
+    /// The id the hub signs its own events (receipts, notices) with.
+    public var hubSource: String = "casehub-hub"
+
+    public init(topics: TopicNames = TopicNames()) {
+        self.topics = topics
+    }
+}

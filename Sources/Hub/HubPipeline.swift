@@ -1,0 +1,195 @@
+import CaseModel
+import Crypto
+import Foundation
+import HubStore
+import Kafka
+import Logging
+import Postgres
+import ServiceLifecycle
+
+/// Consumes every `from.<agency>` topic, validates each event, and applies a
+/// whole batch in one PostgreSQL transaction (inbox, case state, audit trail,
+/// outbox) before committing the batch's Kafka offsets. A crash between the
+/// two replays the batch, which the inbox absorbs.
+public final class HubPipeline: Service, Sendable {
+    private let configuration: HubConfiguration
+    private let registry: AgencyRegistry
+    private let router: EventRouter
+    private let store: HubStore
+    private let consumer: KafkaConsumer
+    private let relayWakeup: Wakeup
+    private let logger: Logger
+
+    public init(configuration: HubConfiguration, registry: AgencyRegistry, store: HubStore,
+                consumer: KafkaConsumer, relayWakeup: Wakeup, logger: Logger) {
+        self.configuration = configuration
+        self.registry = registry
+        self.router = EventRouter(registry: registry)
+        self.store = store
+        self.consumer = consumer
+        self.relayWakeup = relayWakeup
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        try consumer.subscribe(topics: registry.all.map { configuration.topics.from($0.id) })
+        logger.info("hub pipeline consuming", metadata: ["kafka.group": "\(configuration.groupID)", "agencies": "\(registry.all.count)"])
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let batch = try await consumer.nextBatch(
+                maxMessages: configuration.maxBatchSize,
+                maxWaitMilliseconds: configuration.maxBatchWaitMilliseconds)
+            if batch.isEmpty { continue }
+            guard try await applyWithRetry(batch) else { break }
+            try await consumer.commit(batch)
+            relayWakeup.signal()
+        }
+        await consumer.close()
+        logger.info("hub pipeline stopped")
+    }
+
+    /// Applies until it succeeds (the database may be restarting) or the hub
+    /// shuts down; returns false when it gave up because of shutdown, leaving
+    /// the offsets uncommitted for the next owner.
+    private func applyWithRetry(_ batch: [KafkaMessage]) async throws -> Bool {
+        var delay = Duration.milliseconds(100)
+        while true {
+            do {
+                try await apply(batch)
+                return true
+            } catch {
+                if Task.isShuttingDownGracefully || Task.isCancelled { return false }
+                logger.error("applying a batch failed; retrying", metadata: ["error": "\(error)", "batch.size": "\(batch.count)"])
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(5))
+            }
+        }
+    }
+
+    /// One transaction for the whole batch.
+    func apply(_ batch: [KafkaMessage]) async throws {
+        let receivedAt = Date()
+        try await store.withTransaction { transaction in
+            for message in batch {
+                switch decode(message) {
+                case .failure(let refusal):
+                    try await refuse(message, event: nil, refusal, receivedAt: receivedAt, in: &transaction)
+                case .success(let event):
+                    try await accept(message, event, receivedAt: receivedAt, in: &transaction)
+                }
+            }
+        }
+    }
+
+    /// Envelope and sender checks that need no database.
+    func decode(_ message: KafkaMessage) -> Result<CloudEvent, Refusal> {
+        let headers = message.headers.compactMap { header in header.stringValue.map { (header.key, $0) } }
+        let event: CloudEvent
+        do {
+            event = try CloudEvent(binaryHeaders: headers, value: message.value)
+        } catch {
+            return .failure(Refusal(code: "envelope.invalid", reason: "the event envelope is invalid: \(error)", violations: error.violations))
+        }
+        guard let sender = configuration.topics.sender(ofTopic: message.topic) else {
+            return .failure(Refusal(code: "topic.unknown", reason: "topic \(message.topic) is not an agency topic"))
+        }
+        guard event.source == sender.rawValue else {
+            return .failure(Refusal(
+                code: "sender.mismatch",
+                reason: "the event declares source '\(event.source.prefix(80))' but arrived on \(sender)'s topic",
+                violations: [EnvelopeViolation(path: "/source", rule: "sender", message: "must be \(sender)")]))
+        }
+        return .success(event)
+    }
+
+    private func accept(_ message: KafkaMessage, _ event: CloudEvent, receivedAt: Date, in transaction: inout HubTransaction) async throws {
+        let contentHash = Array(SHA256.hash(data: event.structured.canonicalBytes))
+        switch try await transaction.claimInbox(eventID: UUID(uuidString: event.id)!, source: event.source, contentHash: contentHash) {
+        case .duplicate:
+            logger.debug("duplicate event absorbed", metadata: ["casehub.event_id": "\(event.id)"])
+            return
+        case .conflicting:
+            try await refuse(message, event: event, Refusal(
+                code: "event.id-reused",
+                reason: "event id \(event.id) was already used for an event with different content"), receivedAt: receivedAt, in: &transaction)
+            return
+        case .new:
+            break
+        }
+        let existing = try await transaction.lockCase(event.subject)
+        let recipients: [AgencyID]
+        do {
+            recipients = try router.recipients(of: event, parties: existing?.parties ?? [])
+        } catch {
+            try await refuse(message, event: event, error, receivedAt: receivedAt, in: &transaction)
+            return
+        }
+        var record = existing ?? CaseRecord(
+            id: event.subject, procedure: Self.procedure(of: event.type), status: "opened",
+            holder: event.source, parties: [event.source], version: 0,
+            openedAt: AuditEntry.storable(event.time), updatedAt: receivedAt)
+        for recipient in recipients where !record.parties.contains(recipient.rawValue) {
+            record.parties.append(recipient.rawValue)
+        }
+        record.version += 1
+        record.status = Self.status(of: event.type)
+        record.updatedAt = AuditEntry.storable(receivedAt)
+        try await transaction.saveCase(record)
+        transaction.appendAudit(
+            eventID: event.id, caseID: event.subject, outcome: .accepted, type: event.type, source: event.source,
+            occurredAt: event.time, recordedAt: receivedAt, caseVersion: record.version, body: event.structured)
+
+        let topics = configuration.topics
+        var outbox = recipients.map { OutboxRecord(topic: topics.to($0), event: event) }
+        outbox.append(OutboxRecord(topic: topics.to(AgencyID(rawValue: event.source)!), event: HubEvents.receipt(
+            for: event.id, caseID: event.subject, sender: event.source, accepted: true,
+            caseVersion: record.version, hubSource: configuration.hubSource, at: receivedAt)))
+        outbox.append(OutboxRecord(topic: topics.changes, event: event))
+        try await transaction.enqueue(outbox)
+    }
+
+    private func refuse(_ message: KafkaMessage, event: CloudEvent?, _ refusal: Refusal, receivedAt: Date, in transaction: inout HubTransaction) async throws {
+        let sender = configuration.topics.sender(ofTopic: message.topic)
+        let headerText = message.headers.map { KafkaStyleHeader(name: $0.key, value: $0.stringValue ?? "<binary>") }
+        let eventID = event?.id ?? message.header("ce_id")?.stringValue
+        let caseID = event?.subject ?? message.header("ce_subject")?.stringValue
+        let type = event?.type ?? message.header("ce_type")?.stringValue
+        logger.info("event refused", metadata: [
+            "casehub.event_id": "\(eventID ?? "-")", "casehub.agency": "\(sender?.rawValue ?? "-")", "casehub.refusal": "\(refusal.code)",
+        ])
+        try await transaction.recordRejection(RejectionRecord(
+            eventID: eventID, source: sender?.rawValue, topic: message.topic, caseID: caseID, type: type,
+            code: refusal.code, reason: refusal.reason, violations: refusal.violationsJSON,
+            headers: headerText, value: message.value))
+        transaction.appendAudit(
+            eventID: eventID, caseID: caseID, outcome: .refused, type: type ?? "unknown", source: sender?.rawValue ?? "unknown",
+            occurredAt: event?.time ?? receivedAt, recordedAt: receivedAt, caseVersion: nil,
+            body: .object(["code": .string(refusal.code), "reason": .string(refusal.reason), "violations": refusal.violationsJSON]))
+
+        var outbox: [OutboxRecord] = []
+        let key = caseID ?? sender?.rawValue ?? "unknown"
+        if let sender {
+            outbox.append(OutboxRecord(topic: configuration.topics.to(sender), event: HubEvents.receipt(
+                for: eventID ?? "unknown", caseID: key, sender: sender.rawValue, accepted: false,
+                code: refusal.code, reason: refusal.reason, hubSource: configuration.hubSource, at: receivedAt)))
+        }
+        // The refused record itself, with the reason in headers, for administrators.
+        outbox.append(OutboxRecord(
+            topic: configuration.topics.rejected, key: key,
+            headers: headerText + [KafkaStyleHeader(name: "casehub_refusal_code", value: refusal.code),
+                                   KafkaStyleHeader(name: "casehub_refusal_reason", value: refusal.reason)],
+            value: message.value))
+        try await transaction.enqueue(outbox)
+    }
+
+    /// `casehub.<procedure>.<event>.v1` → procedure.
+    static func procedure(of type: String) -> String {
+        let parts = type.split(separator: ".")
+        return parts.count >= 4 ? String(parts[1]) : "generic"
+    }
+
+    /// `casehub.<procedure>.<event…>.v1` → the event part, as the case's last step.
+    static func status(of type: String) -> String {
+        let parts = type.split(separator: ".")
+        return parts.count >= 4 ? parts[2..<(parts.count - 1)].joined(separator: ".") : type
+    }
+}

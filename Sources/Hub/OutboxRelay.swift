@@ -1,0 +1,68 @@
+import CaseModel
+import HubStore
+import Kafka
+import Logging
+import ServiceLifecycle
+
+/// Publishes outbox records to Kafka in id order and marks them sent. Only
+/// one relay publishes at a time (transaction-scoped advisory lock); after a
+/// crash the next round resends what was not marked, and receivers
+/// deduplicate by event id.
+public final class OutboxRelay: Service, Sendable {
+    private let configuration: HubConfiguration
+    private let store: HubStore
+    private let producer: KafkaProducer
+    private let wakeup: Wakeup
+    private let logger: Logger
+
+    public init(configuration: HubConfiguration, store: HubStore, producer: KafkaProducer, wakeup: Wakeup, logger: Logger) {
+        self.configuration = configuration
+        self.store = store
+        self.producer = producer
+        self.wakeup = wakeup
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        var failureDelay = Duration.milliseconds(100)
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                let marked = try await relayOnce()
+                failureDelay = .milliseconds(100)
+                if marked ?? 0 < configuration.relayBatchSize {
+                    await wakeup.wait(timeout: .milliseconds(configuration.relayPollMilliseconds))
+                }
+            } catch {
+                logger.error("outbox relay round failed; retrying", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: failureDelay)
+                failureDelay = min(failureDelay * 2, .seconds(5))
+            }
+        }
+        await producer.shutdown()
+    }
+
+    /// One round: publishes up to a batch; returns how many were marked sent
+    /// (nil when another instance holds the relay lock).
+    @discardableResult
+    public func relayOnce() async throws -> Int? {
+        try await store.relayOutbox(limit: configuration.relayBatchSize) { pending in
+            let messages = pending.map { item in
+                KafkaOutgoingMessage(
+                    topic: item.record.topic, key: item.record.key, value: item.record.value,
+                    headers: item.record.headers.map { KafkaHeader(key: $0.name, string: $0.value) })
+            }
+            let results = try await producer.sendBatch(messages)
+            // Mark only the delivered prefix, so that a failure never lets a
+            // later record of the same case overtake an earlier one.
+            var sent: [Int64] = []
+            for (item, result) in zip(pending, results) {
+                if case .failure(let error) = result {
+                    logger.warning("outbox record not delivered; will retry", metadata: ["outbox.id": "\(item.id)", "error": "\(error)"])
+                    break
+                }
+                sent.append(item.id)
+            }
+            return sent
+        }
+    }
+}

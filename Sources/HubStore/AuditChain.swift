@@ -1,0 +1,75 @@
+import CaseModel
+import Crypto
+import Foundation
+
+/// One entry of the audit trail, as hashed. The hash covers every column a
+/// verifier reads back, so changing, deleting, inserting or reordering rows
+/// breaks the chain at that row.
+public struct AuditEntry: Sendable, Hashable {
+    public enum Outcome: String, Sendable { case accepted, refused, admin }
+
+    public var seq: Int64
+    public var eventID: String?
+    public var caseID: String?
+    public var outcome: Outcome
+    public var type: String
+    public var source: String
+    public var occurredAt: Date
+    public var recordedAt: Date
+    public var caseVersion: Int64?
+    public var body: JSONValue
+
+    public init(seq: Int64, eventID: String?, caseID: String?, outcome: Outcome, type: String, source: String,
+                occurredAt: Date, recordedAt: Date, caseVersion: Int64?, body: JSONValue) {
+        self.seq = seq
+        self.eventID = eventID
+        self.caseID = caseID
+        self.outcome = outcome
+        self.type = type
+        self.source = source
+        self.occurredAt = occurredAt
+        self.recordedAt = recordedAt
+        self.caseVersion = caseVersion
+        self.body = body
+    }
+
+    /// The bytes hashed: canonical JSON of all fields, times as whole microseconds
+    /// (the precision PostgreSQL keeps).
+    var canonicalBytes: [UInt8] {
+        var fields: [String: JSONValue] = [
+            "seq": .integer(seq),
+            "outcome": .string(outcome.rawValue),
+            "type": .string(type),
+            "source": .string(source),
+            "occurredAt": .integer(Self.micros(occurredAt)),
+            "recordedAt": .integer(Self.micros(recordedAt)),
+            "body": body,
+        ]
+        fields["eventId"] = eventID.map(JSONValue.string) ?? .null
+        fields["caseId"] = caseID.map(JSONValue.string) ?? .null
+        fields["caseVersion"] = caseVersion.map(JSONValue.integer) ?? .null
+        return JSONValue.object(fields).canonicalBytes
+    }
+
+    static func micros(_ date: Date) -> Int64 {
+        Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+    }
+
+    /// A time truncated to what PostgreSQL stores, so hashes survive the round trip.
+    public static func storable(_ date: Date) -> Date {
+        Date(timeIntervalSince1970: Double(micros(date)) / 1_000_000)
+    }
+}
+
+public enum AuditChain {
+    /// The hash before the first entry.
+    public static let genesis = [UInt8](repeating: 0, count: 32)
+
+    /// SHA-256 over the previous hash and the entry's canonical bytes.
+    public static func hash(previous: [UInt8], entry: AuditEntry) -> [UInt8] {
+        var hasher = SHA256()
+        hasher.update(data: previous)
+        hasher.update(data: entry.canonicalBytes)
+        return Array(hasher.finalize())
+    }
+}

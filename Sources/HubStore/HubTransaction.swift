@@ -1,0 +1,114 @@
+import CaseModel
+import Foundation
+import Postgres
+
+/// The hub's writes inside one PostgreSQL transaction: inbox, case state,
+/// audit trail, outbox and rejections. Created by ``HubStore/withTransaction(_:)``.
+public struct HubTransaction: Sendable {
+    let connection: PostgresConnection
+    /// Head of the audit chain, locked for this transaction.
+    private(set) var head: (seq: Int64, hash: [UInt8])
+    private(set) var pendingAudit: [(entry: AuditEntry, previous: [UInt8], hash: [UInt8])] = []
+
+    init(connection: PostgresConnection) async throws {
+        self.connection = connection
+        // Lock the chain head: appends of concurrent hub transactions take turns.
+        let rows = try await connection.query("SELECT seq, hash FROM audit_head FOR UPDATE")
+        head = (try rows[0].decode("seq", as: Int64.self), try rows[0].decode("hash", as: [UInt8].self))
+    }
+
+    public enum InboxClaim: Sendable, Equatable {
+        /// First time this id is seen: process it.
+        case new
+        /// Seen before with the same content: a replay, absorbed.
+        case duplicate
+        /// Seen before with different content: refused.
+        case conflicting
+    }
+
+    /// Records an event id as processed, unless it was already.
+    public func claimInbox(eventID: UUID, source: String, contentHash: [UInt8]) async throws -> InboxClaim {
+        let inserted = try await connection.execute("""
+            INSERT INTO inbox (event_id, source, content_hash) VALUES (\(eventID), \(source), \(contentHash))
+            ON CONFLICT (event_id) DO NOTHING
+            """)
+        if inserted == 1 { return .new }
+        let rows = try await connection.query("SELECT content_hash FROM inbox WHERE event_id = \(eventID)")
+        return try rows[0].decode(0, as: [UInt8].self) == contentHash ? .duplicate : .conflicting
+    }
+
+    /// The case with this id, locked until commit; `nil` if it does not exist.
+    public func lockCase(_ id: String) async throws -> CaseRecord? {
+        let rows = try await connection.query("""
+            SELECT id, procedure, status, holder, parties, numbers, version, opened_at, updated_at
+            FROM cases WHERE id = \(id) FOR UPDATE
+            """)
+        return try rows.first.map(CaseRecord.init(row:))
+    }
+
+    /// Inserts or updates a case (by id).
+    public func saveCase(_ record: CaseRecord) async throws {
+        try await connection.execute("""
+            INSERT INTO cases (id, procedure, status, holder, parties, numbers, version, opened_at, updated_at)
+            VALUES (\(record.id), \(record.procedure), \(record.status), \(record.holder),
+                    \(PostgresArray(record.parties.map(Optional.some)))::text[], \(PostgresJSON(record.numbers.canonicalString)),
+                    \(record.version), \(record.openedAt), \(record.updatedAt))
+            ON CONFLICT (id) DO UPDATE SET
+                procedure = EXCLUDED.procedure, status = EXCLUDED.status, holder = EXCLUDED.holder,
+                parties = EXCLUDED.parties, numbers = EXCLUDED.numbers, version = EXCLUDED.version,
+                updated_at = EXCLUDED.updated_at
+            """)
+    }
+
+    /// Appends an entry to the audit trail (written at ``flush()``); assigns its seq.
+    @discardableResult
+    public mutating func appendAudit(
+        eventID: String?, caseID: String?, outcome: AuditEntry.Outcome, type: String, source: String,
+        occurredAt: Date, recordedAt: Date, caseVersion: Int64?, body: JSONValue
+    ) -> AuditEntry {
+        let entry = AuditEntry(
+            seq: head.seq + 1, eventID: eventID, caseID: caseID, outcome: outcome, type: type, source: source,
+            occurredAt: AuditEntry.storable(occurredAt), recordedAt: AuditEntry.storable(recordedAt),
+            caseVersion: caseVersion, body: body)
+        let hash = AuditChain.hash(previous: head.hash, entry: entry)
+        pendingAudit.append((entry, head.hash, hash))
+        head = (entry.seq, hash)
+        return entry
+    }
+
+    /// Queues a Kafka record to publish after commit.
+    public func enqueue(_ records: [OutboxRecord]) async throws {
+        guard !records.isEmpty else { return }
+        let rows: [[(any PostgresEncodable)?]] = records.map { record in
+            [record.topic, record.key, PostgresJSON(record.headersJSON.canonicalString), record.value]
+        }
+        try await connection.copy(into: "outbox", columns: ["topic", "key", "headers", "value"], rows: rows)
+    }
+
+    /// Records a refused event for administrators.
+    public func recordRejection(_ rejection: RejectionRecord) async throws {
+        try await connection.execute("""
+            INSERT INTO rejections (event_id, source, topic, case_id, type, code, reason, violations, headers, value)
+            VALUES (\(rejection.eventID), \(rejection.source), \(rejection.topic), \(rejection.caseID), \(rejection.type),
+                    \(rejection.code), \(rejection.reason), \(PostgresJSON(rejection.violations.canonicalString)),
+                    \(PostgresJSON(rejection.headersJSON.canonicalString)), \(rejection.value))
+            """)
+    }
+
+    /// Writes the audit entries appended so far and moves the chain head.
+    mutating func flush() async throws {
+        guard !pendingAudit.isEmpty else { return }
+        let rows: [[(any PostgresEncodable)?]] = pendingAudit.map { item in
+            let entry = item.entry
+            return [entry.seq, entry.eventID, entry.caseID, entry.outcome.rawValue, entry.type, entry.source,
+                    entry.occurredAt, entry.recordedAt, entry.caseVersion, PostgresJSON(entry.body.canonicalString),
+                    item.previous, item.hash]
+        }
+        try await connection.copy(into: "case_events", columns: [
+            "seq", "event_id", "case_id", "outcome", "type", "source", "occurred_at", "recorded_at",
+            "case_version", "body", "prev_hash", "hash",
+        ], rows: rows)
+        try await connection.execute("UPDATE audit_head SET seq = \(head.seq), hash = \(head.hash)")
+        pendingAudit.removeAll()
+    }
+}

@@ -1,0 +1,107 @@
+/// A versioned schema change. Versions only grow; a released migration is
+/// never edited (add a new one instead).
+public struct Migration: Sendable {
+    public let version: Int
+    public let name: String
+    /// SQL the code owns, run as one script inside the migration's transaction.
+    public let sql: String
+}
+
+extension Migration {
+    /// Every migration, in order.
+    public static let all: [Migration] = [
+        Migration(version: 1, name: "hub core: cases, audit trail, inbox, outbox, rejections, deliveries", sql: """
+            CREATE TABLE cases (
+                id          text PRIMARY KEY,
+                procedure   text NOT NULL,
+                status      text NOT NULL,
+                -- the agency that holds the case now
+                holder      text,
+                -- agencies party to the case: they receive its events
+                parties     text[] NOT NULL DEFAULT '{}',
+                -- each agency's own number for the case, by agency id
+                numbers     jsonb NOT NULL DEFAULT '{}',
+                version     bigint NOT NULL,
+                opened_at   timestamptz NOT NULL,
+                updated_at  timestamptz NOT NULL
+            );
+
+            -- Event ids the hub has processed: replays and duplicates stop here.
+            CREATE TABLE inbox (
+                event_id     uuid PRIMARY KEY,
+                source       text NOT NULL,
+                content_hash bytea NOT NULL,
+                received_at  timestamptz NOT NULL DEFAULT now()
+            );
+
+            -- The audit trail: append-only, hash-chained in seq order.
+            CREATE TABLE case_events (
+                seq           bigint PRIMARY KEY,
+                event_id      text,
+                case_id       text,
+                outcome       text NOT NULL CHECK (outcome IN ('accepted', 'refused', 'admin')),
+                type          text NOT NULL,
+                source        text NOT NULL,
+                occurred_at   timestamptz NOT NULL,
+                recorded_at   timestamptz NOT NULL,
+                case_version  bigint,
+                body          jsonb NOT NULL,
+                prev_hash     bytea NOT NULL,
+                hash          bytea NOT NULL
+            );
+            CREATE INDEX case_events_case ON case_events (case_id, seq);
+
+            -- The chain's head; locking this row serialises appends.
+            CREATE TABLE audit_head (
+                singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+                seq       bigint NOT NULL,
+                hash      bytea NOT NULL
+            );
+            INSERT INTO audit_head VALUES (true, 0, decode(repeat('00', 32), 'hex'));
+
+            -- Kafka records to publish, written in the same transaction as the state.
+            CREATE TABLE outbox (
+                id          bigserial PRIMARY KEY,
+                topic       text NOT NULL,
+                key         text,
+                headers     jsonb NOT NULL,
+                value       bytea NOT NULL,
+                created_at  timestamptz NOT NULL DEFAULT now(),
+                sent_at     timestamptz
+            );
+            CREATE INDEX outbox_unsent ON outbox (id) WHERE sent_at IS NULL;
+
+            -- Every refused event, with why: nothing is dropped silently.
+            CREATE TABLE rejections (
+                id           bigserial PRIMARY KEY,
+                event_id     text,
+                source       text,
+                topic        text NOT NULL,
+                case_id      text,
+                type         text,
+                code         text NOT NULL,
+                reason       text NOT NULL,
+                violations   jsonb NOT NULL DEFAULT '[]',
+                headers      jsonb NOT NULL,
+                value        bytea NOT NULL,
+                received_at  timestamptz NOT NULL DEFAULT now()
+            );
+
+            -- Adapter side: what reached each agency, until the agency acknowledges it.
+            CREATE TABLE deliveries (
+                cursor        bigserial PRIMARY KEY,
+                agency        text NOT NULL,
+                event_id      text NOT NULL,
+                case_id       text,
+                type          text NOT NULL,
+                event         jsonb NOT NULL,
+                delivered_at  timestamptz NOT NULL DEFAULT now(),
+                acked_at      timestamptz,
+                UNIQUE (agency, event_id)
+            );
+            CREATE INDEX deliveries_agency ON deliveries (agency, cursor);
+            """),
+    ]
+
+    public static var latestVersion: Int { all.last!.version }
+}

@@ -1,0 +1,63 @@
+import ArgumentParser
+import CaseHubServer
+import CaseModel
+import Foundation
+import Logging
+
+/// Connection options every subcommand shares. Each falls back to its
+/// environment variable, then to the default.
+struct CommonOptions: ParsableArguments {
+    @Option(help: "Kafka bootstrap servers, comma-separated (env CASEHUB_KAFKA_BROKERS).")
+    var kafkaBrokers: String?
+
+    @Option(name: .customLong("kafka-property"), help: "A librdkafka property as key=value; repeatable (env CASEHUB_KAFKA_<KEY>).")
+    var kafkaProperties: [String] = []
+
+    @Option(help: "libpq connection string (env CASEHUB_DATABASE_URL; empty uses PG* variables).")
+    var databaseURL: String?
+
+    @Option(help: "Topic name prefix (env CASEHUB_TOPIC_PREFIX).")
+    var topicPrefix: String?
+
+    @Option(help: "HTTP port (env CASEHUB_HTTP_PORT).")
+    var httpPort: Int?
+
+    @Option(help: "Consumer session timeout in milliseconds.")
+    var sessionTimeoutMs: Int?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (env CASEHUB_LOG_LEVEL).")
+    var logLevel: String?
+
+    func configuration() throws -> CaseHubConfiguration {
+        let environment = ProcessInfo.processInfo.environment
+        var configuration = CaseHubConfiguration.fromEnvironment(environment)
+        if let kafkaBrokers { configuration.kafka.bootstrapServers = kafkaBrokers.split(separator: ",").map(String.init) }
+        for property in kafkaProperties {
+            let parts = property.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty else {
+                throw ValidationError("--kafka-property takes key=value, got '\(property)'")
+            }
+            configuration.kafka.properties[parts[0]] = parts[1]
+        }
+        if let databaseURL { configuration.databaseURL = databaseURL }
+        if let topicPrefix {
+            configuration.topics = TopicNames(prefix: topicPrefix)
+            configuration.hub.topics = configuration.topics
+            configuration.hub.groupID = "\(topicPrefix)-hub"
+        }
+        if let httpPort { configuration.httpPort = httpPort }
+        if let sessionTimeoutMs { configuration.consumerSessionTimeoutMilliseconds = sessionTimeoutMs }
+        return configuration
+    }
+
+    func bootstrapLogging() -> Logger {
+        let levelText = logLevel ?? ProcessInfo.processInfo.environment["CASEHUB_LOG_LEVEL"] ?? "info"
+        let level = Logger.Level(rawValue: levelText) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        return Logger(label: "casehub")
+    }
+}

@@ -1,0 +1,74 @@
+import ArgumentParser
+import CaseHubServer
+import CaseModel
+import Foundation
+
+/// `casehub run`: the hub and every registered agency's adapter in one
+/// process, against the embedded local stack that `make run` starts.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the hub, all adapters and the HTTP API in one process (the embedded stack)."
+    )
+
+    @OptionGroup var options: CommonOptions
+
+    @Option(help: "Folder for local state of this stack (kept between runs).")
+    var dataDir: String = ".local/run"
+
+    func run() async throws {
+        let logger = options.bootstrapLogging()
+        var configuration = try options.configuration()
+        // tansu delays a group join by about half the session timeout.
+        if options.sessionTimeoutMs == nil { configuration.consumerSessionTimeoutMilliseconds = 6_000 }
+        configuration.roles = .init(hub: true, adapters: configuration.registry.all.map(\.id))
+        try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+
+        try await CaseHubStack.prepare(configuration, logger: logger)
+        let host = configuration.httpHost
+        let agencyCount = configuration.registry.all.count
+        let stack = try CaseHubStack(configuration: configuration, logger: logger) { port in
+            logger.notice("CaseHub is up: http://\(host):\(port)  (\(agencyCount) agencies; Ctrl-C stops)")
+        }
+        try await stack.run()
+    }
+}
+
+/// `casehub hub`: the hub pipeline and outbox relay only (run N of them).
+struct HubCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "hub", abstract: "Run the hub pipeline, outbox relay and health API.")
+
+    @OptionGroup var options: CommonOptions
+
+    func run() async throws {
+        let logger = options.bootstrapLogging()
+        var configuration = try options.configuration()
+        configuration.roles = .init(hub: true, adapters: [])
+        try await CaseHubStack.prepare(configuration, logger: logger)
+        try await CaseHubStack(configuration: configuration, logger: logger).run()
+    }
+}
+
+/// `casehub adapter --agency ID`: one agency's adapter.
+struct AdapterCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "adapter", abstract: "Run one agency's adapter (HTTP API and delivery consumer).")
+
+    @OptionGroup var options: CommonOptions
+
+    @Option(help: "The agency id, e.g. tianyuan-procuratorate.")
+    var agency: String
+
+    func run() async throws {
+        let logger = options.bootstrapLogging()
+        var configuration = try options.configuration()
+        let agencyRecord: Agency
+        do {
+            agencyRecord = try configuration.registry.agency(agency)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        configuration.roles = .init(hub: false, adapters: [agencyRecord.id])
+        try await CaseHubStack.prepare(configuration, logger: logger)
+        try await CaseHubStack(configuration: configuration, logger: logger).run()
+    }
+}

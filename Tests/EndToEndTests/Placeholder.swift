@@ -1,1 +1,0 @@
-// The walking skeleton end to end lives here.

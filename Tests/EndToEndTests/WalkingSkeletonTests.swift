@@ -1,0 +1,218 @@
+import CaseHubServer
+import CaseModel
+import Foundation
+import HubStore
+import Kafka
+import Logging
+import Postgres
+import Testing
+import TestSupport
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// An event POSTed to one agency's adapter travels over Kafka to the hub, is
+/// recorded in PostgreSQL and reaches the addressed agency's inbox; the sender
+/// gets a receipt. Real broker, real database, real HTTP.
+@Suite(.serialized)
+struct WalkingSkeletonTests {
+    static let agencies: [AgencyID] = ["zz-epb", "zz-procuratorate", "zz-court"]
+
+    @Test func eventTravelsFromSenderToReceiverThroughTheHub() async throws {
+        try await withRunningStack { stack, http, database in
+            let eventID = UUID().uuidString.lowercased()
+            let event: JSONValue = .object([
+                "specversion": "1.0", "id": .string(eventID), "source": "zz-epb",
+                "type": "casehub.referral.submitted.v1", "time": "2026-11-29T08:00:00+08:00",
+                "subject": "case-e2e-1",
+                "data": .object(["receiver": "zz-procuratorate", "summary": "湘江排污线索 <script>"]),
+            ])
+            let (status, body) = try await http.send("POST", "/v1/agencies/zz-epb/events", event)
+            #expect(status == 202)
+            #expect(body["accepted"] == .array([.string(eventID)]))
+
+            // The receiver's inbox gets the event itself.
+            let delivered = try await http.waitForInbox("zz-procuratorate", count: 1)
+            let received = try #require(delivered.first)
+            #expect(received["event"]?["id"] == .string(eventID))
+            #expect(received["event"]?["data"]?["summary"] == "湘江排污线索 <script>")
+            #expect(received["event"]?["time"] == "2026-11-29T00:00:00.000Z")
+
+            // The sender gets an accepted receipt.
+            let receipts = try await http.waitForInbox("zz-epb", count: 1)
+            #expect(receipts.first?["event"]?["type"] == .string("casehub.hub.receipt.v1"))
+            #expect(receipts.first?["event"]?["data"]?["outcome"] == "accepted")
+            #expect(receipts.first?["event"]?["data"]?["eventId"] == .string(eventID))
+
+            // Canonical state and audit trail in PostgreSQL.
+            let cases = try await database.query("SELECT version, parties FROM cases WHERE id = 'case-e2e-1'")
+            #expect(try cases[0].decode("version", as: Int.self) == 1)
+            #expect(try cases[0].decode("parties", as: String.self) == "{zz-epb,zz-procuratorate}")
+            let audit = try await database.query("SELECT outcome, event_id FROM case_events ORDER BY seq")
+            #expect(audit.count == 1)
+            #expect(try audit[0].decode("event_id", as: String.self) == eventID)
+            #expect(await eventually { (try? await HubStore(client: database).outboxBacklog()) == 0 })
+
+            // The same event again is absorbed: no second delivery, no second audit entry.
+            let (again, _) = try await http.send("POST", "/v1/agencies/zz-epb/events", event)
+            #expect(again == 202)
+            let second: JSONValue = .object([
+                "specversion": "1.0", "id": .string(UUID().uuidString), "source": "zz-epb",
+                "type": "casehub.referral.submitted.v1", "time": "2026-11-29T09:00:00+08:00",
+                "subject": "case-e2e-2", "data": .object(["receiver": "zz-procuratorate"]),
+            ])
+            _ = try await http.send("POST", "/v1/agencies/zz-epb/events", second)
+            let afterward = try await http.waitForInbox("zz-procuratorate", count: 2)
+            #expect(afterward.count == 2)
+            #expect(afterward.map { $0["event"]?["subject"] } == ["case-e2e-1", "case-e2e-2"])
+            let accepted = try await database.query("SELECT count(*) AS n FROM case_events WHERE outcome = 'accepted'")
+            #expect(try accepted[0].decode("n", as: Int.self) == 2)
+
+            // Acknowledged deliveries leave the default inbox view.
+            let cursor = try #require(afterward.last?["cursor"])
+            let (ackStatus, ackBody) = try await http.send("POST", "/v1/agencies/zz-procuratorate/inbox/ack", .object(["cursor": cursor]))
+            #expect(ackStatus == 200)
+            #expect(ackBody["acknowledged"] == .integer(2))
+            let (_, remaining) = try await http.send("GET", "/v1/agencies/zz-procuratorate/inbox", nil)
+            #expect(remaining["events"] == .array([]))
+        }
+    }
+
+    @Test func invalidSubmissionsAreRefusedWithProblemDetails() async throws {
+        try await withRunningStack { stack, http, database in
+            let (malformed, malformedBody) = try await http.sendRaw("POST", "/v1/agencies/zz-epb/events", Array("{not json".utf8))
+            #expect(malformed == 400)
+            #expect(malformedBody["title"] == "Malformed JSON")
+
+            let wrongSource: JSONValue = .object([
+                "specversion": "1.0", "id": .string(UUID().uuidString), "source": "zz-court",
+                "type": "casehub.referral.submitted.v1", "time": "2026-11-29T08:00:00Z",
+                "subject": "case-x", "data": .object([:]),
+            ])
+            let (status, body) = try await http.send("POST", "/v1/agencies/zz-epb/events", .array([wrongSource, .object(["id": "nope"])]))
+            #expect(status == 422)
+            let paths = body["violations"]?.arrayValue?.compactMap { $0["path"]?.stringValue } ?? []
+            #expect(paths.contains("/0/source"))
+            #expect(paths.contains("/1/id"))
+            #expect(paths.contains("/1/specversion"))
+
+            let (unknown, _) = try await http.send("POST", "/v1/agencies/zz-psb/events", wrongSource)
+            #expect(unknown == 404)
+            // Nothing reached the hub.
+            try await Task.sleep(for: .milliseconds(500))
+            let audit = try await database.query("SELECT count(*) AS n FROM case_events")
+            #expect(try audit[0].decode("n", as: Int.self) == 0)
+        }
+    }
+
+    @Test func hubRefusesAnEventWhoseSourceIsNotItsTopicsAgency() async throws {
+        try await withRunningStack { stack, http, database in
+            // Straight onto zz-epb's topic, claiming to be the court: only the hub can catch this.
+            let event = CloudEvent(id: UUID().uuidString.lowercased(), source: "zz-court", type: "casehub.referral.submitted.v1",
+                                   time: Date(), subject: "case-forged", data: .object(["receiver": "zz-procuratorate"]))
+            let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(connection: stack.configuration.kafka), logger: Logger(label: "test"))
+            _ = try await producer.send(KafkaOutgoingMessage(
+                topic: stack.configuration.topics.from("zz-epb"), key: event.subject, value: event.binaryValue,
+                headers: event.binaryHeaders.map { KafkaHeader(key: $0.0, string: $0.1) }))
+            await producer.shutdown()
+
+            let receipts = try await http.waitForInbox("zz-epb", count: 1)
+            #expect(receipts.first?["event"]?["data"]?["outcome"] == "refused")
+            #expect(receipts.first?["event"]?["data"]?["code"] == "sender.mismatch")
+            let rejections = try await database.query("SELECT code, source FROM rejections")
+            #expect(rejections.count == 1)
+            #expect(try rejections[0].decode("code", as: String.self) == "sender.mismatch")
+            #expect(try rejections[0].decode("source", as: String.self) == "zz-epb")
+            let cases = try await database.query("SELECT count(*) AS n FROM cases")
+            #expect(try cases[0].decode("n", as: Int.self) == 0)
+            let (_, procuratorate) = try await http.send("GET", "/v1/agencies/zz-procuratorate/inbox", nil)
+            #expect(procuratorate["events"] == .array([]))
+        }
+    }
+
+    @Test func readinessReportsBrokerAndDatabase() async throws {
+        try await withRunningStack { _, http, _ in
+            let (health, _) = try await http.send("GET", "/healthz", nil)
+            #expect(health == 200)
+            let (ready, body) = try await http.send("GET", "/readyz", nil)
+            #expect(ready == 200)
+            #expect(body["database"] == "ok")
+            #expect(body["broker"] == "ok")
+        }
+    }
+
+    // MARK: harness
+
+    /// Starts a whole stack (hub and three adapters) on its own database,
+    /// topics and a free port; stops it after `body`.
+    func withRunningStack(_ body: (CaseHubStack, HTTPClient, PostgresClient) async throws -> Void) async throws {
+        var logger = Logger(label: "test.e2e")
+        logger.logLevel = .notice
+        var configuration = CaseHubConfiguration(
+            kafka: KafkaConfiguration(bootstrapServers: [TestEnvironment.kafkaBrokers], clientID: "casehub-e2e"),
+            databaseURL: try await TestDatabase.create("e2e"),
+            topics: TopicNames(prefix: TestEnvironment.uniqueName("e2e")))
+        configuration.registry = AgencyRegistry(Self.agencies.map { AgencyRegistry.zhuzhou[$0]! })
+        configuration.roles = .init(hub: true, adapters: Self.agencies)
+        configuration.httpPort = 0
+        configuration.topicPartitions = 2
+        configuration.consumerSessionTimeoutMilliseconds = 6_000
+        configuration.kafka.properties["heartbeat.interval.ms"] = "500"
+
+        try await CaseHubStack.prepare(configuration, logger: logger)
+        let port = AsyncStream.makeStream(of: Int.self)
+        let stack = try CaseHubStack(configuration: configuration, logger: logger, handleSignals: false) { port.continuation.yield($0) }
+        let running = Task { try await stack.run() }
+        var ports = port.stream.makeAsyncIterator()
+        let boundPort = try #require(await ports.next())
+        let database = PostgresClient(configuration: PostgresConfiguration(connectionString: configuration.databaseURL), logger: logger)
+        do {
+            try await body(stack, HTTPClient(port: boundPort), database)
+        } catch {
+            await stack.shutdown()
+            _ = try? await running.value
+            await database.shutdown()
+            throw error
+        }
+        await stack.shutdown()
+        try await running.value
+        await database.shutdown()
+    }
+}
+
+/// A minimal JSON-over-HTTP client for the tests.
+struct HTTPClient {
+    let port: Int
+
+    func send(_ method: String, _ path: String, _ body: JSONValue?) async throws -> (Int, JSONValue) {
+        try await sendRaw(method, path, body?.canonicalBytes)
+    }
+
+    func sendRaw(_ method: String, _ path: String, _ body: [UInt8]?) async throws -> (Int, JSONValue) {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        request.httpMethod = method
+        request.timeoutInterval = 60
+        if let body {
+            request.httpBody = Data(body)
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        return (status, data.isEmpty ? .null : try JSONValue.parse(Array(data)))
+    }
+
+    /// Long-polls an agency's inbox until it holds `count` events (from the start).
+    func waitForInbox(_ agency: String, count: Int, timeout: Duration = .seconds(60)) async throws -> [JSONValue] {
+        let deadline = ContinuousClock.now + timeout
+        var events: [JSONValue] = []
+        while ContinuousClock.now < deadline {
+            let (status, body) = try await send("GET", "/v1/agencies/\(agency)/inbox?after=0&limit=100&wait=2", nil)
+            guard status == 200 else { throw HTTPFailure(status: status, body: body) }
+            events = body["events"]?.arrayValue ?? []
+            if events.count >= count { break }
+        }
+        return events
+    }
+
+    struct HTTPFailure: Error { let status: Int; let body: JSONValue }
+}
