@@ -1,0 +1,78 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// Runs the real `casehub` executable.
+struct CommandLineTests {
+    /// The build folder holding both the test bundle and `casehub`.
+    static var executable: URL {
+        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        while !FileManager.default.fileExists(atPath: folder.appendingPathComponent("casehub").path), folder.path != "/" {
+            folder.deleteLastPathComponent()
+        }
+        return folder.appendingPathComponent("casehub")
+    }
+
+    func run(_ arguments: [String], environment: [String: String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = Self.executable
+        process.arguments = arguments
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// Without `.local/lib` on the loader path, the system's librdkafka loads;
+    /// on Debian 12 that is 2.0.2, which must be refused with a clear message.
+    @Test func refusesAnOldLibrdkafkaWithAClearMessage() throws {
+        var environment = ProcessInfo.processInfo.environment
+        environment.removeValue(forKey: "LD_LIBRARY_PATH")
+        let (status, output) = try run(["topics", "--kafka-brokers", TestEnvironment.kafkaBrokers], environment: environment)
+        let systemVersion = try #require(Self.systemLibrdkafkaVersion(), "no system librdkafka to compare with")
+        if systemVersion < (2, 2) {
+            #expect(status != 0)
+            #expect(output.contains("needs 2.2.0 or newer"))
+            #expect(output.contains("Deploy/local/setup.sh"))
+        } else {
+            #expect(status == 0, "\(output)")
+        }
+    }
+
+    @Test func migrateBringsAnEmptyDatabaseToTheCurrentVersionOnce() async throws {
+        let database = try await TestDatabase.create("cli")
+        var environment = ProcessInfo.processInfo.environment
+        environment["CASEHUB_DATABASE_URL"] = database
+        let first = try run(["migrate"], environment: environment)
+        #expect(first.status == 0, "\(first.output)")
+        #expect(first.output.contains("applied migration(s) 1"))
+        let second = try run(["migrate"], environment: environment)
+        #expect(second.status == 0)
+        #expect(second.output.contains("database schema is current"))
+    }
+
+    @Test func unknownAgencyIsAClearError() throws {
+        let (status, output) = try run(["adapter", "--agency", "no-such-agency"], environment: ProcessInfo.processInfo.environment)
+        #expect(status != 0)
+        #expect(output.contains("no agency with id 'no-such-agency' is registered"))
+    }
+
+    /// The version of the system's librdkafka package, from dpkg.
+    static func systemLibrdkafkaVersion() -> (Int, Int)? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/dpkg-query")
+        process.arguments = ["-W", "-f=${Version}", "librdkafka1"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = Pipe()
+        guard (try? process.run()) != nil else { return nil }
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let numbers = text.split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) }
+        return numbers.count == 2 ? (numbers[0], numbers[1]) : nil
+    }
+}
