@@ -5,7 +5,8 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 
-trap 'Deploy/local/stack.sh stop run' EXIT
+# On the way out, ignore a second Ctrl-C, a closed output pipe or terminal: the stack must stop.
+trap 'trap "" INT PIPE HUP; Deploy/local/stack.sh stop run' EXIT
 Deploy/local/stack.sh start run
 # shellcheck disable=SC1091
 source .local/run/env

@@ -7,7 +7,7 @@ cd "$root"
 
 Deploy/local/stack.sh stop test >/dev/null 2>&1 || true
 rm -rf .local/test
-trap 'Deploy/local/stack.sh stop test' EXIT
+trap 'trap "" INT PIPE HUP; Deploy/local/stack.sh stop test' EXIT
 Deploy/local/stack.sh start test
 # shellcheck disable=SC1091
 source .local/test/env
