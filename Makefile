@@ -3,7 +3,7 @@
 # PostgreSQL and broker on loopback (Deploy/local/stack.sh).
 SHELL := /bin/bash
 
-.PHONY: setup build run test stop clean
+.PHONY: setup build run test stop clean schemas
 
 setup:
 	@Deploy/local/setup.sh
@@ -18,6 +18,11 @@ run: setup
 ## Unit and integration tests against a fresh local broker and database.
 test: setup
 	@Deploy/local/test.sh $(ARGS)
+
+## Regenerates Schemas/ and the compiled catalogue from Schemas/tools/catalogue.py.
+schemas: setup
+	python3 Schemas/tools/generate.py
+	.local/venv/bin/python Schemas/tools/validate.py --examples
 
 ## Stops stacks left running (e.g. after a killed `make run`).
 stop:

@@ -122,6 +122,11 @@ let package = Package(
         ),
 
         .testTarget(
+            name: "CaseModelTests",
+            dependencies: ["CaseModel"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "KafkaTests",
             dependencies: ["Kafka", "TestSupport"],
             swiftSettings: swiftSettings

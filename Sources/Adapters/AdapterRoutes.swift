@@ -86,18 +86,18 @@ public struct AdapterRoutes: Sendable {
             throw ProblemDetails(.contentTooLarge, title: "Batch too large", detail: "at most \(limits.maxEventsPerBatch) events per batch")
         }
         var events: [CloudEvent] = []
-        var violations: [EnvelopeViolation] = []
+        var violations: [Violation] = []
         for (index, document) in documents.enumerated() {
             let prefix = isBatch ? "/\(index)" : ""
             do {
                 let event = try CloudEvent(structured: document)
                 if event.source != agency.rawValue {
-                    violations.append(EnvelopeViolation(path: prefix + "/source", rule: "sender",
+                    violations.append(Violation(path: prefix + "/source", rule: "sender",
                                                         message: "source must be '\(agency)', the agency of this path"))
                 }
                 events.append(event)
             } catch {
-                violations += error.violations.map { EnvelopeViolation(path: prefix + $0.path, rule: $0.rule, message: $0.message) }
+                violations += error.violations.map { Violation(path: prefix + $0.path, rule: $0.rule, message: $0.message) }
             }
         }
         guard violations.isEmpty else {
@@ -133,7 +133,7 @@ public struct AdapterRoutes: Sendable {
             guard let text = query.get(name) else { return nil }
             guard let value = Int64(text), value >= 0 else {
                 throw ProblemDetails(.badRequest, title: "Invalid parameter", detail: "\(name) must be a non-negative integer",
-                                     violations: [EnvelopeViolation(path: "?\(name)", rule: "type", message: "non-negative integer")])
+                                     violations: [Violation(path: "?\(name)", rule: "type", message: "non-negative integer")])
             }
             return value
         }
@@ -159,7 +159,7 @@ public struct AdapterRoutes: Sendable {
         let json = try await readJSON(request)
         guard case .integer(let cursor)? = json["cursor"], cursor >= 0 else {
             throw ProblemDetails(.unprocessableContent, title: "Invalid acknowledgement", detail: "the body must be {\"cursor\": N}",
-                                 violations: [EnvelopeViolation(path: "/cursor", rule: "required", message: "a non-negative integer cursor is required")])
+                                 violations: [Violation(path: "/cursor", rule: "required", message: "a non-negative integer cursor is required")])
         }
         let count = try await deliveries.acknowledge(agency: agency, through: cursor)
         return JSONResponse.make(.ok, .object(["acknowledged": .integer(Int64(count)), "cursor": .integer(cursor)]))

@@ -9,9 +9,9 @@ public struct ProblemDetails: Error, Sendable {
     /// What went wrong in this request, for the agency's developer.
     public var detail: String
     /// One entry per broken rule, each naming the field path.
-    public var violations: [EnvelopeViolation]
+    public var violations: [Violation]
 
-    public init(_ status: HTTPResponse.Status, title: String, detail: String, violations: [EnvelopeViolation] = []) {
+    public init(_ status: HTTPResponse.Status, title: String, detail: String, violations: [Violation] = []) {
         self.status = status
         self.title = title
         self.detail = detail

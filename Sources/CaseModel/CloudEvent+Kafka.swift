@@ -36,7 +36,7 @@ extension CloudEvent {
         do {
             object["data"] = try JSONValue.parse(value)
         } catch {
-            throw EnvelopeError(violations: [EnvelopeViolation(path: "/data", rule: "type", message: "\(error)")])
+            throw EnvelopeError(violations: [Violation(path: "/data", rule: "type", message: "\(error)")])
         }
         try self.init(structured: .object(object))
     }

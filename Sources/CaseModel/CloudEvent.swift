@@ -31,11 +31,13 @@ public struct CloudEvent: Sendable, Hashable {
     }
 }
 
-/// Why an envelope was refused: the attribute and the rule it broke.
-public struct EnvelopeViolation: Error, Sendable, Hashable, CustomStringConvertible {
-    /// JSON-pointer-like path of the attribute, e.g. `/id` or `/data`.
+/// One broken rule of an event: where, which rule, and what to do about it.
+/// Envelope checks and schema validation both report these.
+public struct Violation: Error, Sendable, Hashable, CustomStringConvertible {
+    /// JSON Pointer to the offending value, e.g. `/id` or `/data/materials/0/kind`.
     public var path: String
-    /// A stable rule name: `required`, `format`, `const`, `type`.
+    /// The rule, named after the JSON Schema keyword where there is one:
+    /// `required`, `type`, `enum`, `format`, `pattern`, `additionalProperties`, …
     public var rule: String
     public var message: String
 
@@ -50,7 +52,7 @@ public struct EnvelopeViolation: Error, Sendable, Hashable, CustomStringConverti
 
 /// A list of envelope violations; empty lists are never thrown.
 public struct EnvelopeError: Error, Sendable, CustomStringConvertible {
-    public var violations: [EnvelopeViolation]
+    public var violations: [Violation]
     public var description: String { violations.map(\.description).joined(separator: "; ") }
 }
 
@@ -60,27 +62,27 @@ extension CloudEvent {
     /// Reads a structured-mode JSON object, reporting every broken rule at once.
     public init(structured json: JSONValue) throws(EnvelopeError) {
         guard let object = json.objectValue else {
-            throw EnvelopeError(violations: [EnvelopeViolation(path: "", rule: "type", message: "an event must be a JSON object")])
+            throw EnvelopeError(violations: [Violation(path: "", rule: "type", message: "an event must be a JSON object")])
         }
-        var violations: [EnvelopeViolation] = []
+        var violations: [Violation] = []
         func string(_ name: String) -> String? {
             switch object[name] {
             case .string(let value) where !value.isEmpty:
                 return value
             case nil, .null?:
-                violations.append(EnvelopeViolation(path: "/\(name)", rule: "required", message: "attribute '\(name)' is required"))
+                violations.append(Violation(path: "/\(name)", rule: "required", message: "attribute '\(name)' is required"))
             default:
-                violations.append(EnvelopeViolation(path: "/\(name)", rule: "type", message: "attribute '\(name)' must be a non-empty string"))
+                violations.append(Violation(path: "/\(name)", rule: "type", message: "attribute '\(name)' must be a non-empty string"))
             }
             return nil
         }
         let specVersion = string("specversion")
         if let specVersion, specVersion != Self.specVersion {
-            violations.append(EnvelopeViolation(path: "/specversion", rule: "const", message: "specversion must be \"1.0\", got \"\(specVersion)\""))
+            violations.append(Violation(path: "/specversion", rule: "const", message: "specversion must be \"1.0\", got \"\(specVersion)\""))
         }
         let id = string("id")
         if let id, UUID(uuidString: id) == nil {
-            violations.append(EnvelopeViolation(path: "/id", rule: "format", message: "id must be a UUID (it is the idempotency key)"))
+            violations.append(Violation(path: "/id", rule: "format", message: "id must be a UUID (it is the idempotency key)"))
         }
         let source = string("source")
         let type = string("type")
@@ -88,24 +90,24 @@ extension CloudEvent {
         let timeText = string("time")
         let time = timeText.flatMap(RFC3339.parse)
         if let timeText, time == nil {
-            violations.append(EnvelopeViolation(path: "/time", rule: "format", message: "time must be an RFC 3339 date-time, got \"\(timeText.prefix(40))\""))
+            violations.append(Violation(path: "/time", rule: "format", message: "time must be an RFC 3339 date-time, got \"\(timeText.prefix(40))\""))
         }
         if let contentType = object["datacontenttype"],
            contentType.stringValue?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() != "application/json" {
-            violations.append(EnvelopeViolation(path: "/datacontenttype", rule: "const", message: "datacontenttype must be application/json"))
+            violations.append(Violation(path: "/datacontenttype", rule: "const", message: "datacontenttype must be application/json"))
         }
         let data = object["data"]
         if data?.objectValue == nil {
-            violations.append(EnvelopeViolation(path: "/data", rule: data == nil ? "required" : "type", message: "data must be a JSON object"))
+            violations.append(Violation(path: "/data", rule: data == nil ? "required" : "type", message: "data must be a JSON object"))
         }
         var extensions: [String: String] = [:]
         for (name, value) in object where !Self.coreAttributes.contains(name) {
             guard name.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber) }), !name.isEmpty, name.count <= 20 else {
-                violations.append(EnvelopeViolation(path: "/\(name)", rule: "format", message: "extension attribute names are 1-20 lower-case letters or digits"))
+                violations.append(Violation(path: "/\(name)", rule: "format", message: "extension attribute names are 1-20 lower-case letters or digits"))
                 continue
             }
             guard let text = value.stringValue else {
-                violations.append(EnvelopeViolation(path: "/\(name)", rule: "type", message: "extension attribute '\(name)' must be a string"))
+                violations.append(Violation(path: "/\(name)", rule: "type", message: "extension attribute '\(name)' must be a string"))
                 continue
             }
             extensions[name] = text

@@ -23,7 +23,7 @@ public struct EventRouter: Sendable {
             guard let id = AgencyID(rawValue: text), registry[id] != nil else {
                 throw Refusal(code: "routing.unknown-recipient",
                               reason: "receiver '\(text.prefix(80))' is not a registered agency",
-                              violations: [EnvelopeViolation(path: "/data/receiver", rule: "agency", message: "unknown agency '\(text.prefix(80))'")])
+                              violations: [Violation(path: "/data/receiver", rule: "agency", message: "unknown agency '\(text.prefix(80))'")])
             }
             recipients.append(id)
         }

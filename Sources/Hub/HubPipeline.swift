@@ -96,7 +96,7 @@ public final class HubPipeline: Service, Sendable {
             return .failure(Refusal(
                 code: "sender.mismatch",
                 reason: "the event declares source '\(event.source.prefix(80))' but arrived on \(sender)'s topic",
-                violations: [EnvelopeViolation(path: "/source", rule: "sender", message: "must be \(sender)")]))
+                violations: [Violation(path: "/source", rule: "sender", message: "must be \(sender)")]))
         }
         return .success(event)
     }

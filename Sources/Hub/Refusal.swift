@@ -4,9 +4,9 @@ import CaseModel
 public struct Refusal: Error, Sendable, Hashable {
     public var code: String
     public var reason: String
-    public var violations: [EnvelopeViolation]
+    public var violations: [Violation]
 
-    public init(code: String, reason: String, violations: [EnvelopeViolation] = []) {
+    public init(code: String, reason: String, violations: [Violation] = []) {
         self.code = code
         self.reason = reason
         self.violations = violations
