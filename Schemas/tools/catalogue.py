@@ -78,10 +78,9 @@ PROCEDURE_NAMES = ["referral", "crime-transfer", "administrative-pil", "civil-pi
 event("case", "opened", "立案/建立案件", "Case opened", "the agency that holds the case",
       {"procedure": {"type": "string", "enum": PROCEDURE_NAMES}, "title": ref("title")},
       {"number": ref("documentNumber"), "summary": ref("text"), "criminalIncidental": {"type": "boolean"},
-       "counterparts": {"type": "array", "maxItems": 20, "uniqueItems": True, "items": ref("agencyId")},
        "attachments": ref("attachments")},
       valid=[{"procedure": "administrative-pil", "title": "渌口区某化工企业超标排放案", "number": "株渌检行公立〔2025〕3号"},
-             {"procedure": "civil-pil", "title": "非法倾倒危险废物案", "criminalIncidental": True, "counterparts": ["zz-court"]}],
+             {"procedure": "civil-pil", "title": "非法倾倒危险废物案", "criminalIncidental": True}],
       invalid=[({"procedure": "tax", "title": "x"}, "procedure not in the enum"),
                ({"procedure": "referral", "title": ""}, "empty title")])
 event("case", "linked", "关联案件", "Cases linked", "a party to both cases",

@@ -76,3 +76,15 @@ public struct HolidayCalendar: Sendable {
         try JSONDecoder().decode(Year.self, from: json)
     }
 }
+
+extension HolidayCalendar {
+    /// The years shipped in `Schemas/calendar/` (2024–2027; 2027 provisional
+    /// until the State Council's notice). Override or add years with ``add(_:)``.
+    public static let shipped: HolidayCalendar = {
+        do {
+            return HolidayCalendar(try shippedYearsJSON.map { try decodeYear(Data($0.utf8)) })
+        } catch {
+            preconditionFailure("the shipped holiday calendar is invalid: \(error)")
+        }
+    }()
+}

@@ -1,0 +1,78 @@
+import Foundation
+
+/// What the law requires, by when, of whom: a deadline rule. Values the
+/// domain notes mark as not confirmed from the legal text are `configurable`
+/// and come from ``DeadlineRules`` configuration with these defaults.
+public struct DeadlineRule: Sendable, Hashable, Codable {
+    /// Stable id, e.g. `pil.reply`.
+    public var id: String
+    public var nameZH: String
+    public var nameEN: String
+    public var legalBasis: String
+    public var period: StatutoryPeriod
+    /// How long before the due instant the hub warns.
+    public var warningLead: StatutoryPeriod
+    /// Whether the value was read in the legal text (false: widely stated, kept configurable).
+    public var confirmed: Bool
+
+    public init(id: String, nameZH: String, nameEN: String, legalBasis: String, period: StatutoryPeriod,
+                warningLead: StatutoryPeriod, confirmed: Bool) {
+        self.id = id
+        self.nameZH = nameZH
+        self.nameEN = nameEN
+        self.legalBasis = legalBasis
+        self.period = period
+        self.warningLead = warningLead
+        self.confirmed = confirmed
+    }
+}
+
+/// A running or finished deadline on a case.
+public struct StatutoryDeadline: Sendable, Hashable, Codable {
+    public enum State: String, Sendable, Hashable, Codable {
+        /// Not yet met; whether it is in its warning window or overdue depends
+        /// on the instant asked about (``stage(at:)``).
+        case running
+        /// The required act happened (possibly late: see ``metLate``).
+        case met
+        /// The clock no longer applies (the case took another path).
+        case stopped
+    }
+
+    public enum Stage: String, Sendable, Hashable, Codable {
+        case running, warning, overdue, met, stopped
+    }
+
+    public var rule: DeadlineRule
+    /// The agency that must act.
+    public var obligedAgency: AgencyID
+    /// The event that started the clock, and the legal trigger's declared time.
+    public var triggerEventID: String
+    public var triggerEventType: String
+    public var startedAt: Date
+    public var dueAt: Date
+    public var warnAt: Date
+    public var state: State
+    /// The event that met or stopped it.
+    public var closedByEventID: String?
+    public var closedAt: Date?
+
+    /// Unique on a case: one deadline per rule at a time.
+    public var id: String { rule.id }
+
+    public var metLate: Bool {
+        state == .met && (closedAt.map { $0 >= dueAt } ?? false)
+    }
+
+    /// Where the deadline stands at an instant.
+    public func stage(at instant: Date) -> Stage {
+        switch state {
+        case .met: return .met
+        case .stopped: return .stopped
+        case .running:
+            if instant >= dueAt { return .overdue }
+            if instant >= warnAt { return .warning }
+            return .running
+        }
+    }
+}

@@ -1,0 +1,153 @@
+import Foundation
+
+/// Applies events to cases under the procedures' rules: who may send what,
+/// in which order, and which statutory clocks start or stop.
+///
+/// Pure: no I/O. `apply` is a function of the case state, the event, its
+/// sender and the instant the hub received it.
+public struct CaseMachine: Sendable {
+    public let registry: AgencyRegistry
+    public let rules: DeadlineRules
+    public let calculator: DeadlineCalculator
+    /// How far in the future an event's declared time may be (clock skew).
+    public var allowedClockSkew: TimeInterval = 300
+    public var maxConsultationRounds = DeadlineRules.defaultMaxConsultationRounds
+
+    public init(registry: AgencyRegistry, rules: DeadlineRules = .standard, calendar: HolidayCalendar = .shipped) {
+        self.registry = registry
+        self.rules = rules
+        self.calculator = DeadlineCalculator(calendar: calendar)
+    }
+
+    /// The event that opens a case of each procedure without a `case.opened` first.
+    static let openingTypes: [String: Procedure] = [
+        "casehub.referral.submitted.v1": .referral,
+        "casehub.crime.case-reported.v1": .crimeTransfer,
+        "casehub.pil.clue-registered.v1": .administrativePIL,
+        "casehub.civil-pil.clue-registered.v1": .civilPIL,
+        "casehub.accountability.clue-referred.v1": .accountability,
+        "casehub.compensation.assessment-completed.v1": .damageCompensation,
+    ]
+
+    /// Applies `event` (sent by `sender`, received at `receivedAt`) to `state`
+    /// (nil when the case does not exist yet).
+    public func apply(_ event: CloudEvent, by sender: Agency, at receivedAt: Date, to state: CaseState?) -> Result<Transition, Refusal> {
+        do {
+            return .success(try transition(event, by: sender, at: receivedAt, to: state))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    func transition(_ event: CloudEvent, by sender: Agency, at receivedAt: Date, to existing: CaseState?) throws(Refusal) -> Transition {
+        if event.type.hasPrefix("casehub.hub.") {
+            throw Refusal(code: "type.reserved", reason: "\(event.type) is emitted by the hub only", reasonZH: "该类型事件只能由枢纽发出")
+        }
+        if event.time.timeIntervalSince(receivedAt) > allowedClockSkew {
+            throw Refusal(code: "time.in-future",
+                          reason: "the event's time \(RFC3339.format(event.time)) is in the future",
+                          reasonZH: "事件时间晚于当前时间",
+                          violations: [Violation(path: "/time", rule: "not-future", message: "must not be later than now")])
+        }
+        let opening = event.type == "casehub.case.opened.v1" || Self.openingTypes[event.type] != nil
+        var step: Step
+        if let existing {
+            if opening {
+                throw Refusal(code: "case.exists", reason: "case \(existing.caseID) already exists", reasonZH: "案件已存在")
+            }
+            step = Step(state: existing, event: event, sender: sender, receivedAt: receivedAt, machine: self)
+        } else {
+            guard opening else {
+                throw Refusal(code: "case.unknown",
+                              reason: "case \(event.subject.prefix(128)) does not exist; a case starts with casehub.case.opened.v1 or its procedure's first event",
+                              reasonZH: "案件不存在")
+            }
+            step = Step(state: try open(event, by: sender), event: event, sender: sender, receivedAt: receivedAt, machine: self)
+            if event.type == "casehub.case.opened.v1" {
+                return finish(step)
+            }
+        }
+        if event.type == "casehub.case.linked.v1" {
+            try link(&step)
+            return finish(step)
+        }
+        // Feedback to the referrer is due also after the case is closed.
+        if step.state.isClosed && event.type != "casehub.accountability.feedback-sent.v1" {
+            throw Refusal(code: "case.closed", reason: "case \(step.state.caseID) is closed ('\(step.state.status)')", reasonZH: "案件已办结")
+        }
+        let segment = event.type.split(separator: ".").dropFirst().first.map(String.init) ?? ""
+        let procedure = step.state.procedure
+        switch (segment, procedure) {
+        case ("referral", .referral): try ReferralProcedure.apply(&step)
+        case ("crime", .crimeTransfer): try CrimeTransferProcedure.apply(&step)
+        case ("pil", .administrativePIL): try AdministrativePILProcedure.apply(&step)
+        case ("civil-pil", .civilPIL): try CivilPILProcedure.apply(&step)
+        case ("accountability", .accountability): try AccountabilityProcedure.apply(&step)
+        case ("compensation", .damageCompensation): try DamageCompensationProcedure.apply(&step)
+        case ("litigation", _) where procedure.hasLitigation: try LitigationSteps.apply(&step)
+        default:
+            throw Refusal(code: "procedure.mismatch",
+                          reason: "\(event.type) does not belong to a \(procedure.rawValue) case",
+                          reasonZH: "该事件不属于本案的程序")
+        }
+        return finish(step)
+    }
+
+    /// A new case, held by its sender.
+    private func open(_ event: CloudEvent, by sender: Agency) throws(Refusal) -> CaseState {
+        let procedure: Procedure
+        if event.type == "casehub.case.opened.v1" {
+            guard let name = event.data["procedure"]?.stringValue, let named = Procedure(rawValue: name) else {
+                throw Refusal(code: "procedure.unknown", reason: "unknown procedure", violations: [Violation(path: "/data/procedure", rule: "enum", message: "unknown procedure")])
+            }
+            procedure = named
+        } else {
+            procedure = Self.openingTypes[event.type]!
+        }
+        let allowed: Set<AgencyKind> = switch procedure {
+        case .referral, .accountability: Set(AgencyKind.allCases)
+        case .crimeTransfer, .damageCompensation: [.environmentBureau]
+        case .administrativePIL, .civilPIL: [.procuratorate]
+        }
+        guard allowed.contains(sender.kind) else {
+            throw Refusal(code: "sender.not-allowed",
+                          reason: "a \(sender.kind.rawValue) cannot open a \(procedure.rawValue) case",
+                          reasonZH: "\(sender.name)不能立此类案件")
+        }
+        var state = CaseState(
+            caseID: event.subject, procedure: procedure, status: "opened", version: 0,
+            title: event.data["title"]?.stringValue, parties: [.holder: sender.id], numbers: [:], deadlines: [:],
+            facts: CaseFacts(), links: [], openedAt: event.time, updatedAt: event.time)
+        if let number = event.data["number"]?.stringValue { state.numbers[sender.id] = number }
+        if case .bool(let incidental)? = event.data["criminalIncidental"] { state.facts.criminalIncidental = incidental }
+        return state
+    }
+
+    private func link(_ step: inout Step) throws(Refusal) {
+        guard !step.state.role(of: step.sender.id).isEmpty else {
+            throw Refusal(code: "sender.not-allowed", reason: "only a party to the case may link it", reasonZH: "只有本案当事机关可以关联案件")
+        }
+        let other = step.string("linkedCaseId") ?? ""
+        let relation = step.string("relation") ?? ""
+        guard other != step.state.caseID else {
+            throw Refusal(code: "link.self", reason: "a case cannot be linked to itself", reasonZH: "案件不能关联自身")
+        }
+        if !step.state.links.contains(CaseLink(caseID: other, relation: relation)) {
+            step.state.links.append(CaseLink(caseID: other, relation: relation))
+        }
+        let reverse = ["spawned-from": "spawned", "spawned": "spawned-from"][relation] ?? relation
+        step.effects.append(.link(caseID: other, relation: reverse))
+    }
+
+    /// Bumps the version and addresses the event to every other party.
+    private func finish(_ step: Step) -> Transition {
+        var state = step.state
+        state.version += 1
+        state.updatedAt = step.receivedAt
+        var effects = step.effects
+        for agency in state.partyAgencies where agency != step.sender.id {
+            effects.append(.notify(agency))
+        }
+        return Transition(state: state, effects: effects)
+    }
+}

@@ -1,0 +1,128 @@
+import Foundation
+
+/// The procedures a case can follow (DOMAIN.md).
+public enum Procedure: String, Sendable, Hashable, Codable, CaseIterable {
+    case referral
+    case crimeTransfer = "crime-transfer"
+    case administrativePIL = "administrative-pil"
+    case civilPIL = "civil-pil"
+    case accountability
+    case damageCompensation = "damage-compensation"
+
+    /// The event-type segment whose events drive this procedure.
+    var eventSegment: String {
+        switch self {
+        case .referral: "referral"
+        case .crimeTransfer: "crime"
+        case .administrativePIL: "pil"
+        case .civilPIL: "civil-pil"
+        case .accountability: "accountability"
+        case .damageCompensation: "compensation"
+        }
+    }
+
+    /// Procedures that can end in a suit accept `casehub.litigation.*` events.
+    var hasLitigation: Bool { [.administrativePIL, .civilPIL, .damageCompensation].contains(self) }
+}
+
+/// The part an agency plays in a case; events are authorised by role.
+public enum PartyRole: String, Sendable, Hashable, Codable, CaseIterable {
+    /// The agency that holds (runs) the case.
+    case holder
+    /// The agency a referral, recommendation or clue is addressed to.
+    case addressee
+    case police
+    case procuratorate
+    case court
+    /// The court hearing an appeal.
+    case appealCourt = "appeal-court"
+    case commission
+}
+
+/// A link between cases (a bureau inspection spawning a crime transfer, a
+/// PIL and an accountability referral; a PIL suspended for a compensation case).
+public struct CaseLink: Sendable, Hashable, Codable {
+    public var caseID: String
+    public var relation: String
+}
+
+/// Facts that later steps check (guards) and that the state records.
+public struct CaseFacts: Sendable, Hashable, Codable {
+    public var urgent: Bool?
+    public var recommendationEventID: String?
+    public var replyEventID: String?
+    public var followUpEventID: String?
+    public var agencyStillFailing: Bool?
+    public var harmContinuing: Bool?
+    public var announcementEventID: String?
+    public var announcementPublishedOn: LocalDate?
+    public var criminalIncidental: Bool?
+    public var consultationRounds: Int = 0
+    public var consultationFailedEventID: String?
+    public var disposal: String?
+    public var judgmentForm: String?
+    public var judgmentInstance: String?
+    public var judgmentServedOn: LocalDate?
+    public var notFiledAt: Date?
+    public var resumeStatus: String?
+    public var feedbackSent: Bool = false
+}
+
+/// The canonical state of one case: what the hub stores and every procedure
+/// step is checked against. A value: applying an event returns a new one.
+public struct CaseState: Sendable, Hashable, Codable {
+    public var caseID: String
+    public var procedure: Procedure
+    /// The procedure's state, e.g. `awaiting-reply`.
+    public var status: String
+    /// Accepted events applied so far.
+    public var version: Int
+    public var title: String?
+    public var parties: [PartyRole: AgencyID]
+    /// Each agency's own number for the case.
+    public var numbers: [AgencyID: String]
+    public var deadlines: [String: StatutoryDeadline]
+    public var facts: CaseFacts
+    public var links: [CaseLink]
+    public var openedAt: Date
+    public var updatedAt: Date
+
+    /// Every agency party to the case, in a stable order.
+    public var partyAgencies: [AgencyID] {
+        var seen = Set<AgencyID>()
+        return PartyRole.allCases.compactMap { parties[$0] }.filter { seen.insert($0).inserted }
+    }
+
+    public func role(of agency: AgencyID) -> [PartyRole] {
+        PartyRole.allCases.filter { parties[$0] == agency }
+    }
+
+    public var isClosed: Bool { Self.terminalStatuses.contains(status) }
+
+    static let terminalStatuses: Set<String> = [
+        "concluded", "terminated", "closed", "shelved", "withdrawn", "enforcement", "confirmed",
+        "exhibits-handed-over", "decided", "not-transferred-final",
+    ]
+}
+
+/// What applying an event asks of the world beyond the case row.
+public enum CaseEffect: Sendable, Hashable {
+    case deadlineStarted(StatutoryDeadline)
+    case deadlineMet(id: String, late: Bool)
+    case deadlineStopped(id: String)
+    /// Deliver the event to this agency.
+    case notify(AgencyID)
+    /// Record the reverse link on the other case.
+    case link(caseID: String, relation: String)
+}
+
+/// The result of a permitted event.
+public struct Transition: Sendable {
+    public var state: CaseState
+    public var effects: [CaseEffect]
+
+    /// The agencies to deliver the event to.
+    public var recipients: [AgencyID] {
+        effects.compactMap { if case .notify(let agency) = $0 { agency } else { nil } }
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+
+/// One event being applied to a case: the checks and moves procedure rules
+/// are written with. Every check throws a ``Refusal`` naming what was wrong.
+struct Step {
+    var state: CaseState
+    var effects: [CaseEffect] = []
+    let event: CloudEvent
+    let sender: Agency
+    let receivedAt: Date
+    let machine: CaseMachine
+
+    var data: JSONValue { event.data }
+
+    // MARK: checks
+
+    /// The case must be in one of these states.
+    func require(status allowed: Set<String>, to what: String) throws(Refusal) {
+        guard allowed.contains(state.status) else {
+            throw Refusal(
+                code: "transition.not-allowed",
+                reason: "cannot \(what) while the case is '\(state.status)' (allowed in: \(allowed.sorted().joined(separator: ", ")))",
+                reasonZH: "案件当前状态为「\(state.status)」，不能\(what)")
+        }
+    }
+
+    /// The sender must play one of these roles on the case.
+    func require(role roles: PartyRole..., to what: String) throws(Refusal) {
+        guard roles.contains(where: { state.parties[$0] == sender.id }) else {
+            let holders = roles.compactMap { state.parties[$0]?.rawValue }
+            throw Refusal(
+                code: "sender.not-allowed",
+                reason: "only the case's \(roles.map(\.rawValue).joined(separator: " or ")) (\(holders.joined(separator: ", "))) may \(what); \(sender.id) may not",
+                reasonZH: "只有本案的\(roles.map(\.rawValue).joined(separator: "或"))可以\(what)，\(sender.name)无权发送")
+        }
+    }
+
+    /// The sender must be of one of these kinds.
+    func require(kind kinds: AgencyKind..., to what: String) throws(Refusal) {
+        guard kinds.contains(sender.kind) else {
+            throw Refusal(
+                code: "sender.not-allowed",
+                reason: "only a \(kinds.map(\.rawValue).joined(separator: " or ")) may \(what); \(sender.id) is a \(sender.kind.rawValue)",
+                reasonZH: "只有\(kinds.map(\.rawValue).joined(separator: "或"))可以\(what)")
+        }
+    }
+
+    /// A registered agency named in the payload, of one of these kinds.
+    func agency(at key: String, kinds: Set<AgencyKind>) throws(Refusal) -> Agency {
+        let text = data[key]?.stringValue ?? ""
+        guard let id = AgencyID(rawValue: text), let agency = machine.registry[id] else {
+            throw Refusal(code: "agency.unknown", reason: "'\(text.prefix(80))' is not a registered agency",
+                          reasonZH: "「\(text.prefix(80))」不是已登记的机关",
+                          violations: [Violation(path: "/data/\(key)", rule: "agency", message: "unknown agency")])
+        }
+        guard kinds.contains(agency.kind) else {
+            throw Refusal(code: "agency.wrong-kind",
+                          reason: "\(id) is a \(agency.kind.rawValue), expected \(kinds.map(\.rawValue).sorted().joined(separator: " or "))",
+                          reasonZH: "\(agency.name)不是所需类型的机关",
+                          violations: [Violation(path: "/data/\(key)", rule: "agency-kind", message: "must be a \(kinds.map(\.rawValue).sorted().joined(separator: " or "))")])
+        }
+        return agency
+    }
+
+    func string(_ key: String) -> String? { data[key]?.stringValue }
+
+    func bool(_ key: String) -> Bool? {
+        if case .bool(let value)? = data[key] { return value }
+        return nil
+    }
+
+    func date(_ key: String) -> LocalDate? { string(key).flatMap(LocalDate.init) }
+
+    func dateTime(_ key: String) -> Date? { string(key).flatMap(RFC3339.parse) }
+
+    /// A payload reference that must name an event of this case.
+    func requireReference(_ key: String, equals expected: String?, _ what: String, path: String? = nil) throws(Refusal) {
+        let given = (path.map { data[$0]?[key] } ?? data[key])?.stringValue?.lowercased()
+        guard let expected, given == expected.lowercased() else {
+            throw Refusal(code: "proof.mismatch",
+                          reason: "\(what): \(key) must be \(expected ?? "an event this case does not have yet")",
+                          reasonZH: "所附证明与本案记录不符：\(what)",
+                          violations: [Violation(path: "/data/\(path.map { $0 + "/" } ?? "")\(key)", rule: "proof", message: "must reference this case's event")])
+        }
+    }
+
+    // MARK: moves
+
+    mutating func move(to status: String) {
+        state.status = status
+    }
+
+    mutating func setRole(_ role: PartyRole, _ agency: AgencyID) {
+        state.parties[role] = agency
+    }
+
+    /// Starts a deadline (replacing one of the same rule).
+    mutating func start(_ ruleID: String, obliged: AgencyID, trigger: Date) {
+        let rule = machine.rules[ruleID]
+        let due = machine.calculator.due(after: trigger, period: rule.period)
+        let deadline = StatutoryDeadline(
+            rule: rule, obligedAgency: obliged, triggerEventID: event.id, triggerEventType: event.type,
+            startedAt: trigger, dueAt: due,
+            warnAt: machine.calculator.warning(before: due, lead: rule.warningLead, trigger: trigger),
+            state: .running, closedByEventID: nil, closedAt: nil)
+        state.deadlines[ruleID] = deadline
+        effects.append(.deadlineStarted(deadline))
+    }
+
+    /// Marks a running deadline met by this event (late or not).
+    mutating func meet(_ ruleIDs: String...) {
+        for id in ruleIDs {
+            guard var deadline = state.deadlines[id], deadline.state == .running else { continue }
+            deadline.state = .met
+            deadline.closedByEventID = event.id
+            deadline.closedAt = event.time
+            state.deadlines[id] = deadline
+            effects.append(.deadlineMet(id: id, late: deadline.metLate))
+        }
+    }
+
+    /// Stops every running deadline: the case took a path where they no longer apply.
+    mutating func stopRunning(except kept: Set<String> = []) {
+        for (id, var deadline) in state.deadlines where deadline.state == .running && !kept.contains(id) {
+            deadline.state = .stopped
+            deadline.closedByEventID = event.id
+            deadline.closedAt = event.time
+            state.deadlines[id] = deadline
+            effects.append(.deadlineStopped(id: id))
+        }
+    }
+
+    mutating func recordNumber(_ key: String) {
+        if let number = string(key) { state.numbers[sender.id] = number }
+    }
+}
