@@ -43,7 +43,13 @@ public enum PartyRole: String, Sendable, Hashable, Codable, CaseIterable {
 /// PIL and an accountability referral; a PIL suspended for a compensation case).
 public struct CaseLink: Sendable, Hashable, Codable {
     public var caseID: String
+    /// `spawned-from`, `spawned`, `same-act` or `parallel-suspended`.
     public var relation: String
+
+    public init(caseID: String, relation: String) {
+        self.caseID = caseID
+        self.relation = relation
+    }
 }
 
 /// Facts that later steps check (guards) and that the state records.
