@@ -318,7 +318,7 @@ public struct JSONSchemaValidator: Sendable {
     }
 }
 
-/// A compiled `pattern`. Patterns are searched, not anchored (ECMA-262 and
+/// A compiled regular expression (schema `pattern`s, numbering schemes). Patterns are searched, not anchored (ECMA-262 and
 /// the reference validator's semantics); CaseHub's patterns anchor themselves.
 struct RegexBox: @unchecked Sendable {
     // Regex is not Sendable; it is immutable after compilation and only read.
@@ -334,5 +334,15 @@ struct RegexBox: @unchecked Sendable {
 
     func matches(_ text: String) -> Bool {
         (try? regex.firstMatch(in: text)) != nil
+    }
+
+    /// The named groups of a whole-text match, or nil.
+    func namedGroups(in text: String) -> [String: Substring]? {
+        guard let match = try? regex.wholeMatch(in: text) else { return nil }
+        var groups: [String: Substring] = [:]
+        for element in match.output {
+            if let name = element.name, let value = element.substring { groups[name] = value }
+        }
+        return groups
     }
 }
