@@ -37,9 +37,73 @@ public struct AgencyRegistry: Sendable {
         for agency in more { agencies[agency.id] = agency }
     }
 
-    /// Reads agencies from a JSON array (the format ``all`` encodes to).
-    public static func decode(json: Data) throws -> [Agency] {
-        try JSONDecoder().decode([Agency].self, from: json)
+    /// A registry file's problems, each with the entry and field it concerns.
+    public struct FileError: Error, CustomStringConvertible, Sendable {
+        public let problems: [String]
+        public var description: String { "agency registry file: " + problems.joined(separator: "; ") }
+    }
+
+    /// Reads a registry file — a JSON array of agencies, as ``Agency`` encodes —
+    /// and adds its agencies to this registry (same id: replaced). Every
+    /// problem is reported at once: invalid ids, unknown kinds or levels,
+    /// missing fields, duplicates, parents that do not exist.
+    public func extended(withFile json: Data) throws(FileError) -> AgencyRegistry {
+        let document: JSONValue
+        do {
+            document = try JSONValue.parse(Array(json))
+        } catch {
+            throw FileError(problems: ["\(error)"])
+        }
+        guard case .array(let entries) = document else {
+            throw FileError(problems: ["the file must hold a JSON array of agencies"])
+        }
+        var problems: [String] = []
+        var added: [Agency] = []
+        var seen = Set<AgencyID>()
+        for (index, entry) in entries.enumerated() {
+            let at = "agencies[\(index)]"
+            func text(_ key: String, required: Bool = true) -> String? {
+                switch entry[key] {
+                case .string(let value) where !value.isEmpty: return value
+                case nil, .null?: if required { problems.append("\(at).\(key) is missing") }
+                default: problems.append("\(at).\(key) must be a non-empty string")
+                }
+                return nil
+            }
+            let idText = text("id")
+            let id = idText.flatMap(AgencyID.init(rawValue:))
+            if let idText, id == nil { problems.append("\(at).id '\(idText.prefix(80))' is not a valid agency id (lower-case ASCII letters, digits, hyphens)") }
+            if let id, !seen.insert(id).inserted { problems.append("\(at).id '\(id)' appears twice") }
+            let kindText = text("kind")
+            let kind = kindText.flatMap(AgencyKind.init(rawValue:))
+            if let kindText, kind == nil {
+                problems.append("\(at).kind '\(kindText.prefix(40))' is unknown (\(AgencyKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            let levelText = text("level")
+            let level = levelText.flatMap(AgencyLevel.init(rawValue:))
+            if let levelText, level == nil { problems.append("\(at).level '\(levelText.prefix(40))' is unknown (city, county)") }
+            let name = text("name")
+            let division = text("divisionCode")
+            if let division, !(division.count == 6 && division.allSatisfy(\.isNumber)) {
+                problems.append("\(at).divisionCode '\(division.prefix(20))' must be a 6-digit division code")
+            }
+            let parentText = text("parent", required: false)
+            let parent = parentText.flatMap(AgencyID.init(rawValue:))
+            if let parentText, parent == nil { problems.append("\(at).parent '\(parentText.prefix(80))' is not a valid agency id") }
+            if let id, let kind, let level, let name, let division {
+                added.append(Agency(id: id, kind: kind, name: name, divisionCode: division, level: level,
+                                    parent: parent, courtCode: text("courtCode", required: false)))
+            }
+        }
+        var result = self
+        result.merge(added)
+        for agency in added {
+            if let parent = agency.parent, result[parent] == nil {
+                problems.append("agency \(agency.id): parent '\(parent)' is not registered")
+            }
+        }
+        guard problems.isEmpty else { throw FileError(problems: problems) }
+        return result
     }
 }
 
