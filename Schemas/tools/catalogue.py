@@ -359,7 +359,12 @@ event("compensation", "suit-filed", "提起生态环境损害赔偿诉讼", "Com
 event("hub", "receipt", "处理回执", "Receipt: the hub accepted or refused an event", "the hub",
       {"eventId": {"type": "string", "minLength": 1, "maxLength": 64}, "recipient": ref("agencyId"),
        "outcome": {"type": "string", "enum": ["accepted", "refused"]}},
-      {"code": {"type": "string", "maxLength": 100}, "reason": {"type": "string", "maxLength": 4000}, "caseVersion": {"type": "integer", "minimum": 1}},
+      {"code": {"type": "string", "maxLength": 100}, "reason": {"type": "string", "maxLength": 4000},
+       "reasonZH": {"type": "string", "maxLength": 4000}, "caseVersion": {"type": "integer", "minimum": 1},
+       "violations": {"type": "array", "maxItems": 200, "items": {
+           "type": "object", "required": ["path", "rule", "message"], "additionalProperties": False,
+           "properties": {"path": {"type": "string", "maxLength": 1000}, "rule": {"type": "string", "maxLength": 100},
+                          "message": {"type": "string", "maxLength": 2000}}}}},
       valid=[{"eventId": "0b7e4c1a-3f7e-4c44-9a55-1f0c2f1e9d10", "recipient": "zz-epb", "outcome": "refused", "code": "sender.mismatch", "reason": "…"}],
       invalid=[({"eventId": "x", "recipient": "zz-epb", "outcome": "maybe"}, "outcome not in the enum")])
 DEADLINE_NOTICE = {"deadlineId": {"type": "string", "minLength": 1, "maxLength": 200}, "rule": {"type": "string", "minLength": 1, "maxLength": 100},

@@ -95,6 +95,9 @@ public struct AdapterRoutes: Sendable {
                     violations.append(Violation(path: prefix + "/source", rule: "sender",
                                                         message: "source must be '\(agency)', the agency of this path"))
                 }
+                violations += EventCatalogue.standard.validate(data: event.data, of: event.type).map {
+                    Violation(path: prefix + $0.path, rule: $0.rule, message: $0.message)
+                }
                 events.append(event)
             } catch {
                 violations += error.violations.map { Violation(path: prefix + $0.path, rule: $0.rule, message: $0.message) }

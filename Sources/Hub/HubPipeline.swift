@@ -14,7 +14,8 @@ import ServiceLifecycle
 public final class HubPipeline: Service, Sendable {
     private let configuration: HubConfiguration
     private let registry: AgencyRegistry
-    private let router: EventRouter
+    private let machine: CaseMachine
+    private let catalogue = EventCatalogue.standard
     private let store: HubStore
     private let consumer: KafkaConsumer
     private let relayWakeup: Wakeup
@@ -24,7 +25,7 @@ public final class HubPipeline: Service, Sendable {
                 consumer: KafkaConsumer, relayWakeup: Wakeup, logger: Logger) {
         self.configuration = configuration
         self.registry = registry
-        self.router = EventRouter(registry: registry)
+        self.machine = CaseMachine(registry: registry)
         self.store = store
         self.consumer = consumer
         self.relayWakeup = relayWakeup
@@ -87,15 +88,20 @@ public final class HubPipeline: Service, Sendable {
         do {
             event = try CloudEvent(binaryHeaders: headers, value: message.value)
         } catch {
-            return .failure(Refusal(code: "envelope.invalid", reason: "the event envelope is invalid: \(error)", violations: error.violations))
+            return .failure(Refusal(code: "envelope.invalid", reason: "the event envelope is invalid: \(error)",
+                                    reasonZH: "事件信封格式不正确", violations: error.violations))
         }
         guard let sender = configuration.topics.sender(ofTopic: message.topic) else {
-            return .failure(Refusal(code: "topic.unknown", reason: "topic \(message.topic) is not an agency topic"))
+            return .failure(Refusal(code: "topic.unknown", reason: "topic \(message.topic) is not an agency topic", reasonZH: "未知的主题"))
+        }
+        guard registry[sender] != nil else {
+            return .failure(Refusal(code: "sender.unknown", reason: "\(sender) is not a registered agency", reasonZH: "发送机关未登记"))
         }
         guard event.source == sender.rawValue else {
             return .failure(Refusal(
                 code: "sender.mismatch",
                 reason: "the event declares source '\(event.source.prefix(80))' but arrived on \(sender)'s topic",
+                reasonZH: "事件声明的发送机关与其所在主题的机关不一致",
                 violations: [Violation(path: "/source", rule: "sender", message: "must be \(sender)")]))
         }
         return .success(event)
@@ -110,49 +116,77 @@ public final class HubPipeline: Service, Sendable {
         case .conflicting:
             try await refuse(message, event: event, Refusal(
                 code: "event.id-reused",
-                reason: "event id \(event.id) was already used for an event with different content"), receivedAt: receivedAt, in: &transaction)
+                reason: "event id \(event.id) was already used for an event with different content",
+                reasonZH: "事件编号已被内容不同的事件使用"), receivedAt: receivedAt, in: &transaction)
             return
         case .new:
             break
         }
-        let existing = try await transaction.lockCase(event.subject)
-        let recipients: [AgencyID]
-        do {
-            recipients = try router.recipients(of: event, parties: existing?.parties ?? [])
-        } catch {
-            try await refuse(message, event: event, error, receivedAt: receivedAt, in: &transaction)
+        let violations = catalogue.validate(data: event.data, of: event.type)
+        guard violations.isEmpty else {
+            let unknownType = catalogue[event.type] == nil
+            try await refuse(message, event: event, Refusal(
+                code: unknownType ? "type.unknown" : "schema.invalid",
+                reason: unknownType ? "unknown event type \(event.type.prefix(100))" : "the payload breaks \(violations.count) rule(s) of the \(event.type) schema",
+                reasonZH: unknownType ? "未知的事件类型" : "事件内容不符合数据规范", violations: violations), receivedAt: receivedAt, in: &transaction)
             return
         }
-        var record = existing ?? CaseRecord(
-            id: event.subject, procedure: Self.procedure(of: event.type), status: "opened",
-            holder: event.source, parties: [event.source], version: 0,
-            openedAt: AuditEntry.storable(event.time), updatedAt: receivedAt)
-        for recipient in recipients where !record.parties.contains(recipient.rawValue) {
-            record.parties.append(recipient.rawValue)
+        let existing = try await transaction.lockCase(event.subject)
+        let sender = registry[AgencyID(rawValue: event.source)!]!
+        let transition: Transition
+        switch machine.apply(event, by: sender, at: receivedAt, to: existing) {
+        case .failure(let refusal):
+            try await refuse(message, event: event, refusal, receivedAt: receivedAt, in: &transaction)
+            return
+        case .success(let applied):
+            transition = applied
         }
-        record.version += 1
-        record.status = Self.status(of: event.type)
-        record.updatedAt = AuditEntry.storable(receivedAt)
-        try await transaction.saveCase(record)
+        let state = transition.state
+        try await transaction.saveCase(state)
+        try await saveEffects(transition, in: &transaction)
         transaction.appendAudit(
             eventID: event.id, caseID: event.subject, outcome: .accepted, type: event.type, source: event.source,
-            occurredAt: event.time, recordedAt: receivedAt, caseVersion: record.version, body: event.structured)
+            occurredAt: event.time, recordedAt: receivedAt, caseVersion: Int64(state.version), body: event.structured)
 
         let topics = configuration.topics
-        var outbox = recipients.map { OutboxRecord(topic: topics.to($0), event: event) }
-        outbox.append(OutboxRecord(topic: topics.to(AgencyID(rawValue: event.source)!), event: HubEvents.receipt(
-            for: event.id, caseID: event.subject, sender: event.source, accepted: true,
-            caseVersion: record.version, hubSource: configuration.hubSource, at: receivedAt)))
+        var outbox = transition.recipients.map { OutboxRecord(topic: topics.to($0), event: event) }
+        outbox.append(OutboxRecord(topic: topics.to(sender.id), event: HubEvents.receipt(
+            for: event.id, caseID: event.subject, sender: event.source, caseVersion: state.version,
+            hubSource: configuration.hubSource, at: receivedAt)))
         outbox.append(OutboxRecord(topic: topics.changes, event: event))
         try await transaction.enqueue(outbox)
+    }
+
+    /// Deadlines that changed, and links to mirror on the other case.
+    private func saveEffects(_ transition: Transition, in transaction: inout HubTransaction) async throws {
+        let state = transition.state
+        var changed: [String] = []
+        for effect in transition.effects {
+            switch effect {
+            case .deadlineStarted(let deadline): changed.append(deadline.id)
+            case .deadlineMet(let id, _), .deadlineStopped(let id): changed.append(id)
+            case .link(let otherID, let relation):
+                if var other = try await transaction.lockCase(otherID) {
+                    let link = CaseLink(caseID: state.caseID, relation: relation)
+                    if !other.links.contains(link) {
+                        other.links.append(link)
+                        try await transaction.saveCase(other)
+                    }
+                }
+            case .notify:
+                break
+            }
+        }
+        try await transaction.saveDeadlines(caseID: state.caseID, changed.compactMap { state.deadlines[$0] })
     }
 
     private func refuse(_ message: KafkaMessage, event: CloudEvent?, _ refusal: Refusal, receivedAt: Date, in transaction: inout HubTransaction) async throws {
         let sender = configuration.topics.sender(ofTopic: message.topic)
         let headerText = message.headers.map { KafkaStyleHeader(name: $0.key, value: $0.stringValue ?? "<binary>") }
-        let eventID = event?.id ?? message.header("ce_id")?.stringValue
-        let caseID = event?.subject ?? message.header("ce_subject")?.stringValue
-        let type = event?.type ?? message.header("ce_type")?.stringValue
+        // From a refused envelope only what fits is kept: these end up in ids and keys.
+        let eventID = (event?.id ?? message.header("ce_id")?.stringValue).map { String($0.prefix(64)) }
+        let caseID = (event?.subject ?? message.header("ce_subject")?.stringValue).map { String($0.prefix(128)) }.flatMap { $0.isEmpty ? nil : $0 }
+        let type = (event?.type ?? message.header("ce_type")?.stringValue).map { String($0.prefix(200)) }
         logger.info("event refused", metadata: [
             "casehub.event_id": "\(eventID ?? "-")", "casehub.agency": "\(sender?.rawValue ?? "-")", "casehub.refusal": "\(refusal.code)",
         ])
@@ -163,14 +197,15 @@ public final class HubPipeline: Service, Sendable {
         transaction.appendAudit(
             eventID: eventID, caseID: caseID, outcome: .refused, type: type ?? "unknown", source: sender?.rawValue ?? "unknown",
             occurredAt: event?.time ?? receivedAt, recordedAt: receivedAt, caseVersion: nil,
-            body: .object(["code": .string(refusal.code), "reason": .string(refusal.reason), "violations": refusal.violationsJSON]))
+            body: .object(["code": .string(refusal.code), "reason": .string(refusal.reason), "reasonZH": .string(refusal.reasonZH),
+                           "violations": refusal.violationsJSON]))
 
         var outbox: [OutboxRecord] = []
         let key = caseID ?? sender?.rawValue ?? "unknown"
-        if let sender {
+        if let sender, registry[sender] != nil {
             outbox.append(OutboxRecord(topic: configuration.topics.to(sender), event: HubEvents.receipt(
-                for: eventID ?? "unknown", caseID: key, sender: sender.rawValue, accepted: false,
-                code: refusal.code, reason: refusal.reason, hubSource: configuration.hubSource, at: receivedAt)))
+                for: eventID ?? "unknown", caseID: key, sender: sender.rawValue, refusal: refusal,
+                hubSource: configuration.hubSource, at: receivedAt)))
         }
         // The refused record itself, with the reason in headers, for administrators.
         outbox.append(OutboxRecord(
@@ -179,17 +214,5 @@ public final class HubPipeline: Service, Sendable {
                                    KafkaStyleHeader(name: "casehub_refusal_reason", value: refusal.reason)],
             value: message.value))
         try await transaction.enqueue(outbox)
-    }
-
-    /// `casehub.<procedure>.<event>.v1` → procedure.
-    static func procedure(of type: String) -> String {
-        let parts = type.split(separator: ".")
-        return parts.count >= 4 ? String(parts[1]) : "generic"
-    }
-
-    /// `casehub.<procedure>.<event…>.v1` → the event part, as the case's last step.
-    static func status(of type: String) -> String {
-        let parts = type.split(separator: ".")
-        return parts.count >= 4 ? parts[2..<(parts.count - 1)].joined(separator: ".") : type
     }
 }

@@ -38,26 +38,45 @@ public struct HubTransaction: Sendable {
     }
 
     /// The case with this id, locked until commit; `nil` if it does not exist.
-    public func lockCase(_ id: String) async throws -> CaseRecord? {
-        let rows = try await connection.query("""
-            SELECT id, procedure, status, holder, parties, numbers, version, opened_at, updated_at
-            FROM cases WHERE id = \(id) FOR UPDATE
-            """)
-        return try rows.first.map(CaseRecord.init(row:))
+    public func lockCase(_ id: String) async throws -> CaseState? {
+        let rows = try await connection.query("SELECT state FROM cases WHERE id = \(id) FOR UPDATE")
+        return try rows.first.map { try CaseState.decoded(try $0.decode("state", as: String.self)) }
     }
 
-    /// Inserts or updates a case (by id).
-    public func saveCase(_ record: CaseRecord) async throws {
+    /// Inserts or updates a case: its whole state, and the columns queries use.
+    public func saveCase(_ state: CaseState) async throws {
+        let numbers = JSONValue.object(Dictionary(uniqueKeysWithValues: state.numbers.map { ($0.key.rawValue, JSONValue.string($0.value)) }))
         try await connection.execute("""
-            INSERT INTO cases (id, procedure, status, holder, parties, numbers, version, opened_at, updated_at)
-            VALUES (\(record.id), \(record.procedure), \(record.status), \(record.holder),
-                    \(PostgresArray(record.parties.map(Optional.some)))::text[], \(PostgresJSON(record.numbers.canonicalString)),
-                    \(record.version), \(record.openedAt), \(record.updatedAt))
+            INSERT INTO cases (id, procedure, status, holder, parties, numbers, version, opened_at, updated_at, title, state)
+            VALUES (\(state.caseID), \(state.procedure.rawValue), \(state.status), \(state.parties[.holder]?.rawValue),
+                    \(PostgresArray(state.partyAgencies.map { Optional($0.rawValue) }))::text[], \(PostgresJSON(numbers.canonicalString)),
+                    \(Int64(state.version)), \(state.openedAt), \(state.updatedAt), \(state.title), \(PostgresJSON(try state.encoded())))
             ON CONFLICT (id) DO UPDATE SET
                 procedure = EXCLUDED.procedure, status = EXCLUDED.status, holder = EXCLUDED.holder,
                 parties = EXCLUDED.parties, numbers = EXCLUDED.numbers, version = EXCLUDED.version,
-                updated_at = EXCLUDED.updated_at
+                updated_at = EXCLUDED.updated_at, title = EXCLUDED.title, state = EXCLUDED.state
             """)
+    }
+
+    /// Writes deadlines that started, were met or stopped. A restarted rule
+    /// replaces the old row and may warn again.
+    public func saveDeadlines(caseID: String, _ deadlines: [StatutoryDeadline]) async throws {
+        for deadline in deadlines {
+            try await connection.execute("""
+                INSERT INTO deadlines (case_id, rule_id, obliged_agency, legal_basis, trigger_event_id, trigger_event_type,
+                                       started_at, due_at, warn_at, state, closed_at)
+                VALUES (\(caseID), \(deadline.rule.id), \(deadline.obligedAgency.rawValue), \(deadline.rule.legalBasis),
+                        \(deadline.triggerEventID), \(deadline.triggerEventType), \(deadline.startedAt), \(deadline.dueAt),
+                        \(deadline.warnAt), \(deadline.state.rawValue), \(deadline.closedAt))
+                ON CONFLICT (case_id, rule_id) DO UPDATE SET
+                    obliged_agency = EXCLUDED.obliged_agency, legal_basis = EXCLUDED.legal_basis,
+                    trigger_event_id = EXCLUDED.trigger_event_id, trigger_event_type = EXCLUDED.trigger_event_type,
+                    started_at = EXCLUDED.started_at, due_at = EXCLUDED.due_at, warn_at = EXCLUDED.warn_at,
+                    state = EXCLUDED.state, closed_at = EXCLUDED.closed_at,
+                    warning_sent_at = CASE WHEN deadlines.trigger_event_id = EXCLUDED.trigger_event_id THEN deadlines.warning_sent_at END,
+                    overdue_sent_at = CASE WHEN deadlines.trigger_event_id = EXCLUDED.trigger_event_id THEN deadlines.overdue_sent_at END
+                """)
+        }
     }
 
     /// Appends an entry to the audit trail (written at ``flush()``); assigns its seq.

@@ -101,7 +101,49 @@ extension Migration {
             );
             CREATE INDEX deliveries_agency ON deliveries (agency, cursor);
             """),
+        caseStateAndDeadlines,
     ]
 
     public static var latestVersion: Int { all.last!.version }
+}
+
+extension Migration {
+    static let caseStateAndDeadlines = Migration(version: 2, name: "case state as JSON, statutory deadlines, agency signing keys", sql: """
+        -- The whole canonical state (CaseModel.CaseState); the columns beside it are for queries.
+        ALTER TABLE cases ADD COLUMN state jsonb NOT NULL DEFAULT '{}';
+        ALTER TABLE cases ADD COLUMN title text;
+        CREATE INDEX cases_procedure_status ON cases (procedure, status);
+        CREATE INDEX cases_parties ON cases USING gin (parties);
+
+        -- One row per case and rule; restarting a rule's clock replaces it.
+        CREATE TABLE deadlines (
+            case_id             text NOT NULL REFERENCES cases (id),
+            rule_id             text NOT NULL,
+            obliged_agency      text NOT NULL,
+            legal_basis         text NOT NULL,
+            trigger_event_id    text NOT NULL,
+            trigger_event_type  text NOT NULL,
+            started_at          timestamptz NOT NULL,
+            due_at              timestamptz NOT NULL,
+            warn_at             timestamptz NOT NULL,
+            state               text NOT NULL CHECK (state IN ('running', 'met', 'stopped')),
+            closed_at           timestamptz,
+            -- when the scheduler queued the warning / overdue notice (exactly once each)
+            warning_sent_at     timestamptz,
+            overdue_sent_at     timestamptz,
+            PRIMARY KEY (case_id, rule_id)
+        );
+        CREATE INDEX deadlines_running ON deadlines (warn_at) WHERE state = 'running';
+
+        -- Ed25519 public keys of the agencies' adapters. A rotated key stays
+        -- valid for events signed before its retirement.
+        CREATE TABLE agency_keys (
+            agency      text NOT NULL,
+            key_id      text NOT NULL,
+            public_key  bytea NOT NULL CHECK (length(public_key) = 32),
+            created_at  timestamptz NOT NULL DEFAULT now(),
+            retired_at  timestamptz,
+            PRIMARY KEY (agency, key_id)
+        );
+        """)
 }

@@ -2,44 +2,6 @@ import CaseModel
 import Foundation
 import Postgres
 
-/// A case as stored.
-public struct CaseRecord: Sendable, Hashable {
-    public var id: String
-    public var procedure: String
-    public var status: String
-    public var holder: String?
-    public var parties: [String]
-    public var numbers: JSONValue
-    public var version: Int64
-    public var openedAt: Date
-    public var updatedAt: Date
-
-    public init(id: String, procedure: String, status: String, holder: String?, parties: [String],
-                numbers: JSONValue = .object([:]), version: Int64, openedAt: Date, updatedAt: Date) {
-        self.id = id
-        self.procedure = procedure
-        self.status = status
-        self.holder = holder
-        self.parties = parties
-        self.numbers = numbers
-        self.version = version
-        self.openedAt = openedAt
-        self.updatedAt = updatedAt
-    }
-
-    init(row: PostgresRow) throws {
-        id = try row.decode("id")
-        procedure = try row.decode("procedure")
-        status = try row.decode("status")
-        holder = try row.decode("holder", as: String?.self)
-        parties = PostgresTextArray.parse(try row.decode("parties", as: String.self))
-        numbers = try JSONValue.parse(Array(try row.decode("numbers", as: String.self).utf8))
-        version = try row.decode("version")
-        openedAt = try row.decode("opened_at")
-        updatedAt = try row.decode("updated_at")
-    }
-}
-
 /// A Kafka record waiting in the outbox.
 public struct OutboxRecord: Sendable, Hashable {
     public var topic: String
@@ -110,32 +72,3 @@ public struct RejectionRecord: Sendable, Hashable {
     }
 }
 
-/// Parses PostgreSQL's text form of a one-dimensional `text[]`.
-enum PostgresTextArray {
-    static func parse(_ text: String) -> [String] {
-        var result: [String] = []
-        var characters = text.unicodeScalars.makeIterator()
-        guard characters.next() == "{" else { return [] }
-        var current = ""
-        var inQuotes = false
-        var quoted = false
-        while let c = characters.next() {
-            if inQuotes {
-                if c == "\\" { if let next = characters.next() { current.unicodeScalars.append(next) } }
-                else if c == "\"" { inQuotes = false }
-                else { current.unicodeScalars.append(c) }
-            } else if c == "\"" {
-                inQuotes = true
-                quoted = true
-            } else if c == "," || c == "}" {
-                if !current.isEmpty || quoted { result.append(current) }
-                current = ""
-                quoted = false
-                if c == "}" { break }
-            } else {
-                current.unicodeScalars.append(c)
-            }
-        }
-        return result
-    }
-}

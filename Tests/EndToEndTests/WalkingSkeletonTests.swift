@@ -25,7 +25,7 @@ struct WalkingSkeletonTests {
                 "specversion": "1.0", "id": .string(eventID), "source": "zz-epb",
                 "type": "casehub.referral.submitted.v1", "time": "2026-11-29T08:00:00+08:00",
                 "subject": "case-e2e-1",
-                "data": .object(["receiver": "zz-procuratorate", "summary": "湘江排污线索 <script>"]),
+                "data": .object(["receiver": "zz-procuratorate", "referralKind": "clue", "summary": "湘江排污线索 <script>"]),
             ])
             let (status, body) = try await http.send("POST", "/v1/agencies/zz-epb/events", event)
             #expect(status == 202)
@@ -59,7 +59,7 @@ struct WalkingSkeletonTests {
             let second: JSONValue = .object([
                 "specversion": "1.0", "id": .string(UUID().uuidString), "source": "zz-epb",
                 "type": "casehub.referral.submitted.v1", "time": "2026-11-29T09:00:00+08:00",
-                "subject": "case-e2e-2", "data": .object(["receiver": "zz-procuratorate"]),
+                "subject": "case-e2e-2", "data": .object(["receiver": "zz-procuratorate", "referralKind": "case-file", "summary": "移送"]),
             ])
             _ = try await http.send("POST", "/v1/agencies/zz-epb/events", second)
             let afterward = try await http.waitForInbox("zz-procuratorate", count: 2)
@@ -67,6 +67,21 @@ struct WalkingSkeletonTests {
             #expect(afterward.map { $0["event"]?["subject"] } == ["case-e2e-1", "case-e2e-2"])
             let accepted = try await database.query("SELECT count(*) AS n FROM case_events WHERE outcome = 'accepted'")
             #expect(try accepted[0].decode("n", as: Int.self) == 2)
+
+            // The court is no party: its acceptance is refused by the procedure's rules, with a receipt saying why.
+            let foreign: JSONValue = .object([
+                "specversion": "1.0", "id": .string(UUID().uuidString), "source": "zz-court",
+                "type": "casehub.referral.accepted.v1", "time": "2026-11-29T10:00:00+08:00",
+                "subject": "case-e2e-1", "data": .object(["receiverNumber": "x", "acceptedOn": "2026-11-29"]),
+            ])
+            let (foreignStatus, _) = try await http.send("POST", "/v1/agencies/zz-court/events", foreign)
+            #expect(foreignStatus == 202)
+            let courtReceipts = try await http.waitForInbox("zz-court", count: 1)
+            #expect(courtReceipts.first?["event"]?["data"]?["outcome"] == "refused")
+            #expect(courtReceipts.first?["event"]?["data"]?["code"] == "sender.not-allowed")
+            let state = try await database.query("SELECT status, state->'parties'->>'addressee' AS addressee FROM cases WHERE id = 'case-e2e-1'")
+            #expect(try state[0].decode("status", as: String.self) == "submitted")
+            #expect(try state[0].decode("addressee", as: String.self) == "zz-procuratorate")
 
             // Acknowledged deliveries leave the default inbox view.
             let cursor = try #require(afterward.last?["cursor"])
@@ -98,6 +113,24 @@ struct WalkingSkeletonTests {
 
             let (unknown, _) = try await http.send("POST", "/v1/agencies/zz-psb/events", wrongSource)
             #expect(unknown == 404)
+
+            // The payload is checked against its type's schema before it is published.
+            let badPayload: JSONValue = .object([
+                "specversion": "1.0", "id": .string(UUID().uuidString), "source": "zz-epb",
+                "type": "casehub.referral.submitted.v1", "time": "2026-11-29T08:00:00Z",
+                "subject": "case-y", "data": .object(["receiver": "ZZ Court", "referralKind": "gossip"]),
+            ])
+            let (schemaStatus, schemaBody) = try await http.send("POST", "/v1/agencies/zz-epb/events", badPayload)
+            #expect(schemaStatus == 422)
+            let schemaPaths = Set(schemaBody["violations"]?.arrayValue?.compactMap { $0["path"]?.stringValue } ?? [])
+            #expect(schemaPaths == ["/data/receiver", "/data/referralKind", "/data/summary"])
+            let unknownType: JSONValue = .object([
+                "specversion": "1.0", "id": .string(UUID().uuidString), "source": "zz-epb",
+                "type": "casehub.referral.teleported.v1", "time": "2026-11-29T08:00:00Z", "subject": "case-y", "data": .object([:]),
+            ])
+            let (typeStatus, typeBody) = try await http.send("POST", "/v1/agencies/zz-epb/events", unknownType)
+            #expect(typeStatus == 422)
+            #expect(typeBody["violations"]?[0]?["path"] == "/type")
             // Nothing reached the hub.
             try await Task.sleep(for: .milliseconds(500))
             let audit = try await database.query("SELECT count(*) AS n FROM case_events")
@@ -109,7 +142,8 @@ struct WalkingSkeletonTests {
         try await withRunningStack { stack, http, database in
             // Straight onto zz-epb's topic, claiming to be the court: only the hub can catch this.
             let event = CloudEvent(id: UUID().uuidString.lowercased(), source: "zz-court", type: "casehub.referral.submitted.v1",
-                                   time: Date(), subject: "case-forged", data: .object(["receiver": "zz-procuratorate"]))
+                                   time: Date(), subject: "case-forged",
+                                   data: .object(["receiver": "zz-procuratorate", "referralKind": "clue", "summary": "x"]))
             let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(connection: stack.configuration.kafka), logger: Logger(label: "test"))
             _ = try await producer.send(KafkaOutgoingMessage(
                 topic: stack.configuration.topics.from("zz-epb"), key: event.subject, value: event.binaryValue,

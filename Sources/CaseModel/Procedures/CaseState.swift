@@ -132,3 +132,37 @@ public struct Transition: Sendable {
         effects.compactMap { if case .notify(let agency) = $0 { agency } else { nil } }
     }
 }
+
+// Dictionaries keyed by these encode as JSON objects, not as key/value arrays.
+extension PartyRole: CodingKeyRepresentable {}
+
+extension AgencyID: CodingKeyRepresentable {
+    public var codingKey: any CodingKey { AgencyCodingKey(stringValue: rawValue) }
+
+    public init?<T: CodingKey>(codingKey: T) {
+        self.init(rawValue: codingKey.stringValue)
+    }
+
+    private struct AgencyCodingKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+}
+
+extension CaseState {
+    /// The stored form: JSON with sorted keys, instants in milliseconds.
+    public func encoded() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .millisecondsSince1970
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+
+    public static func decoded(_ text: String) throws -> CaseState {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .millisecondsSince1970
+        return try decoder.decode(CaseState.self, from: Data(text.utf8))
+    }
+}
