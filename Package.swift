@@ -58,6 +58,7 @@ let package = Package(
         // Pure domain: no I/O.
         .target(
             name: "CaseModel",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
 
@@ -75,6 +76,7 @@ let package = Package(
             name: "Hub",
             dependencies: [
                 "CaseModel", "HubStore", "Kafka", "Postgres",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -84,6 +86,7 @@ let package = Package(
             name: "Adapters",
             dependencies: [
                 "CaseModel", "HubStore", "Kafka", "Postgres",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -123,7 +126,7 @@ let package = Package(
 
         .testTarget(
             name: "CaseModelTests",
-            dependencies: ["CaseModel"],
+            dependencies: ["CaseModel", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -140,6 +143,7 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 "CaseHubServer", "CaseModel", "HubStore", "Kafka", "Postgres", "TestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

@@ -24,14 +24,17 @@ public struct AdapterRoutes: Sendable {
     let producer: KafkaProducer
     let deliveries: DeliveryStore
     let delivered: Wakeup
+    let signingKeys: SigningKeys
     let limits: Limits
 
-    public init(agencies: Set<AgencyID>, topics: TopicNames, producer: KafkaProducer, deliveries: DeliveryStore, delivered: Wakeup, limits: Limits = Limits()) {
+    public init(agencies: Set<AgencyID>, topics: TopicNames, producer: KafkaProducer, deliveries: DeliveryStore, delivered: Wakeup,
+                signingKeys: SigningKeys, limits: Limits = Limits()) {
         self.agencies = agencies
         self.topics = topics
         self.producer = producer
         self.deliveries = deliveries
         self.delivered = delivered
+        self.signingKeys = signingKeys
         self.limits = limits
     }
 
@@ -107,7 +110,8 @@ public struct AdapterRoutes: Sendable {
             throw ProblemDetails(.unprocessableContent, title: "Invalid event",
                                  detail: "\(violations.count) rule(s) broken; nothing was submitted", violations: violations)
         }
-        let messages = events.map { event in
+        // The adapter vouches for its agency: every event leaves signed with the agency's key.
+        let messages = try events.map { try signingKeys.sign($0) }.map { event in
             KafkaOutgoingMessage(
                 topic: topics.from(agency), key: event.subject, value: event.binaryValue,
                 headers: event.binaryHeaders.map { KafkaHeader(key: $0.0, string: $0.1) })

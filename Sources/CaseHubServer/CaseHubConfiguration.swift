@@ -35,6 +35,9 @@ public struct CaseHubConfiguration: Sendable {
     public var registry: AgencyRegistry = .zhuzhou
     public var hub: HubConfiguration
     public var roles: Roles
+    /// Where the adapters keep their agencies' private signing keys (created
+    /// when missing). Needed when this process runs adapters.
+    public var keyDirectory: String?
 
     public init(kafka: KafkaConfiguration, databaseURL: String, topics: TopicNames = TopicNames(), roles: Roles? = nil) {
         self.kafka = kafka

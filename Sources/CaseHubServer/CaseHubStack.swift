@@ -8,6 +8,12 @@ import Kafka
 import Logging
 import Postgres
 import ServiceLifecycle
+import Foundation
+
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
+}
 
 /// One CaseHub process: database pool, hub pipeline and relay, adapters'
 /// delivery consumers and the HTTP server, run as one `ServiceGroup`.
@@ -41,7 +47,7 @@ public final class CaseHubStack: Sendable {
     public init(
         configuration: CaseHubConfiguration, logger: Logger, handleSignals: Bool = true,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
-    ) throws {
+    ) async throws {
         try LibrdkafkaVersion.requireSupported()
         self.configuration = configuration
         self.logger = logger
@@ -68,7 +74,7 @@ public final class CaseHubStack: Sendable {
             services.append(HubPipeline(
                 configuration: configuration.hub, registry: configuration.registry, store: hubStore,
                 consumer: try KafkaConsumer(configuration: consumerConfiguration(group: configuration.hub.groupID), logger: logger),
-                relayWakeup: relayWakeup, logger: logger))
+                relayWakeup: relayWakeup, keyring: AgencyKeyring(store: AgencyKeyStore(client: database)), logger: logger))
         }
 
         let router = Router()
@@ -77,6 +83,11 @@ public final class CaseHubStack: Sendable {
 
         let adapters = configuration.roles.adapters
         if !adapters.isEmpty {
+            guard let keyDirectory = configuration.keyDirectory else {
+                throw ConfigurationError(message: "adapters need a key directory for their agencies' signing keys (--key-dir)")
+            }
+            let signingKeys = try await SigningKeys.load(
+                agencies: adapters, directory: URL(fileURLWithPath: keyDirectory), store: AgencyKeyStore(client: database))
             let delivered = Wakeup()
             let deliveryStore = DeliveryStore(client: database)
             let group = DeliveryConsumer.groupID(for: adapters, topics: configuration.topics)
@@ -86,7 +97,7 @@ public final class CaseHubStack: Sendable {
                 delivered: delivered, logger: logger))
             let submitProducer = try KafkaProducer(configuration: KafkaProducerConfiguration(connection: configuration.kafka), logger: logger)
             AdapterRoutes(agencies: Set(adapters), topics: configuration.topics, producer: submitProducer,
-                          deliveries: deliveryStore, delivered: delivered).add(to: router)
+                          deliveries: deliveryStore, delivered: delivered, signingKeys: signingKeys).add(to: router)
         }
 
         let application = Application(

@@ -19,16 +19,18 @@ public final class HubPipeline: Service, Sendable {
     private let store: HubStore
     private let consumer: KafkaConsumer
     private let relayWakeup: Wakeup
+    private let keyring: AgencyKeyring
     private let logger: Logger
 
     public init(configuration: HubConfiguration, registry: AgencyRegistry, store: HubStore,
-                consumer: KafkaConsumer, relayWakeup: Wakeup, logger: Logger) {
+                consumer: KafkaConsumer, relayWakeup: Wakeup, keyring: AgencyKeyring, logger: Logger) {
         self.configuration = configuration
         self.registry = registry
         self.machine = CaseMachine(registry: registry)
         self.store = store
         self.consumer = consumer
         self.relayWakeup = relayWakeup
+        self.keyring = keyring
         self.logger = logger
     }
 
@@ -108,6 +110,11 @@ public final class HubPipeline: Service, Sendable {
     }
 
     private func accept(_ message: KafkaMessage, _ event: CloudEvent, receivedAt: Date, in transaction: inout HubTransaction) async throws {
+        // Before the inbox: a forged event must not claim a genuine event's id.
+        if let failure = try await keyring.verify(event, from: AgencyID(rawValue: event.source)!) {
+            try await refuse(message, event: event, failure.refusal, receivedAt: receivedAt, in: &transaction)
+            return
+        }
         let contentHash = Array(SHA256.hash(data: event.structured.canonicalBytes))
         switch try await transaction.claimInbox(eventID: UUID(uuidString: event.id)!, source: event.source, contentHash: contentHash) {
         case .duplicate:

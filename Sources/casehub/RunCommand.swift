@@ -27,7 +27,8 @@ struct RunCommand: AsyncParsableCommand {
         try await CaseHubStack.prepare(configuration, logger: logger)
         let host = configuration.httpHost
         let agencyCount = configuration.registry.all.count
-        let stack = try CaseHubStack(configuration: configuration, logger: logger) { port in
+        configuration.keyDirectory = (dataDir as NSString).appendingPathComponent("keys")
+        let stack = try await CaseHubStack(configuration: configuration, logger: logger) { port in
             logger.notice("CaseHub is up: http://\(host):\(port)  (\(agencyCount) agencies; Ctrl-C stops)")
         }
         try await stack.run()
@@ -58,6 +59,9 @@ struct AdapterCommand: AsyncParsableCommand {
     @Option(help: "The agency id, e.g. tianyuan-procuratorate.")
     var agency: String
 
+    @Option(help: "Folder holding the agency's private signing key (created with a new key if missing).")
+    var keyDir: String = ".local/adapter-keys"
+
     func run() async throws {
         let logger = options.bootstrapLogging()
         var configuration = try options.configuration()
@@ -68,6 +72,7 @@ struct AdapterCommand: AsyncParsableCommand {
             throw ValidationError("\(error)")
         }
         configuration.roles = .init(hub: false, adapters: [agencyRecord.id])
+        configuration.keyDirectory = keyDir
         try await CaseHubStack.prepare(configuration, logger: logger)
         try await CaseHubStack(configuration: configuration, logger: logger).run()
     }

@@ -1,5 +1,6 @@
 import CaseHubServer
 import CaseModel
+import Crypto
 import Foundation
 import HubStore
 import Kafka
@@ -164,6 +165,35 @@ struct WalkingSkeletonTests {
         }
     }
 
+    @Test func hubRefusesUnsignedAndForgedEvents() async throws {
+        try await withRunningStack { stack, http, database in
+            let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(connection: stack.configuration.kafka), logger: Logger(label: "test"))
+            func publish(_ event: CloudEvent) async throws {
+                _ = try await producer.send(KafkaOutgoingMessage(
+                    topic: stack.configuration.topics.from("zz-epb"), key: event.subject, value: event.binaryValue,
+                    headers: event.binaryHeaders.map { KafkaHeader(key: $0.0, string: $0.1) }))
+            }
+            let unsigned = CloudEvent(id: UUID().uuidString.lowercased(), source: "zz-epb", type: "casehub.referral.submitted.v1",
+                                      time: Date(), subject: "case-unsigned",
+                                      data: .object(["receiver": "zz-procuratorate", "referralKind": "clue", "summary": "x"]))
+            try await publish(unsigned)
+            // Signed, but with a key nobody registered for zz-epb.
+            var forged = try EventSignature.sign(unsigned, with: Curve25519.Signing.PrivateKey())
+            forged.id = UUID().uuidString.lowercased()
+            forged = try EventSignature.sign(forged, with: Curve25519.Signing.PrivateKey())
+            try await publish(forged)
+            await producer.shutdown()
+
+            let receipts = try await http.waitForInbox("zz-epb", count: 2)
+            #expect(Set(receipts.compactMap { $0["event"]?["data"]?["code"]?.stringValue }) == ["signature.missing", "signature.unknown-key"])
+            let cases = try await database.query("SELECT count(*) AS n FROM cases")
+            #expect(try cases[0].decode("n", as: Int.self) == 0)
+            // The forged event did not claim the id: the inbox holds nothing.
+            let inbox = try await database.query("SELECT count(*) AS n FROM inbox")
+            #expect(try inbox[0].decode("n", as: Int.self) == 0)
+        }
+    }
+
     @Test func readinessReportsBrokerAndDatabase() async throws {
         try await withRunningStack { _, http, _ in
             let (health, _) = try await http.send("GET", "/healthz", nil)
@@ -192,10 +222,11 @@ struct WalkingSkeletonTests {
         configuration.topicPartitions = 2
         configuration.consumerSessionTimeoutMilliseconds = 6_000
         configuration.kafka.properties["heartbeat.interval.ms"] = "500"
+        configuration.keyDirectory = FileManager.default.temporaryDirectory.appendingPathComponent(TestEnvironment.uniqueName("keys")).path
 
         try await CaseHubStack.prepare(configuration, logger: logger)
         let port = AsyncStream.makeStream(of: Int.self)
-        let stack = try CaseHubStack(configuration: configuration, logger: logger, handleSignals: false) { port.continuation.yield($0) }
+        let stack = try await CaseHubStack(configuration: configuration, logger: logger, handleSignals: false) { port.continuation.yield($0) }
         let running = Task { try await stack.run() }
         var ports = port.stream.makeAsyncIterator()
         let boundPort = try #require(await ports.next())

@@ -1,0 +1,54 @@
+import CaseModel
+import Crypto
+import Foundation
+import Testing
+
+struct EventSignatureTests {
+    let key = Curve25519.Signing.PrivateKey()
+    let event = CloudEvent(id: "0b7e4c1a-3f7e-4c44-9a55-1f0c2f1e9d10", source: "zz-epb", type: "casehub.referral.submitted.v1",
+                           time: Date(timeIntervalSince1970: 1_740_000_000.123), subject: "c1",
+                           data: ["receiver": "zz-psb", "referralKind": "clue", "summary": "湘江"])
+
+    var registered: EventSignature.RegisteredKey {
+        .init(keyID: EventSignature.keyID(of: key.publicKey), publicKey: Array(key.publicKey.rawRepresentation), retiredAt: nil)
+    }
+
+    @Test func aSignedEventVerifiesInBothForms() throws {
+        let signed = try EventSignature.sign(event, with: key)
+        #expect(EventSignature.verify(signed, keys: [registered]) == nil)
+        // Over Kafka: headers and value back to an event, same verdict.
+        let binary = try CloudEvent(binaryHeaders: signed.binaryHeaders, value: signed.binaryValue)
+        #expect(EventSignature.verify(binary, keys: [registered]) == nil)
+        // Over HTTP: the structured JSON, same verdict.
+        let structured = try CloudEvent(structured: try JSONValue.parse(signed.structured.canonicalBytes))
+        #expect(EventSignature.verify(structured, keys: [registered]) == nil)
+    }
+
+    @Test func anyChangeBreaksTheSignature() throws {
+        var signed = try EventSignature.sign(event, with: key)
+        signed.data = ["receiver": "zz-court", "referralKind": "clue", "summary": "湘江"]
+        #expect(EventSignature.verify(signed, keys: [registered]) == .invalid)
+        var other = try EventSignature.sign(event, with: key)
+        other.subject = "c2"
+        #expect(EventSignature.verify(other, keys: [registered]) == .invalid)
+    }
+
+    @Test func missingUnknownAndRetiredKeys() throws {
+        #expect(EventSignature.verify(event, keys: [registered]) == .missing)
+        let stranger = try EventSignature.sign(event, with: Curve25519.Signing.PrivateKey())
+        guard case .unknownKey? = EventSignature.verify(stranger, keys: [registered]) else {
+            Issue.record("a stranger's key was accepted")
+            return
+        }
+        var malformed = event
+        malformed.extensions["signature"] = "nonsense"
+        #expect(EventSignature.verify(malformed, keys: [registered]) == .malformed)
+        // A rotated key still verifies events dated before its retirement, not after.
+        let signed = try EventSignature.sign(event, with: key)
+        var retired = registered
+        retired.retiredAt = event.time.addingTimeInterval(60)
+        #expect(EventSignature.verify(signed, keys: [retired]) == nil)
+        retired.retiredAt = event.time.addingTimeInterval(-60)
+        #expect(EventSignature.verify(signed, keys: [retired]) == .keyRetired(registered.keyID))
+    }
+}
