@@ -19,7 +19,12 @@ struct RandomSequenceTests {
     static let registry = AgencyRegistry.zhuzhou
     static let allIDs = registry.all.map(\.id)
     static let machine = CaseMachine(registry: registry)
-    static let agencyKeys: Set<String> = ["receiver", "police", "procuratorate", "agency", "court", "appealCourt", "commission", "upperProcuratorate", "referrer"]
+    /// Payload fields naming agencies, with the kind such a field usually names.
+    static let agencyKeys: [String: AgencyKind?] = [
+        "receiver": nil, "referrer": nil, "police": .publicSecurity, "procuratorate": .procuratorate,
+        "upperProcuratorate": .procuratorate, "agency": .environmentBureau, "court": .court, "appealCourt": .court,
+        "commission": .disciplineCommission,
+    ]
 
     /// The procedure segments, with their opening event.
     static let procedures: [(segment: String, opening: String, openers: Set<AgencyKind>)] = [
@@ -50,14 +55,22 @@ struct RandomSequenceTests {
 
     /// A payload from the type's example, with agencies, enums, booleans and
     /// event references drawn at random (biased towards the case's parties).
-    static func payload(for type: String, state: CaseState?, history: [Accepted], using rng: inout SeededGenerator) -> JSONValue {
+    static func payload(for type: String, state: CaseState?, history: [Accepted], at clock: Date, using rng: inout SeededGenerator) -> JSONValue {
         guard case .object(var members) = templates[type] ?? .object([:]) else { return [:] }
         let schema = schemaProperties[type] ?? [:]
         let parties = state?.partyAgencies ?? []
-        for (key, value) in members {
-            if agencyKeys.contains(key) {
-                let pool = parties.isEmpty || Bool.random(using: &rng) ? allIDs : parties
-                members[key] = .string(pool.randomElement(using: &rng)!.rawValue)
+        // Sorted: dictionary order differs between runs, and the seed must replay exactly.
+        for key in members.keys.sorted() {
+            let value = members[key]!
+            if let kind = agencyKeys[key] {
+                // A third each: a party of the case, an agency of the usual kind, any agency.
+                let ofKind = kind.map { kind in allIDs.filter { registry[$0]!.kind == kind } } ?? allIDs
+                let pools = [parties.isEmpty ? allIDs : parties, ofKind, allIDs]
+                members[key] = .string(pools.randomElement(using: &rng)!.randomElement(using: &rng)!.rawValue)
+            } else if let reference = schema[key]?["$ref"]?.stringValue, reference.hasSuffix("/dateTime") || reference.hasSuffix("/date") {
+                // Dates of acts follow the walk's clock (sometimes a little earlier).
+                let instant = clock.addingTimeInterval(-Double(Int.random(in: 0...(3 * 86_400), using: &rng)))
+                members[key] = .string(reference.hasSuffix("/date") ? LocalDate(instant).description : RFC3339.format(instant))
             } else if let options = schema[key]?["enum"]?.arrayValue {
                 members[key] = options.randomElement(using: &rng)!
             } else if case .bool = value {
@@ -65,7 +78,7 @@ struct RandomSequenceTests {
             } else if key.hasSuffix("EventId"), let old = history.randomElement(using: &rng) {
                 members[key] = .string(old.event.id)
             } else if key == "proofs", case .object(var proofs) = value {
-                for proof in proofs.keys {
+                for proof in proofs.keys.sorted() {
                     if let old = history.randomElement(using: &rng) { proofs[proof] = .string(old.event.id) }
                 }
                 members[key] = .object(proofs)
@@ -93,8 +106,8 @@ struct RandomSequenceTests {
             // Candidates in random order, three random variants (sender, payload)
             // each; the first the rules accept is taken. Walks so get deep into
             // the procedure, and every refused candidate exercised a rule.
-            // Side steps (links, terminations) mostly go last, so walks get deep before they end.
-            let sideSteps = Set(types.filter { $0.contains("linked") || $0.contains("terminated") || $0.contains("withdrawn") })
+            // Side steps (links, terminations, steps that keep the state) mostly go last, so walks get deep before they end.
+            let sideSteps = Set(types.filter { type in ["linked", "terminated", "withdrawn", "hearing-scheduled", "recommendation-recorded"].contains { type.contains($0) } })
             let shuffled = types.shuffled(using: &rng)
             let ordered = Int.random(in: 0..<10, using: &rng) == 0
                 ? shuffled : shuffled.filter { !sideSteps.contains($0) } + shuffled.filter { sideSteps.contains($0) }
@@ -112,7 +125,7 @@ struct RandomSequenceTests {
                 let sender = registry[senderID]!
                 let event = CloudEvent(id: UUID(uuid: uuid(&rng)).uuidString.lowercased(), source: senderID.rawValue, type: type,
                                        time: clock, subject: "walk-\(seed)",
-                                       data: payload(for: type, state: state, history: accepted, using: &rng))
+                                       data: payload(for: type, state: state, history: accepted, at: clock, using: &rng))
                 let receivedAt = clock.addingTimeInterval(30)
                 if case .success(let transition) = machine.apply(event, by: sender, at: receivedAt, to: state) {
                     state = transition.state
@@ -137,7 +150,7 @@ struct RandomSequenceTests {
         var acceptedTotal = 0
         var statusesSeen = Set<String>()
         for seed in UInt64(1)...200 {
-            let (accepted, states, _) = Self.walk(seed: seed, steps: 40)
+            let (accepted, states, _) = Self.walk(seed: seed, steps: 60)
             acceptedTotal += accepted.count
             for (offset, (state, step)) in zip(states, accepted).enumerated() {
                 let previous = offset > 0 ? states[offset - 1] : nil
