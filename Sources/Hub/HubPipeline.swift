@@ -57,7 +57,7 @@ public final class HubPipeline: Service, Sendable {
         var delay = Duration.milliseconds(100)
         while true {
             do {
-                try await apply(batch)
+                try await applyIsolatingPoison(batch[...])
                 return true
             } catch {
                 if Task.isShuttingDownGracefully || Task.isCancelled { return false }
@@ -68,9 +68,37 @@ public final class HubPipeline: Service, Sendable {
         }
     }
 
-    /// One transaction for the whole batch.
-    func apply(_ batch: [KafkaMessage]) async throws {
-        let receivedAt = Date()
+    /// Applies a batch in one transaction. When the transaction fails for a
+    /// reason that is not the database's availability, the batch is split in
+    /// halves, in order, until the event that fails alone is found: it is
+    /// refused on its own, and its batch-mates go through.
+    func applyIsolatingPoison(_ batch: ArraySlice<KafkaMessage>) async throws {
+        do {
+            try await apply(batch)
+        } catch let error where !Self.isInfrastructureFailure(error) {
+            guard batch.count > 1 else {
+                try await refuseUnprocessable(batch.first!, error: error)
+                return
+            }
+            let middle = batch.startIndex + batch.count / 2
+            logger.warning("a batch failed; isolating the event that fails", metadata: ["batch.size": "\(batch.count)", "error": "\(error)"])
+            try await applyIsolatingPoison(batch[..<middle])
+            try await applyIsolatingPoison(batch[middle...])
+        }
+    }
+
+    /// Errors that say nothing about the events: retry the same batch later.
+    static func isInfrastructureFailure(_ error: any Error) -> Bool {
+        if let error = error as? PostgresError {
+            return [.connection, .poolTimeout, .closed].contains(error.code)
+                || error.sqlState.map { $0.hasPrefix("08") || $0.hasPrefix("57") || $0.hasPrefix("53") || $0 == "40001" || $0 == "40P01" } ?? false
+        }
+        return error is CancellationError
+    }
+
+    /// One transaction for the batch.
+    func apply(_ batch: ArraySlice<KafkaMessage>) async throws {
+        let receivedAt = AuditEntry.storable(Date())
         try await store.withTransaction { transaction in
             for message in batch {
                 switch decode(message) {
@@ -80,6 +108,31 @@ public final class HubPipeline: Service, Sendable {
                     try await accept(message, event, receivedAt: receivedAt, in: &transaction)
                 }
             }
+        }
+    }
+
+    /// An event that fails on its own (e.g. text PostgreSQL cannot store) is
+    /// refused with a reason, its raw record kept; the rest of the log moves on.
+    private func refuseUnprocessable(_ message: KafkaMessage, error: any Error) async throws {
+        logger.error("event cannot be processed; refused", metadata: [
+            "kafka.topic": "\(message.topic)", "kafka.offset": "\(message.offset)", "error": "\(error)",
+        ])
+        let refusal = Refusal(code: "event.unprocessable",
+                              reason: "the hub could not store this event (\(String(describing: error).prefix(200))); it was refused so that others proceed",
+                              reasonZH: "枢纽无法处理该事件，已拒收")
+        let receivedAt = AuditEntry.storable(Date())
+        let event = try? decode(message).get()
+        do {
+            try await store.withTransaction { transaction in
+                try await refuse(message, event: event, refusal, receivedAt: receivedAt, in: &transaction)
+            }
+        } catch let failure where !Self.isInfrastructureFailure(failure) {
+            // Last resort, so that one record can never stall the hub: the
+            // record stays in Kafka at this offset, and the log says where.
+            logger.critical("event could not even be recorded as refused; skipped", metadata: [
+                "kafka.topic": "\(message.topic)", "kafka.partition": "\(message.partition)",
+                "kafka.offset": "\(message.offset)", "error": "\(failure)",
+            ])
         }
     }
 
@@ -187,13 +240,22 @@ public final class HubPipeline: Service, Sendable {
         try await transaction.saveDeadlines(caseID: state.caseID, changed.compactMap { state.deadlines[$0] })
     }
 
+    /// Text PostgreSQL can store (no NUL), cut to a length.
+    static func storable(_ text: String, limit: Int) -> String {
+        String(String(text.unicodeScalars.map { $0 == "\u{0}" ? "\u{FFFD}" : $0 }.map(Character.init)).prefix(limit))
+    }
+
     private func refuse(_ message: KafkaMessage, event: CloudEvent?, _ refusal: Refusal, receivedAt: Date, in transaction: inout HubTransaction) async throws {
         let sender = configuration.topics.sender(ofTopic: message.topic)
-        let headerText = message.headers.map { KafkaStyleHeader(name: $0.key, value: $0.stringValue ?? "<binary>") }
-        // From a refused envelope only what fits is kept: these end up in ids and keys.
-        let eventID = (event?.id ?? message.header("ce_id")?.stringValue).map { String($0.prefix(64)) }
-        let caseID = (event?.subject ?? message.header("ce_subject")?.stringValue).map { String($0.prefix(128)) }.flatMap { $0.isEmpty ? nil : $0 }
-        let type = (event?.type ?? message.header("ce_type")?.stringValue).map { String($0.prefix(200)) }
+        let headerText = message.headers.map {
+            KafkaStyleHeader(name: Self.storable($0.key, limit: 200), value: $0.stringValue.map { Self.storable($0, limit: 10_000) } ?? "<binary>")
+        }
+        // From a refused envelope only what fits is kept: these end up in ids, keys and text columns.
+        let eventID = (event?.id ?? message.header("ce_id")?.stringValue).map { Self.storable($0, limit: 64) }
+        let caseID = (event?.subject ?? message.header("ce_subject")?.stringValue).map { Self.storable($0, limit: 128) }.flatMap { $0.isEmpty ? nil : $0 }
+        let type = (event?.type ?? message.header("ce_type")?.stringValue).map { Self.storable($0, limit: 200) }
+        var refusal = refusal
+        refusal.reason = Self.storable(refusal.reason, limit: 4_000)
         logger.info("event refused", metadata: [
             "casehub.event_id": "\(eventID ?? "-")", "casehub.agency": "\(sender?.rawValue ?? "-")", "casehub.refusal": "\(refusal.code)",
         ])

@@ -194,6 +194,32 @@ struct WalkingSkeletonTests {
         }
     }
 
+    @Test func aPoisonEventIsRefusedAloneAndItsBatchMatesGoThrough() async throws {
+        try await withRunningStack { _, http, database in
+            func referral(_ caseID: String, summary: String) -> JSONValue {
+                .object([
+                    "specversion": "1.0", "id": .string(UUID().uuidString), "source": "zz-epb",
+                    "type": "casehub.referral.submitted.v1", "time": "2026-11-29T08:00:00+08:00", "subject": .string(caseID),
+                    "data": .object(["receiver": "zz-procuratorate", "referralKind": "clue", "summary": .string(summary)]),
+                ])
+            }
+            // Valid JSON and schema, but PostgreSQL cannot store U+0000 in jsonb: the audit write fails.
+            let batch: JSONValue = [referral("poison-a", summary: "ok"), referral("poison-b", summary: "bad\u{0}byte"), referral("poison-c", summary: "ok")]
+            let (status, _) = try await http.send("POST", "/v1/agencies/zz-epb/events", batch)
+            #expect(status == 202)
+            let receipts = try await http.waitForInbox("zz-epb", count: 3)
+            let outcomes = Dictionary(uniqueKeysWithValues: receipts.compactMap { receipt -> (String, String)? in
+                guard let subject = receipt["event"]?["subject"]?.stringValue, let outcome = receipt["event"]?["data"]?["outcome"]?.stringValue else { return nil }
+                return (subject, outcome)
+            })
+            #expect(outcomes == ["poison-a": "accepted", "poison-b": "refused", "poison-c": "accepted"])
+            let rejection = try await database.query("SELECT code, case_id FROM rejections")
+            #expect(try rejection.map { try $0.decode("code", as: String.self) } == ["event.unprocessable"])
+            let cases = try await database.query("SELECT id FROM cases ORDER BY id")
+            #expect(try cases.map { try $0.decode("id", as: String.self) } == ["poison-a", "poison-c"])
+        }
+    }
+
     @Test func readinessReportsBrokerAndDatabase() async throws {
         try await withRunningStack { _, http, _ in
             let (health, _) = try await http.send("GET", "/healthz", nil)
