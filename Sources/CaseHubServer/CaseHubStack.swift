@@ -75,6 +75,7 @@ public final class CaseHubStack: Sendable {
                 configuration: configuration.hub, registry: configuration.registry, store: hubStore,
                 consumer: try KafkaConsumer(configuration: consumerConfiguration(group: configuration.hub.groupID), logger: logger),
                 relayWakeup: relayWakeup, keyring: AgencyKeyring(store: AgencyKeyStore(client: database)), logger: logger))
+            services.append(DeadlineScheduler(configuration: configuration.hub, store: hubStore, relayWakeup: relayWakeup, logger: logger))
         }
 
         let router = Router()

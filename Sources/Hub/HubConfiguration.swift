@@ -13,6 +13,10 @@ public struct HubConfiguration: Sendable {
     public var relayBatchSize: Int = 1_000
     /// How often an idle relay looks for records written by other instances.
     public var relayPollMilliseconds: Int = 100
+    /// How often the deadline scheduler looks for due notices.
+    public var deadlineScanMilliseconds: Int = 1_000
+    /// Deadlines handled per scheduler transaction.
+    public var deadlineScanBatch: Int = 500
     /// The id the hub signs its own events (receipts, notices) with.
     public var hubSource: String = "casehub-hub"
 

@@ -131,3 +131,52 @@ public struct HubTransaction: Sendable {
         pendingAudit.removeAll()
     }
 }
+
+/// A running deadline whose warning or overdue notice is due.
+public struct DueDeadline: Sendable {
+    public var caseID: String
+    public var ruleID: String
+    public var obligedAgency: String
+    public var legalBasis: String
+    public var dueAt: Date
+    public var warnAt: Date
+    public var warningSent: Bool
+    public var holder: String?
+}
+
+extension HubTransaction {
+    /// Running deadlines with a notice due as of `instant`, locked; rows other
+    /// schedulers hold are skipped.
+    public func lockDueDeadlines(asOf instant: Date, limit: Int) async throws -> [DueDeadline] {
+        let rows = try await connection.query("""
+            SELECT d.case_id, d.rule_id, d.obliged_agency, d.legal_basis, d.due_at, d.warn_at,
+                   d.warning_sent_at IS NOT NULL AS warning_sent, c.holder
+            FROM deadlines d JOIN cases c ON c.id = d.case_id
+            WHERE d.state = 'running'
+              AND ((d.warn_at <= \(instant) AND d.warning_sent_at IS NULL) OR (d.due_at <= \(instant) AND d.overdue_sent_at IS NULL))
+            ORDER BY d.due_at
+            LIMIT \(limit)
+            FOR UPDATE OF d SKIP LOCKED
+            """)
+        return try rows.map { row in
+            DueDeadline(caseID: try row.decode("case_id"), ruleID: try row.decode("rule_id"),
+                        obligedAgency: try row.decode("obliged_agency"), legalBasis: try row.decode("legal_basis"),
+                        dueAt: try row.decode("due_at"), warnAt: try row.decode("warn_at"),
+                        warningSent: try row.decode("warning_sent"), holder: try row.decode("holder", as: String?.self))
+        }
+    }
+
+    /// Records that a deadline's notice went out; `overdue` also settles the warning.
+    public func markNotified(caseID: String, ruleID: String, overdue: Bool, at instant: Date) async throws {
+        if overdue {
+            try await connection.execute("""
+                UPDATE deadlines SET overdue_sent_at = \(instant), warning_sent_at = coalesce(warning_sent_at, \(instant))
+                WHERE case_id = \(caseID) AND rule_id = \(ruleID)
+                """)
+        } else {
+            try await connection.execute("""
+                UPDATE deadlines SET warning_sent_at = \(instant) WHERE case_id = \(caseID) AND rule_id = \(ruleID)
+                """)
+        }
+    }
+}

@@ -220,6 +220,50 @@ struct WalkingSkeletonTests {
         }
     }
 
+    @Test func deadlineNoticesGoOutOnceEach() async throws {
+        try await withRunningStack { _, http, database in
+            func post(_ type: String, by agency: String, case caseID: String, at time: String, _ data: JSONValue) async throws {
+                let event: JSONValue = .object([
+                    "specversion": "1.0", "id": .string(UUID().uuidString), "source": .string(agency),
+                    "type": .string("casehub.\(type).v1"), "time": .string(time), "subject": .string(caseID), "data": data,
+                ])
+                let (status, body) = try await http.send("POST", "/v1/agencies/\(agency)/events", event)
+                #expect(status == 202, "\(body)")
+            }
+            let recommendation: JSONValue = ["documentNumber": "株检行公建〔2026〕7号", "agency": "zz-epb", "urgent": false, "recommendations": ["依法履职"]]
+            // Received long ago: the two-month reply period has run.
+            try await post("pil.clue-registered", by: "zz-procuratorate", case: "late", at: "2026-07-01T09:00:00+08:00", ["clueSource": "referral", "summary": "x"])
+            try await post("pil.filed", by: "zz-procuratorate", case: "late", at: "2026-07-02T09:00:00+08:00", ["documentNumber": "x", "agency": "zz-epb"])
+            try await post("pil.recommendation-issued", by: "zz-procuratorate", case: "late", at: "2026-07-03T09:00:00+08:00", recommendation)
+            try await post("pil.recommendation-received", by: "zz-epb", case: "late", at: "2026-07-04T09:00:00+08:00", ["receivedAt": "2026-07-04T09:00:00+08:00"])
+            // Received 55 days ago: inside the 10-day warning window, not yet overdue.
+            let recent = RFC3339.format(Date().addingTimeInterval(-55 * 86_400))
+            try await post("pil.clue-registered", by: "zz-procuratorate", case: "soon", at: recent, ["clueSource": "referral", "summary": "x"])
+            try await post("pil.filed", by: "zz-procuratorate", case: "soon", at: recent, ["documentNumber": "x", "agency": "zz-epb"])
+            try await post("pil.recommendation-issued", by: "zz-procuratorate", case: "soon", at: recent, recommendation)
+            try await post("pil.recommendation-received", by: "zz-epb", case: "soon", at: recent, ["receivedAt": .string(recent)])
+
+            func notices(_ agency: String) async throws -> [String] {
+                let (_, body) = try await http.send("GET", "/v1/agencies/\(agency)/inbox?after=0&limit=1000", nil)
+                return (body["events"]?.arrayValue ?? []).compactMap { delivery in
+                    guard let type = delivery["event"]?["type"]?.stringValue, type.hasPrefix("casehub.hub.deadline") else { return nil }
+                    return "\(delivery["event"]?["subject"]?.stringValue ?? "") \(delivery["event"]?["data"]?["rule"]?.stringValue ?? "") \(type.contains("overdue") ? "overdue" : "warning")"
+                }.sorted()
+            }
+            let bureauExpected = ["late pil.reply overdue", "soon pil.reply warning"]
+            #expect(await eventually(timeout: .seconds(30)) { (try? await notices("zz-epb")) == bureauExpected })
+            // Several more scheduler rounds: nothing is sent twice.
+            try await Task.sleep(for: .seconds(1.5))
+            #expect(try await notices("zz-epb") == bureauExpected)
+            #expect(try await notices("zz-procuratorate") == [
+                "late pil.recommendation-record overdue", "late pil.reply overdue",
+                "soon pil.recommendation-record overdue", "soon pil.reply warning",
+            ])
+            let marks = try await database.query("SELECT count(*) AS n FROM deadlines WHERE overdue_sent_at IS NOT NULL")
+            #expect(try marks[0].decode("n", as: Int.self) == 3)
+        }
+    }
+
     @Test func readinessReportsBrokerAndDatabase() async throws {
         try await withRunningStack { _, http, _ in
             let (health, _) = try await http.send("GET", "/healthz", nil)
@@ -248,6 +292,7 @@ struct WalkingSkeletonTests {
         configuration.topicPartitions = 2
         configuration.consumerSessionTimeoutMilliseconds = 6_000
         configuration.kafka.properties["heartbeat.interval.ms"] = "500"
+        configuration.hub.deadlineScanMilliseconds = 200
         configuration.keyDirectory = FileManager.default.temporaryDirectory.appendingPathComponent(TestEnvironment.uniqueName("keys")).path
 
         try await CaseHubStack.prepare(configuration, logger: logger)

@@ -1,0 +1,98 @@
+import CaseModel
+import Foundation
+import HubStore
+import Logging
+import Postgres
+import ServiceLifecycle
+
+/// Emits deadline warnings and overdue notices through the outbox, exactly
+/// once per deadline and stage (the marks are written in the notice's
+/// transaction). One instance is active: it holds a PostgreSQL advisory lock
+/// on a session of its own; when that process dies, its session ends, the
+/// lock is released and another instance takes over at its next round.
+public final class DeadlineScheduler: Service, Sendable {
+    static let leaderLockKey: Int64 = 0x4341_5345_4855_4203
+
+    private let configuration: HubConfiguration
+    private let store: HubStore
+    private let relayWakeup: Wakeup
+    private let logger: Logger
+
+    public init(configuration: HubConfiguration, store: HubStore, relayWakeup: Wakeup, logger: Logger) {
+        self.configuration = configuration
+        self.store = store
+        self.relayWakeup = relayWakeup
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let interval = Duration.milliseconds(configuration.deadlineScanMilliseconds)
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                try await store.client.withConnection { session in
+                    defer { logger.debug("deadline scheduler session released") }
+                    var leading = false
+                    while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                        if !leading {
+                            let rows = try await session.query("SELECT pg_try_advisory_lock(\(Self.leaderLockKey)) AS locked")
+                            leading = try rows[0].decode("locked", as: Bool.self)
+                            if leading { logger.info("deadline scheduler is the active instance") }
+                        }
+                        if leading {
+                            // Also proves the session (and so the lock) is still alive.
+                            _ = try await session.query("SELECT 1 AS alive")
+                            while try await scanOnce(asOf: Date()) == configuration.deadlineScanBatch {}
+                        }
+                        try? await Task.sleep(for: interval)
+                    }
+                    if leading {
+                        _ = try? await session.query("SELECT pg_advisory_unlock(\(Self.leaderLockKey)) AS unlocked")
+                    }
+                }
+            } catch {
+                if Task.isShuttingDownGracefully || Task.isCancelled { break }
+                logger.error("deadline scheduler failed; retrying", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    /// One round: queues the notices due as of `instant`; returns how many deadlines it handled.
+    @discardableResult
+    public func scanOnce(asOf instant: Date) async throws -> Int {
+        let now = AuditEntry.storable(instant)
+        let handled = try await store.withTransaction { transaction in
+            let due = try await transaction.lockDueDeadlines(asOf: now, limit: configuration.deadlineScanBatch)
+            for deadline in due {
+                let overdue = deadline.dueAt <= now
+                let notice = CloudEvent(
+                    id: UUID().uuidString.lowercased(), source: configuration.hubSource,
+                    type: overdue ? "casehub.hub.deadline-overdue.v1" : "casehub.hub.deadline-warning.v1",
+                    time: now, subject: deadline.caseID,
+                    data: [
+                        "deadlineId": .string(String("\(deadline.caseID):\(deadline.ruleID)".prefix(200))),
+                        "rule": .string(deadline.ruleID),
+                        "legalBasis": .string(deadline.legalBasis),
+                        "dueAt": .string(RFC3339.format(deadline.dueAt)),
+                        "obligedAgency": .string(deadline.obligedAgency),
+                    ])
+                transaction.appendAudit(
+                    eventID: notice.id, caseID: deadline.caseID, outcome: .admin, type: notice.type, source: configuration.hubSource,
+                    occurredAt: now, recordedAt: now, caseVersion: nil, body: notice.structured)
+                // The agency that must act, and the agency that holds the case.
+                var recipients = [deadline.obligedAgency]
+                if let holder = deadline.holder, holder != deadline.obligedAgency { recipients.append(holder) }
+                var outbox = recipients.compactMap(AgencyID.init(rawValue:)).map { OutboxRecord(topic: configuration.topics.to($0), event: notice) }
+                outbox.append(OutboxRecord(topic: configuration.topics.changes, event: notice))
+                try await transaction.enqueue(outbox)
+                try await transaction.markNotified(caseID: deadline.caseID, ruleID: deadline.ruleID, overdue: overdue, at: now)
+                logger.info("deadline notice queued", metadata: [
+                    "casehub.case_id": "\(deadline.caseID)", "casehub.deadline": "\(deadline.ruleID)", "casehub.stage": "\(overdue ? "overdue" : "warning")",
+                ])
+            }
+            return due.count
+        }
+        if handled > 0 { relayWakeup.signal() }
+        return handled
+    }
+}
