@@ -115,7 +115,7 @@ let package = Package(
         .executableTarget(
             name: "casehub",
             dependencies: [
-                "CaseHubServer", "CaseModel", "HubStore", "Kafka", "Postgres",
+                "CaseHubServer", "CaseModel", "Hub", "HubStore", "Kafka", "Postgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -142,7 +142,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "CaseHubServer", "CaseModel", "HubStore", "Kafka", "Postgres", "TestSupport",
+                "CaseHubServer", "CaseModel", "Hub", "HubStore", "Kafka", "Postgres", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],

@@ -1,0 +1,90 @@
+import CaseHubServer
+import CaseModel
+import Foundation
+import HubStore
+import Kafka
+import Logging
+import Postgres
+import Testing
+import TestSupport
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Starts a whole stack (hub and the agencies' adapters) on its own database,
+/// topics and a free port; stops it after `body`.
+func withRunningStack(
+    agencies: [AgencyID] = ["zz-epb", "zz-procuratorate", "zz-court"],
+    _ body: (CaseHubStack, HTTPClient, PostgresClient) async throws -> Void
+) async throws {
+    var logger = Logger(label: "test.e2e")
+    logger.logLevel = .notice
+    var configuration = CaseHubConfiguration(
+        kafka: KafkaConfiguration(bootstrapServers: [TestEnvironment.kafkaBrokers], clientID: "casehub-e2e"),
+        databaseURL: try await TestDatabase.create("e2e"),
+        topics: TopicNames(prefix: TestEnvironment.uniqueName("e2e")))
+    configuration.registry = AgencyRegistry(agencies.map { AgencyRegistry.zhuzhou[$0]! })
+    configuration.roles = .init(hub: true, adapters: agencies)
+    configuration.httpPort = 0
+    configuration.topicPartitions = 2
+    configuration.consumerSessionTimeoutMilliseconds = 6_000
+    configuration.kafka.properties["heartbeat.interval.ms"] = "500"
+    configuration.hub.deadlineScanMilliseconds = 200
+    configuration.keyDirectory = FileManager.default.temporaryDirectory.appendingPathComponent(TestEnvironment.uniqueName("keys")).path
+
+    try await CaseHubStack.prepare(configuration, logger: logger)
+    let port = AsyncStream.makeStream(of: Int.self)
+    let stack = try await CaseHubStack(configuration: configuration, logger: logger, handleSignals: false) { port.continuation.yield($0) }
+    let running = Task { try await stack.run() }
+    var ports = port.stream.makeAsyncIterator()
+    let boundPort = try #require(await ports.next())
+    let database = PostgresClient(configuration: PostgresConfiguration(connectionString: configuration.databaseURL), logger: logger)
+    do {
+        try await body(stack, HTTPClient(port: boundPort), database)
+    } catch {
+        await stack.shutdown()
+        _ = try? await running.value
+        await database.shutdown()
+        throw error
+    }
+    await stack.shutdown()
+    try await running.value
+    await database.shutdown()
+}
+
+/// A minimal JSON-over-HTTP client for the tests.
+struct HTTPClient {
+    let port: Int
+
+    func send(_ method: String, _ path: String, _ body: JSONValue?) async throws -> (Int, JSONValue) {
+        try await sendRaw(method, path, body?.canonicalBytes)
+    }
+
+    func sendRaw(_ method: String, _ path: String, _ body: [UInt8]?) async throws -> (Int, JSONValue) {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        request.httpMethod = method
+        request.timeoutInterval = 60
+        if let body {
+            request.httpBody = Data(body)
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        return (status, data.isEmpty ? .null : try JSONValue.parse(Array(data)))
+    }
+
+    /// Long-polls an agency's inbox until it holds `count` events (from the start).
+    func waitForInbox(_ agency: String, count: Int, timeout: Duration = .seconds(60)) async throws -> [JSONValue] {
+        let deadline = ContinuousClock.now + timeout
+        var events: [JSONValue] = []
+        while ContinuousClock.now < deadline {
+            let (status, body) = try await send("GET", "/v1/agencies/\(agency)/inbox?after=0&limit=100&wait=2", nil)
+            guard status == 200 else { throw HTTPFailure(status: status, body: body) }
+            events = body["events"]?.arrayValue ?? []
+            if events.count >= count { break }
+        }
+        return events
+    }
+
+    struct HTTPFailure: Error { let status: Int; let body: JSONValue }
+}
