@@ -20,7 +20,9 @@ struct AuditTrailTests {
                 "data": .object(["receiver": "zz-procuratorate", "referralKind": "clue", "summary": .string("第\(index)件")]),
             ])
             _ = try await http.send("POST", "/v1/agencies/zz-epb/events", event)
-            _ = try await http.waitForInbox("zz-procuratorate", count: index)
+            // Before the procuratorate answers, its copy of the referral has arrived
+            // (its inbox so far: each earlier case's referral and receipt, and this referral).
+            _ = try await http.waitForInbox("zz-procuratorate", count: 2 * index - 1)
             let accepted: JSONValue = .object([
                 "specversion": "1.0", "id": .string(UUID().uuidString), "source": "zz-procuratorate",
                 "type": "casehub.referral.accepted.v1", "time": "2026-11-29T09:00:00+08:00", "subject": .string("audit-\(index)"),

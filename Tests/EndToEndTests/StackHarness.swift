@@ -86,5 +86,19 @@ struct HTTPClient {
         return events
     }
 
+    /// Waits until an agency's inbox holds an event of this type for this case:
+    /// an agency answers only what has reached it (events of two agencies
+    /// travel on two topics, with no order between them).
+    func waitForEvent(_ agency: String, type: String, subject: String, timeout: Duration = .seconds(60)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let (_, body) = try await send("GET", "/v1/agencies/\(agency)/inbox?after=0&limit=1000&wait=1", nil)
+            if (body["events"]?.arrayValue ?? []).contains(where: {
+                $0["event"]?["type"]?.stringValue == type && $0["event"]?["subject"]?.stringValue == subject
+            }) { return }
+        }
+        throw HTTPFailure(status: 0, body: .string("\(type) for \(subject) never reached \(agency)"))
+    }
+
     struct HTTPFailure: Error { let status: Int; let body: JSONValue }
 }
