@@ -148,6 +148,15 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Hub processes killed, the database restarted: run apart from the rest (Deploy/local/test.sh).
+        .testTarget(
+            name: "FaultTests",
+            dependencies: [
+                "CaseModel", "HubStore", "Kafka", "Postgres", "TestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Finds the test broker and database started by `make test`.
         .target(
             name: "TestSupport",

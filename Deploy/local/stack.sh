@@ -5,13 +5,14 @@
 #   Deploy/local/stack.sh start NAME   # NAME is "run" (make run) or "test" (make test)
 #   Deploy/local/stack.sh stop NAME
 #   Deploy/local/stack.sh env NAME     # prints the exports a client needs
+#   Deploy/local/stack.sh restart-db NAME  # restarts PostgreSQL (fault tests)
 #
 # Ports: CASEHUB_PG_PORT and CASEHUB_KAFKA_PORT override the defaults below.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-cmd="${1:?usage: stack.sh start|stop|env NAME}"
-name="${2:?usage: stack.sh start|stop|env NAME}"
+cmd="${1:?usage: stack.sh start|stop|env|restart-db NAME}"
+name="${2:?usage: stack.sh start|stop|env|restart-db NAME}"
 
 case "$name" in
     run)  default_pg=55432; default_kafka=59092 ;;
@@ -111,9 +112,16 @@ stop_all() {
     fi
 }
 
+restart_postgres() {
+    as_pg "$pg_bin/pg_ctl" -D "$pgdata" -l "$pgdata/server.log" -m fast -w -t 60 restart -o \
+        "-p $pg_port -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200 -c fsync=on" >/dev/null
+    say "PostgreSQL restarted"
+}
+
 case "$cmd" in
     start) start_postgres; start_broker; print_env >"$dir/env" ;;
     stop)  stop_all ;;
+    restart-db) restart_postgres ;;  # fault tests: the database goes away and comes back
     env)   print_env ;;
-    *)     echo "stack: unknown command '$cmd' (start, stop, env)" >&2; exit 2 ;;
+    *)     echo "stack: unknown command '$cmd' (start, stop, env, restart-db)" >&2; exit 2 ;;
 esac

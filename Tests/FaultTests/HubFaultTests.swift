@@ -1,0 +1,241 @@
+import CaseModel
+import Crypto
+import Foundation
+import Glibc
+import HubStore
+import Kafka
+import Logging
+import Postgres
+import Testing
+import TestSupport
+
+/// Real `casehub hub` processes against the real broker and database, under
+/// faults: two instances sharing the work, SIGKILL mid-run, the database
+/// restarted, duplicates and a replayed topic. Afterwards every event must be
+/// applied exactly once, in order per case, and every delivery queued and sent.
+@Suite(.serialized)
+struct HubFaultTests {
+    let logger: Logger = {
+        var logger = Logger(label: "test.faults")
+        logger.logLevel = .warning
+        return logger
+    }()
+
+    /// One test's world: its own database and topic prefix, a signing key for the sender.
+    struct World {
+        let databaseURL: String
+        let prefix: String
+        let key = Curve25519.Signing.PrivateKey()
+        let database: PostgresClient
+        var topics: TopicNames { TopicNames(prefix: prefix) }
+    }
+
+    func makeWorld() async throws -> World {
+        let url = try await TestDatabase.create("fault")
+        let world = World(databaseURL: url, prefix: TestEnvironment.uniqueName("fault"),
+                          database: PostgresClient(configuration: PostgresConfiguration(connectionString: url), logger: logger))
+        try await Migrator(client: world.database, logger: logger).migrate()
+        try await AgencyKeyStore(client: world.database).register(agency: "zz-epb", publicKey: world.key.publicKey)
+        return world
+    }
+
+    // MARK: hub processes
+
+    final class HubProcess: @unchecked Sendable {
+        let process = Process()
+
+        init(_ world: World) throws {
+            process.executableURL = CommandLineExecutable.url
+            process.arguments = ["hub", "--http-port", "0", "--session-timeout-ms", "6000", "--log-level", "warning",
+                                 "--kafka-property", "heartbeat.interval.ms=500"]
+            var environment = ProcessInfo.processInfo.environment
+            environment["CASEHUB_DATABASE_URL"] = world.databaseURL
+            environment["CASEHUB_TOPIC_PREFIX"] = world.prefix
+            process.environment = environment
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+        }
+
+        func kill() {
+            Foundation.kill(process.processIdentifier, SIGKILL)
+            while process.isRunning { usleep(10_000) }
+        }
+
+        /// SIGTERM, then SIGKILL if it has not exited within 30 s (reported as a failure).
+        func stop() {
+            if process.isRunning { process.terminate() }
+            let deadline = Date().addingTimeInterval(30)
+            while process.isRunning && Date() < deadline { usleep(100_000) }
+            if process.isRunning {
+                Issue.record("the hub did not shut down within 30 s of SIGTERM")
+                kill()
+            }
+        }
+    }
+
+    // MARK: load
+
+    /// `cases` referral cases, each opened then linked `linksPerCase` times,
+    /// all by zz-epb; signed; in per-case order.
+    func makeEvents(_ world: World, cases: Int, linksPerCase: Int) throws -> [CloudEvent] {
+        var events: [CloudEvent] = []
+        let start = Date(timeIntervalSince1970: 1_780_000_000)
+        for step in 0...linksPerCase {
+            for index in 0..<cases {
+                let caseID = "\(world.prefix)-\(index)"
+                let data: JSONValue = step == 0
+                    ? ["receiver": "zz-procuratorate", "referralKind": "clue", "summary": .string("案件\(index)")]
+                    : ["linkedCaseId": .string("linked-\(index)-\(step)"), "relation": "same-act"]
+                let event = CloudEvent(
+                    id: UUID().uuidString.lowercased(), source: "zz-epb",
+                    type: step == 0 ? "casehub.referral.submitted.v1" : "casehub.case.linked.v1",
+                    time: start.addingTimeInterval(Double(step)), subject: caseID, data: data)
+                events.append(try EventSignature.sign(event, with: world.key))
+            }
+        }
+        return events
+    }
+
+    func produce(_ events: [CloudEvent], _ world: World) async throws {
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(
+            connection: KafkaConfiguration(bootstrapServers: [TestEnvironment.kafkaBrokers])), logger: logger)
+        for chunk in stride(from: 0, to: events.count, by: 2_000) {
+            let messages = events[chunk..<min(chunk + 2_000, events.count)].map { event in
+                KafkaOutgoingMessage(topic: world.topics.from("zz-epb"), key: event.subject, value: event.binaryValue,
+                                     headers: event.binaryHeaders.map { KafkaHeader(key: $0.0, string: $0.1) })
+            }
+            let results = try await producer.sendBatch(messages)
+            #expect(results.allSatisfy { (try? $0.get()) != nil })
+        }
+        await producer.shutdown()
+    }
+
+    func count(_ world: World, _ sql: PostgresQuery) async throws -> Int {
+        try await world.database.query(sql)[0].decode(0, as: Int.self)
+    }
+
+    /// Waits (bounded) until the hub has claimed `expected` event ids.
+    func waitForApplied(_ world: World, _ expected: Int, timeout: Duration = .seconds(240)) async throws {
+        let applied = await eventually(timeout: timeout, every: .milliseconds(250)) {
+            (try? await count(world, "SELECT count(*) FROM inbox")) ?? 0 >= expected
+        }
+        let got = try await count(world, "SELECT count(*) FROM inbox")
+        #expect(applied, "only \(got) of \(expected) applied")
+    }
+
+    /// Exactly once, in order, delivered.
+    func verify(_ world: World, events: [CloudEvent], cases: Int, linksPerCase: Int) async throws {
+        #expect(try await count(world, "SELECT count(*) FROM inbox") == events.count)
+        #expect(try await count(world, "SELECT count(*) FROM case_events WHERE outcome = 'accepted'") == events.count)
+        #expect(try await count(world, "SELECT count(*) FROM (SELECT event_id FROM case_events GROUP BY event_id HAVING count(*) > 1) d") == 0)
+        #expect(try await count(world, "SELECT count(*) FROM rejections") == 0)
+        #expect(try await count(world, "SELECT count(*) FROM cases") == cases)
+        #expect(try await count(world, "SELECT count(*) FROM cases WHERE version <> \(linksPerCase + 1)") == 0)
+        // Per-case order: each case's links in the order they were produced.
+        let disordered = try await world.database.query("""
+            SELECT id FROM cases
+            WHERE (SELECT array_agg(l.value->>'caseID' ORDER BY l.ordinality)
+                   FROM jsonb_array_elements(state->'links') WITH ORDINALITY AS l(value, ordinality))
+               <> (SELECT array_agg('linked-' || split_part(id, '-', 4) || '-' || s ORDER BY s) FROM generate_series(1, \(linksPerCase)) s)
+            """)
+        #expect(disordered.isEmpty, "\(disordered.count) case(s) out of order")
+        // Deliveries: to the procuratorate, a receipt to the bureau, a change record; all published.
+        #expect(try await count(world, "SELECT count(*) FROM outbox") == events.count * 3)
+        let drained = await eventually(timeout: .seconds(120)) {
+            (try? await count(world, "SELECT count(*) FROM outbox WHERE sent_at IS NULL")) == 0
+        }
+        #expect(drained, "outbox not drained")
+        #expect(try await AuditVerifier(client: world.database).verifyAll().isIntact)
+    }
+
+    // MARK: tests
+
+    @Test func twoHubsShareTenThousandEventsExactlyOnceInOrder() async throws {
+        let world = try await makeWorld()
+        let (cases, links) = (500, 19)
+        let events = try makeEvents(world, cases: cases, linksPerCase: links)
+        #expect(events.count == 10_000)
+        let first = try HubProcess(world)
+        let second = try HubProcess(world)
+        defer { first.stop(); second.stop() }
+        let started = ContinuousClock.now
+        try await produce(events, world)
+        try await waitForApplied(world, events.count)
+        print("two hubs applied \(events.count) events in \(ContinuousClock.now - started)")
+        try await verify(world, events: events, cases: cases, linksPerCase: links)
+        await world.database.shutdown()
+    }
+
+    @Test func aHubKilledMidRunLosesAndDuplicatesNothing() async throws {
+        let world = try await makeWorld()
+        let (cases, links) = (200, 19)
+        let events = try makeEvents(world, cases: cases, linksPerCase: links)
+        var hub = try HubProcess(world)
+        try await produce(events, world)
+        // Kill it while it works through the backlog, twice.
+        for threshold in [800, 2_000] {
+            _ = await eventually(timeout: .seconds(120), every: .milliseconds(20)) {
+                (try? await count(world, "SELECT count(*) FROM inbox")) ?? 0 >= threshold
+            }
+            hub.kill()
+            hub = try HubProcess(world)
+        }
+        defer { hub.stop() }
+        try await waitForApplied(world, events.count)
+        try await verify(world, events: events, cases: cases, linksPerCase: links)
+        await world.database.shutdown()
+    }
+
+    @Test func theHubWaitsOutADatabaseRestart() async throws {
+        let world = try await makeWorld()
+        let (cases, links) = (150, 19)
+        let events = try makeEvents(world, cases: cases, linksPerCase: links)
+        let hub = try HubProcess(world)
+        defer { hub.stop() }
+        try await produce(events, world)
+        _ = await eventually(timeout: .seconds(120), every: .milliseconds(20)) {
+            (try? await count(world, "SELECT count(*) FROM inbox")) ?? 0 >= 500
+        }
+        // system(3) waits for the script itself; the restarted server runs on as a daemon.
+        let script = CommandLineExecutable.root.appendingPathComponent("Deploy/local/stack.sh").path
+        let status = system("'\(script)' restart-db test >/dev/null 2>&1")
+        #expect(status == 0)
+        try await waitForApplied(world, events.count)
+        try await verify(world, events: events, cases: cases, linksPerCase: links)
+        await world.database.shutdown()
+    }
+
+    @Test func duplicatesAndAReplayedTopicAreAbsorbed() async throws {
+        let world = try await makeWorld()
+        let (cases, links) = (100, 9)
+        let events = try makeEvents(world, cases: cases, linksPerCase: links)
+        let hub = try HubProcess(world)
+        defer { hub.stop() }
+        // Every event twice in a row, then the whole stream once more.
+        try await produce(events.flatMap { [$0, $0] }, world)
+        try await waitForApplied(world, events.count)
+        try await produce(events, world)
+        // Give the hub time to read the replay; nothing may change.
+        let replayed = await eventually(timeout: .seconds(60)) {
+            let admin = try? KafkaAdmin(configuration: KafkaConfiguration(bootstrapServers: [TestEnvironment.kafkaBrokers]), logger: logger)
+            let committed = (try? await admin?.committedOffsets(group: "\(world.prefix)-hub")) ?? [:]
+            return committed.values.reduce(0, +) >= Int64(events.count * 3)
+        }
+        #expect(replayed, "the hub did not consume the replayed topic")
+        try await verify(world, events: events, cases: cases, linksPerCase: links)
+        await world.database.shutdown()
+    }
+}
+
+/// The `casehub` executable beside the test bundle, and the package root.
+enum CommandLineExecutable {
+    static var url: URL {
+        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        while !FileManager.default.fileExists(atPath: folder.appendingPathComponent("casehub").path), folder.path != "/" {
+            folder.deleteLastPathComponent()
+        }
+        return folder.appendingPathComponent("casehub")
+    }
+
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+}
