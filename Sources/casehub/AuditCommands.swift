@@ -22,22 +22,13 @@ struct AuditCommand: AsyncParsableCommand {
         func run() async throws {
             let logger = options.bootstrapLogging()
             let configuration = try options.configuration()
-            let client = PostgresClient(configuration: PostgresConfiguration(connectionString: configuration.databaseURL), logger: logger)
-            let verifier = AuditVerifier(client: client)
             let progress = ProgressBar(label: "verifying")
-            let report: AuditVerifier.Report
-            do {
-                if let caseID {
-                    report = try await verifier.verifyCase(caseID)
-                } else {
-                    report = try await verifier.verifyAll { progress.show($0, of: $1) }
-                }
-                progress.finish()
-                await client.shutdown()
-            } catch {
-                await client.shutdown()
-                throw error
+            let report = try await options.withDatabase(configuration, logger: logger) { client in
+                let verifier = AuditVerifier(client: client)
+                if let caseID { return try await verifier.verifyCase(caseID) }
+                return try await verifier.verifyAll { progress.show($0, of: $1) }
             }
+            progress.finish()
             if report.isIntact {
                 print("audit trail intact: \(report.checked) record(s) checked\(caseID.map { " for case \($0)" } ?? "")")
             } else {
@@ -60,17 +51,11 @@ struct ReplayCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = options.bootstrapLogging()
         let configuration = try options.configuration()
-        let client = PostgresClient(configuration: PostgresConfiguration(connectionString: configuration.databaseURL), logger: logger)
         let progress = ProgressBar(label: "replaying")
-        let report: CaseReplayer.Report
-        do {
-            report = try await CaseReplayer(client: client, registry: configuration.registry).replay { progress.show($0, of: $1) }
-            progress.finish()
-            await client.shutdown()
-        } catch {
-            await client.shutdown()
-            throw error
+        let report = try await options.withDatabase(configuration, logger: logger) { client in
+            try await CaseReplayer(client: client, registry: configuration.registry).replay { progress.show($0, of: $1) }
         }
+        progress.finish()
         print("replayed \(report.eventsReplayed) event(s) into \(report.casesRebuilt) case(s)")
         if report.isConsistent {
             print("live state matches the audit trail")

@@ -3,6 +3,7 @@ import CaseHubServer
 import CaseModel
 import Foundation
 import Logging
+import Postgres
 
 /// Connection options every subcommand shares. Each falls back to its
 /// environment variable, then to the default.
@@ -48,6 +49,19 @@ struct CommonOptions: ParsableArguments {
         if let httpPort { configuration.httpPort = httpPort }
         if let sessionTimeoutMs { configuration.consumerSessionTimeoutMilliseconds = sessionTimeoutMs }
         return configuration
+    }
+
+    /// Runs `body` with a database client for this configuration, shut down afterwards whatever happens.
+    func withDatabase<T>(_ configuration: CaseHubConfiguration, logger: Logger, _ body: (PostgresClient) async throws -> T) async throws -> T {
+        let client = PostgresClient(configuration: PostgresConfiguration(connectionString: configuration.databaseURL), logger: logger)
+        do {
+            let result = try await body(client)
+            await client.shutdown()
+            return result
+        } catch {
+            await client.shutdown()
+            throw error
+        }
     }
 
     func bootstrapLogging() -> Logger {

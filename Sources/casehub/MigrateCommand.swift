@@ -13,13 +13,12 @@ struct MigrateCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = options.bootstrapLogging()
         let configuration = try options.configuration()
-        let client = PostgresClient(configuration: PostgresConfiguration(connectionString: configuration.databaseURL), logger: logger)
-        defer { Task { await client.shutdown() } }
-        let applied = try await Migrator(client: client, logger: logger).migrate()
+        let applied = try await options.withDatabase(configuration, logger: logger) { client in
+            try await Migrator(client: client, logger: logger).migrate()
+        }
         print(applied.isEmpty
               ? "database schema is current (version \(Migration.latestVersion))"
               : "applied migration(s) \(applied.map(String.init).joined(separator: ", ")); schema at version \(Migration.latestVersion)")
-        await client.shutdown()
     }
 }
 

@@ -4,18 +4,9 @@ import TestSupport
 
 /// Runs the real `casehub` executable.
 struct CommandLineTests {
-    /// The build folder holding both the test bundle and `casehub`.
-    static var executable: URL {
-        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        while !FileManager.default.fileExists(atPath: folder.appendingPathComponent("casehub").path), folder.path != "/" {
-            folder.deleteLastPathComponent()
-        }
-        return folder.appendingPathComponent("casehub")
-    }
-
     func run(_ arguments: [String], environment: [String: String]) throws -> (status: Int32, output: String) {
         let process = Process()
-        process.executableURL = Self.executable
+        process.executableURL = PackagePaths.casehubExecutable
         process.arguments = arguments
         process.environment = environment
         let pipe = Pipe()

@@ -45,7 +45,7 @@ struct HubFaultTests {
         let process = Process()
 
         init(_ world: World) throws {
-            process.executableURL = CommandLineExecutable.url
+            process.executableURL = PackagePaths.casehubExecutable
             process.arguments = ["hub", "--http-port", "0", "--session-timeout-ms", "6000", "--log-level", "warning",
                                  "--kafka-property", "heartbeat.interval.ms=500"]
             var environment = ProcessInfo.processInfo.environment
@@ -197,7 +197,7 @@ struct HubFaultTests {
             (try? await count(world, "SELECT count(*) FROM inbox")) ?? 0 >= 500
         }
         // system(3) waits for the script itself; the restarted server runs on as a daemon.
-        let script = CommandLineExecutable.root.appendingPathComponent("Deploy/local/stack.sh").path
+        let script = PackagePaths.root.appendingPathComponent("Deploy/local/stack.sh").path
         let status = system("'\(script)' restart-db test >/dev/null 2>&1")
         #expect(status == 0)
         try await waitForApplied(world, events.count)
@@ -225,17 +225,4 @@ struct HubFaultTests {
         try await verify(world, events: events, cases: cases, linksPerCase: links)
         await world.database.shutdown()
     }
-}
-
-/// The `casehub` executable beside the test bundle, and the package root.
-enum CommandLineExecutable {
-    static var url: URL {
-        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        while !FileManager.default.fileExists(atPath: folder.appendingPathComponent("casehub").path), folder.path != "/" {
-            folder.deleteLastPathComponent()
-        }
-        return folder.appendingPathComponent("casehub")
-    }
-
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 }
