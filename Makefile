@@ -3,7 +3,7 @@
 # PostgreSQL and broker on loopback (Deploy/local/stack.sh).
 SHELL := /bin/bash
 
-.PHONY: setup build run test stop clean schemas
+.PHONY: setup build run test bench stop clean schemas
 
 setup:
 	@Deploy/local/setup.sh
@@ -19,6 +19,10 @@ run: setup
 test: setup
 	@Deploy/local/test.sh $(ARGS)
 
+## Broker and SQL ceilings vs the hub end to end (release build; prints figures).
+bench: setup
+	@Deploy/local/bench.sh $(ARGS)
+
 ## Regenerates Schemas/ and the compiled catalogue from Schemas/tools/catalogue.py.
 schemas: setup
 	python3 Schemas/tools/generate.py
@@ -26,7 +30,7 @@ schemas: setup
 
 ## Stops stacks left running (e.g. after a killed `make run`).
 stop:
-	@Deploy/local/stack.sh stop run; Deploy/local/stack.sh stop test
+	@Deploy/local/stack.sh stop run; Deploy/local/stack.sh stop test; Deploy/local/stack.sh stop bench
 
 clean: stop
-	rm -rf .local/run .local/test .build
+	rm -rf .local/run .local/test .local/bench .build

@@ -2,7 +2,7 @@
 # Starts and stops the embedded local stack: a private PostgreSQL cluster and a
 # tansu broker (memory storage), both on loopback, data under .local/<name>/.
 #
-#   Deploy/local/stack.sh start NAME   # NAME is "run" (make run) or "test" (make test)
+#   Deploy/local/stack.sh start NAME   # NAME: "run" (make run), "test" (make test), "bench" (make bench)
 #   Deploy/local/stack.sh stop NAME
 #   Deploy/local/stack.sh env NAME     # prints the exports a client needs
 #   Deploy/local/stack.sh restart-db NAME  # restarts PostgreSQL (fault tests)
@@ -17,7 +17,8 @@ name="${2:?usage: stack.sh start|stop|env|restart-db NAME}"
 case "$name" in
     run)  default_pg=55432; default_kafka=59092 ;;
     test) default_pg=55442; default_kafka=59102 ;;
-    *)    echo "stack: unknown stack name '$name' (run or test)" >&2; exit 2 ;;
+    bench) default_pg=55452; default_kafka=59112 ;;
+    *)    echo "stack: unknown stack name '$name' (run, test or bench)" >&2; exit 2 ;;
 esac
 pg_port="${CASEHUB_PG_PORT:-$default_pg}"
 kafka_port="${CASEHUB_KAFKA_PORT:-$default_kafka}"

@@ -84,7 +84,7 @@ public final class DeadlineScheduler: Service, Sendable {
                 if let holder = deadline.holder, holder != deadline.obligedAgency { recipients.append(holder) }
                 var outbox = recipients.compactMap(AgencyID.init(rawValue:)).map { OutboxRecord(topic: configuration.topics.to($0), event: notice) }
                 outbox.append(OutboxRecord(topic: configuration.topics.changes, event: notice))
-                try await transaction.enqueue(outbox)
+                transaction.enqueue(outbox)
                 try await transaction.markNotified(caseID: deadline.caseID, ruleID: deadline.ruleID, overdue: overdue, at: now)
                 logger.info("deadline notice queued", metadata: [
                     "casehub.case_id": "\(deadline.caseID)", "casehub.deadline": "\(deadline.ruleID)", "casehub.stage": "\(overdue ? "overdue" : "warning")",

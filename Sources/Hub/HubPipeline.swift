@@ -96,18 +96,92 @@ public final class HubPipeline: Service, Sendable {
         return error is CancellationError
     }
 
-    /// One transaction for the batch.
+    /// An event after the checks that need no database.
+    private enum Screened {
+        case refused(KafkaMessage, CloudEvent?, Refusal)
+        case verified(KafkaMessage, CloudEvent, contentHash: [UInt8])
+    }
+
+    /// One transaction for the batch: envelopes and signatures are checked
+    /// first, outside it; then one statement claims every event id, one locks
+    /// every case named, the state machine runs in memory, and the writes go
+    /// out together at commit.
     func apply(_ batch: ArraySlice<KafkaMessage>) async throws {
         let receivedAt = AuditEntry.storable(Date())
-        try await store.withTransaction { transaction in
-            for message in batch {
-                switch decode(message) {
-                case .failure(let refusal):
-                    try await refuse(message, event: nil, refusal, receivedAt: receivedAt, in: &transaction)
-                case .success(let event):
-                    try await accept(message, event, receivedAt: receivedAt, in: &transaction)
+        var screened: [Screened] = []
+        screened.reserveCapacity(batch.count)
+        for message in batch {
+            switch decode(message) {
+            case .failure(let refusal):
+                screened.append(.refused(message, nil, refusal))
+            case .success(let event):
+                // Before the inbox: a forged event must not claim a genuine event's id.
+                if let failure = try await keyring.verify(event, from: AgencyID(rawValue: event.source)!) {
+                    screened.append(.refused(message, event, failure.refusal))
+                } else {
+                    screened.append(.verified(message, event, contentHash: Array(SHA256.hash(data: event.structured.canonicalBytes))))
                 }
             }
+        }
+        try await store.withTransaction { transaction in
+            var inboxEntries: [HubTransaction.InboxEntry] = []
+            var subjects = Set<String>()
+            for case .verified(_, let event, let contentHash) in screened {
+                inboxEntries.append(.init(eventID: UUID(uuidString: event.id)!, source: event.source, contentHash: contentHash))
+                subjects.insert(event.subject)
+            }
+            var claims = try await transaction.claimInbox(inboxEntries).makeIterator()
+            var cases = CaseCache(try await transaction.lockCases(subjects))
+            for item in screened {
+                switch item {
+                case .refused(let message, let event, let refusal):
+                    refuse(message, event: event, refusal, receivedAt: receivedAt, in: &transaction)
+                case .verified(let message, let event, _):
+                    switch claims.next()! {
+                    case .duplicate:
+                        logger.debug("duplicate event absorbed", metadata: ["casehub.event_id": "\(event.id)"])
+                    case .conflicting:
+                        refuse(message, event: event, Refusal(
+                            code: "event.id-reused",
+                            reason: "event id \(event.id) was already used for an event with different content",
+                            reasonZH: "事件编号已被内容不同的事件使用"), receivedAt: receivedAt, in: &transaction)
+                    case .new:
+                        try await accept(message, event, receivedAt: receivedAt, cases: &cases, in: &transaction)
+                    }
+                }
+            }
+            for state in cases.changed { transaction.saveCase(state) }
+        }
+    }
+
+    /// The batch's cases as the state machine moves them; saved at the end.
+    struct CaseCache {
+        private var states: [String: CaseState]
+        /// Ids looked up in the database (found or not).
+        private var looked: Set<String>
+        private var changedIDs: [String] = []
+        private var changedSet = Set<String>()
+
+        init(_ locked: [String: CaseState]) {
+            states = locked
+            looked = Set(locked.keys)
+        }
+
+        /// Changed cases, in the order they first changed.
+        var changed: [CaseState] { changedIDs.map { states[$0]! } }
+
+        func contains(_ id: String) -> Bool { looked.contains(id) || states[id] != nil }
+
+        subscript(id: String) -> CaseState? { states[id] }
+
+        mutating func noteLoaded(_ id: String, _ state: CaseState?) {
+            looked.insert(id)
+            if let state { states[id] = state }
+        }
+
+        mutating func update(_ state: CaseState) {
+            if changedSet.insert(state.caseID).inserted { changedIDs.append(state.caseID) }
+            states[state.caseID] = state
         }
     }
 
@@ -124,7 +198,7 @@ public final class HubPipeline: Service, Sendable {
         let event = try? decode(message).get()
         do {
             try await store.withTransaction { transaction in
-                try await refuse(message, event: event, refusal, receivedAt: receivedAt, in: &transaction)
+                refuse(message, event: event, refusal, receivedAt: receivedAt, in: &transaction)
             }
         } catch let failure where !Self.isInfrastructureFailure(failure) {
             // Last resort, so that one record can never stall the hub: the
@@ -162,48 +236,29 @@ public final class HubPipeline: Service, Sendable {
         return .success(event)
     }
 
-    private func accept(_ message: KafkaMessage, _ event: CloudEvent, receivedAt: Date, in transaction: inout HubTransaction) async throws {
-        // Before the inbox: a forged event must not claim a genuine event's id.
-        if let failure = try await keyring.verify(event, from: AgencyID(rawValue: event.source)!) {
-            try await refuse(message, event: event, failure.refusal, receivedAt: receivedAt, in: &transaction)
-            return
-        }
-        let contentHash = Array(SHA256.hash(data: event.structured.canonicalBytes))
-        switch try await transaction.claimInbox(eventID: UUID(uuidString: event.id)!, source: event.source, contentHash: contentHash) {
-        case .duplicate:
-            logger.debug("duplicate event absorbed", metadata: ["casehub.event_id": "\(event.id)"])
-            return
-        case .conflicting:
-            try await refuse(message, event: event, Refusal(
-                code: "event.id-reused",
-                reason: "event id \(event.id) was already used for an event with different content",
-                reasonZH: "事件编号已被内容不同的事件使用"), receivedAt: receivedAt, in: &transaction)
-            return
-        case .new:
-            break
-        }
+    private func accept(_ message: KafkaMessage, _ event: CloudEvent, receivedAt: Date,
+                        cases: inout CaseCache, in transaction: inout HubTransaction) async throws {
         let violations = catalogue.validate(data: event.data, of: event.type)
         guard violations.isEmpty else {
             let unknownType = catalogue[event.type] == nil
-            try await refuse(message, event: event, Refusal(
+            refuse(message, event: event, Refusal(
                 code: unknownType ? "type.unknown" : "schema.invalid",
                 reason: unknownType ? "unknown event type \(event.type.prefix(100))" : "the payload breaks \(violations.count) rule(s) of the \(event.type) schema",
                 reasonZH: unknownType ? "未知的事件类型" : "事件内容不符合数据规范", violations: violations), receivedAt: receivedAt, in: &transaction)
             return
         }
-        let existing = try await transaction.lockCase(event.subject)
         let sender = registry[AgencyID(rawValue: event.source)!]!
         let transition: Transition
-        switch machine.apply(event, by: sender, at: receivedAt, to: existing) {
+        switch machine.apply(event, by: sender, at: receivedAt, to: cases[event.subject]) {
         case .failure(let refusal):
-            try await refuse(message, event: event, refusal, receivedAt: receivedAt, in: &transaction)
+            refuse(message, event: event, refusal, receivedAt: receivedAt, in: &transaction)
             return
         case .success(let applied):
             transition = applied
         }
         let state = transition.state
-        try await transaction.saveCase(state)
-        try await saveEffects(transition, in: &transaction)
+        cases.update(state)
+        try await saveEffects(transition, cases: &cases, in: &transaction)
         transaction.appendAudit(
             eventID: event.id, caseID: event.subject, outcome: .accepted, type: event.type, source: event.source,
             occurredAt: event.time, recordedAt: receivedAt, caseVersion: Int64(state.version), body: event.structured)
@@ -214,11 +269,11 @@ public final class HubPipeline: Service, Sendable {
             for: event.id, caseID: event.subject, sender: event.source, caseVersion: state.version,
             hubSource: configuration.hubSource, at: receivedAt)))
         outbox.append(OutboxRecord(topic: topics.changes, event: event))
-        try await transaction.enqueue(outbox)
+        transaction.enqueue(outbox)
     }
 
     /// Deadlines that changed, and links to mirror on the other case.
-    private func saveEffects(_ transition: Transition, in transaction: inout HubTransaction) async throws {
+    private func saveEffects(_ transition: Transition, cases: inout CaseCache, in transaction: inout HubTransaction) async throws {
         let state = transition.state
         var changed: [String] = []
         for effect in transition.effects {
@@ -226,18 +281,20 @@ public final class HubPipeline: Service, Sendable {
             case .deadlineStarted(let deadline): changed.append(deadline.id)
             case .deadlineMet(let id, _), .deadlineStopped(let id): changed.append(id)
             case .link(let otherID, let relation):
-                if var other = try await transaction.lockCase(otherID) {
+                // The other case is rarely in the batch: locked on demand.
+                if !cases.contains(otherID) { cases.noteLoaded(otherID, try await transaction.lockCase(otherID)) }
+                if var other = cases[otherID] {
                     let link = CaseLink(caseID: state.caseID, relation: relation)
                     if !other.links.contains(link) {
                         other.links.append(link)
-                        try await transaction.saveCase(other)
+                        cases.update(other)
                     }
                 }
             case .notify:
                 break
             }
         }
-        try await transaction.saveDeadlines(caseID: state.caseID, changed.compactMap { state.deadlines[$0] })
+        transaction.saveDeadlines(caseID: state.caseID, changed.compactMap { state.deadlines[$0] })
     }
 
     /// Text PostgreSQL can store (no NUL), cut to a length.
@@ -245,7 +302,7 @@ public final class HubPipeline: Service, Sendable {
         String(String(text.unicodeScalars.map { $0 == "\u{0}" ? "\u{FFFD}" : $0 }.map(Character.init)).prefix(limit))
     }
 
-    private func refuse(_ message: KafkaMessage, event: CloudEvent?, _ refusal: Refusal, receivedAt: Date, in transaction: inout HubTransaction) async throws {
+    private func refuse(_ message: KafkaMessage, event: CloudEvent?, _ refusal: Refusal, receivedAt: Date, in transaction: inout HubTransaction) {
         let sender = configuration.topics.sender(ofTopic: message.topic)
         let headerText = message.headers.map {
             KafkaStyleHeader(name: Self.storable($0.key, limit: 200), value: $0.stringValue.map { Self.storable($0, limit: 10_000) } ?? "<binary>")
@@ -259,7 +316,7 @@ public final class HubPipeline: Service, Sendable {
         logger.info("event refused", metadata: [
             "casehub.event_id": "\(eventID ?? "-")", "casehub.agency": "\(sender?.rawValue ?? "-")", "casehub.refusal": "\(refusal.code)",
         ])
-        try await transaction.recordRejection(RejectionRecord(
+        transaction.recordRejection(RejectionRecord(
             eventID: eventID, source: sender?.rawValue, topic: message.topic, caseID: caseID, type: type,
             code: refusal.code, reason: refusal.reason, violations: refusal.violationsJSON,
             headers: headerText, value: message.value))
@@ -282,6 +339,6 @@ public final class HubPipeline: Service, Sendable {
             headers: headerText + [KafkaStyleHeader(name: "casehub_refusal_code", value: refusal.code),
                                    KafkaStyleHeader(name: "casehub_refusal_reason", value: refusal.reason)],
             value: message.value))
-        try await transaction.enqueue(outbox)
+        transaction.enqueue(outbox)
     }
 }

@@ -4,11 +4,27 @@ import Postgres
 
 /// The hub's writes inside one PostgreSQL transaction: inbox, case state,
 /// audit trail, outbox and rejections. Created by ``HubStore/withTransaction(_:)``.
+///
+/// Reads (inbox claims, case locks) go to the database at once, for a whole
+/// batch per statement; writes are collected and sent at ``flush()`` as one
+/// multi-row statement or COPY per table — a few round trips per batch
+/// whatever its size.
 public struct HubTransaction: Sendable {
     let connection: PostgresConnection
     /// Head of the audit chain, locked for this transaction.
     private(set) var head: (seq: Int64, hash: [UInt8])
-    private(set) var pendingAudit: [(entry: AuditEntry, previous: [UInt8], hash: [UInt8])] = []
+    private var pendingAudit: [(entry: AuditEntry, previous: [UInt8], hash: [UInt8])] = []
+    private var pendingCases: [String: CaseState] = [:]
+    private var pendingCaseOrder: [String] = []
+    private var pendingDeadlines: [DeadlineKey: (caseID: String, deadline: StatutoryDeadline)] = [:]
+    private var pendingDeadlineOrder: [DeadlineKey] = []
+    private var pendingRejections: [RejectionRecord] = []
+    private var pendingOutbox: [OutboxRecord] = []
+
+    private struct DeadlineKey: Hashable, Sendable {
+        var caseID: String
+        var ruleID: String
+    }
 
     init(connection: PostgresConnection) async throws {
         self.connection = connection
@@ -16,6 +32,8 @@ public struct HubTransaction: Sendable {
         let rows = try await connection.query("SELECT seq, hash FROM audit_head FOR UPDATE")
         head = (try rows[0].decode("seq", as: Int64.self), try rows[0].decode("hash", as: [UInt8].self))
     }
+
+    // MARK: inbox
 
     public enum InboxClaim: Sendable, Equatable {
         /// First time this id is seen: process it.
@@ -26,58 +44,115 @@ public struct HubTransaction: Sendable {
         case conflicting
     }
 
-    /// Records an event id as processed, unless it was already.
-    public func claimInbox(eventID: UUID, source: String, contentHash: [UInt8]) async throws -> InboxClaim {
-        let inserted = try await connection.execute("""
-            INSERT INTO inbox (event_id, source, content_hash) VALUES (\(eventID), \(source), \(contentHash))
-            ON CONFLICT (event_id) DO NOTHING
+    public struct InboxEntry: Sendable {
+        public var eventID: UUID
+        public var source: String
+        public var contentHash: [UInt8]
+        public init(eventID: UUID, source: String, contentHash: [UInt8]) {
+            self.eventID = eventID
+            self.source = source
+            self.contentHash = contentHash
+        }
+    }
+
+    /// Records event ids as processed, unless they were already; one claim
+    /// per entry, in order. A repeated id within `entries` is judged against
+    /// its first occurrence.
+    public func claimInbox(_ entries: [InboxEntry]) async throws -> [InboxClaim] {
+        var firstIndex: [UUID: Int] = [:]
+        var unique: [InboxEntry] = []
+        for entry in entries where firstIndex[entry.eventID] == nil {
+            firstIndex[entry.eventID] = unique.count
+            unique.append(entry)
+        }
+        var claims = [InboxClaim?](repeating: nil, count: unique.count)
+        if !unique.isEmpty {
+            // Rows inserted by this statement are invisible to its own join:
+            // `existing` shows only what was there before.
+            let rows = try await connection.query("""
+                WITH input AS (
+                    SELECT * FROM unnest(\(PostgresArray(unique.map(\.eventID)))::uuid[], \(PostgresArray(unique.map { Optional($0.source) }))::text[],
+                                         \(PostgresArray(elements: unique.map(\.contentHash)))::bytea[]) WITH ORDINALITY AS t(event_id, source, content_hash, n)
+                ), inserted AS (
+                    INSERT INTO inbox (event_id, source, content_hash)
+                    SELECT event_id, source, content_hash FROM input ORDER BY n
+                    ON CONFLICT (event_id) DO NOTHING
+                    RETURNING event_id
+                )
+                SELECT input.n, inserted.event_id IS NOT NULL AS inserted, existing.content_hash = input.content_hash AS same
+                FROM input LEFT JOIN inserted USING (event_id) LEFT JOIN inbox existing ON existing.event_id = input.event_id
+                """)
+            var unresolved: [Int] = []
+            for row in rows {
+                let index = try row.decode("n", as: Int.self) - 1
+                if try row.decode("inserted", as: Bool.self) {
+                    claims[index] = .new
+                } else if let same = try row.decode("same", as: Bool?.self) {
+                    claims[index] = same ? .duplicate : .conflicting
+                } else {
+                    unresolved.append(index)
+                }
+            }
+            // Inserted by another transaction that committed while this
+            // statement waited: visible to a new statement.
+            if !unresolved.isEmpty {
+                let rows = try await connection.query("""
+                    SELECT event_id, content_hash FROM inbox WHERE event_id = ANY(\(PostgresArray(unresolved.map { unique[$0].eventID }))::uuid[])
+                    """)
+                var stored: [UUID: [UInt8]] = [:]
+                for row in rows { stored[try row.decode("event_id")] = try row.decode("content_hash", as: [UInt8].self) }
+                for index in unresolved {
+                    claims[index] = stored[unique[index].eventID] == unique[index].contentHash ? .duplicate : .conflicting
+                }
+            }
+        }
+        var seen = Set<UUID>()
+        return entries.map { entry in
+            let first = firstIndex[entry.eventID]!
+            if seen.insert(entry.eventID).inserted { return claims[first]! }
+            return unique[first].contentHash == entry.contentHash ? .duplicate : .conflicting
+        }
+    }
+
+    // MARK: cases
+
+    /// The cases with these ids, locked until commit, in id order (so that
+    /// two transactions never wait for each other in a cycle). Missing ids
+    /// are absent. A case saved earlier in this transaction is returned as saved.
+    public func lockCases(_ ids: Set<String>) async throws -> [String: CaseState] {
+        guard !ids.isEmpty else { return [:] }
+        let rows = try await connection.query("""
+            SELECT id, state FROM cases WHERE id = ANY(\(PostgresArray(ids.sorted().map(Optional.some)))::text[]) ORDER BY id FOR UPDATE
             """)
-        if inserted == 1 { return .new }
-        let rows = try await connection.query("SELECT content_hash FROM inbox WHERE event_id = \(eventID)")
-        return try rows[0].decode(0, as: [UInt8].self) == contentHash ? .duplicate : .conflicting
+        var cases: [String: CaseState] = [:]
+        for row in rows {
+            cases[try row.decode("id")] = try CaseState.decoded(try row.decode("state", as: String.self))
+        }
+        for id in ids { if let saved = pendingCases[id] { cases[id] = saved } }
+        return cases
     }
 
     /// The case with this id, locked until commit; `nil` if it does not exist.
     public func lockCase(_ id: String) async throws -> CaseState? {
-        let rows = try await connection.query("SELECT state FROM cases WHERE id = \(id) FOR UPDATE")
-        return try rows.first.map { try CaseState.decoded(try $0.decode("state", as: String.self)) }
+        try await lockCases([id])[id]
     }
 
-    /// Inserts or updates a case: its whole state, and the columns queries use.
-    public func saveCase(_ state: CaseState) async throws {
-        let numbers = JSONValue.object(Dictionary(uniqueKeysWithValues: state.numbers.map { ($0.key.rawValue, JSONValue.string($0.value)) }))
-        try await connection.execute("""
-            INSERT INTO cases (id, procedure, status, holder, parties, numbers, version, opened_at, updated_at, title, state)
-            VALUES (\(state.caseID), \(state.procedure.rawValue), \(state.status), \(state.parties[.holder]?.rawValue),
-                    \(PostgresArray(state.partyAgencies.map { Optional($0.rawValue) }))::text[], \(PostgresJSON(numbers.canonicalString)),
-                    \(Int64(state.version)), \(state.openedAt), \(state.updatedAt), \(state.title), \(PostgresJSON(try state.encoded())))
-            ON CONFLICT (id) DO UPDATE SET
-                procedure = EXCLUDED.procedure, status = EXCLUDED.status, holder = EXCLUDED.holder,
-                parties = EXCLUDED.parties, numbers = EXCLUDED.numbers, version = EXCLUDED.version,
-                updated_at = EXCLUDED.updated_at, title = EXCLUDED.title, state = EXCLUDED.state
-            """)
+    /// Inserts or updates a case (written at ``flush()``; the last save wins).
+    public mutating func saveCase(_ state: CaseState) {
+        if pendingCases.updateValue(state, forKey: state.caseID) == nil { pendingCaseOrder.append(state.caseID) }
     }
 
-    /// Writes deadlines that started, were met or stopped. A restarted rule
-    /// replaces the old row and may warn again.
-    public func saveDeadlines(caseID: String, _ deadlines: [StatutoryDeadline]) async throws {
+    /// Deadlines that started, were met or stopped (written at ``flush()``;
+    /// the last save of a case's rule wins). A restarted rule replaces the
+    /// old row and may warn again.
+    public mutating func saveDeadlines(caseID: String, _ deadlines: [StatutoryDeadline]) {
         for deadline in deadlines {
-            try await connection.execute("""
-                INSERT INTO deadlines (case_id, rule_id, obliged_agency, legal_basis, trigger_event_id, trigger_event_type,
-                                       started_at, due_at, warn_at, state, closed_at)
-                VALUES (\(caseID), \(deadline.rule.id), \(deadline.obligedAgency.rawValue), \(deadline.rule.legalBasis),
-                        \(deadline.triggerEventID), \(deadline.triggerEventType), \(deadline.startedAt), \(deadline.dueAt),
-                        \(deadline.warnAt), \(deadline.state.rawValue), \(deadline.closedAt))
-                ON CONFLICT (case_id, rule_id) DO UPDATE SET
-                    obliged_agency = EXCLUDED.obliged_agency, legal_basis = EXCLUDED.legal_basis,
-                    trigger_event_id = EXCLUDED.trigger_event_id, trigger_event_type = EXCLUDED.trigger_event_type,
-                    started_at = EXCLUDED.started_at, due_at = EXCLUDED.due_at, warn_at = EXCLUDED.warn_at,
-                    state = EXCLUDED.state, closed_at = EXCLUDED.closed_at,
-                    warning_sent_at = CASE WHEN deadlines.trigger_event_id = EXCLUDED.trigger_event_id THEN deadlines.warning_sent_at END,
-                    overdue_sent_at = CASE WHEN deadlines.trigger_event_id = EXCLUDED.trigger_event_id THEN deadlines.overdue_sent_at END
-                """)
+            let key = DeadlineKey(caseID: caseID, ruleID: deadline.rule.id)
+            if pendingDeadlines.updateValue((caseID, deadline), forKey: key) == nil { pendingDeadlineOrder.append(key) }
         }
     }
+
+    // MARK: audit, outbox, rejections
 
     /// Appends an entry to the audit trail (written at ``flush()``); assigns its seq.
     @discardableResult
@@ -95,27 +170,37 @@ public struct HubTransaction: Sendable {
         return entry
     }
 
-    /// Queues a Kafka record to publish after commit.
-    public func enqueue(_ records: [OutboxRecord]) async throws {
-        guard !records.isEmpty else { return }
-        let rows: [[(any PostgresEncodable)?]] = records.map { record in
-            [record.topic, record.key, PostgresJSON(record.headersJSON.canonicalString), record.value]
-        }
-        try await connection.copy(into: "outbox", columns: ["topic", "key", "headers", "value"], rows: rows)
+    /// Queues Kafka records to publish after commit, in this order.
+    public mutating func enqueue(_ records: [OutboxRecord]) {
+        pendingOutbox.append(contentsOf: records)
     }
 
     /// Records a refused event for administrators.
-    public func recordRejection(_ rejection: RejectionRecord) async throws {
-        try await connection.execute("""
-            INSERT INTO rejections (event_id, source, topic, case_id, type, code, reason, violations, headers, value)
-            VALUES (\(rejection.eventID), \(rejection.source), \(rejection.topic), \(rejection.caseID), \(rejection.type),
-                    \(rejection.code), \(rejection.reason), \(PostgresJSON(rejection.violations.canonicalString)),
-                    \(PostgresJSON(rejection.headersJSON.canonicalString)), \(rejection.value))
-            """)
+    public mutating func recordRejection(_ rejection: RejectionRecord) {
+        pendingRejections.append(rejection)
     }
 
-    /// Writes the audit entries appended so far and moves the chain head.
+    // MARK: flush
+
+    /// Writes everything collected so far and moves the chain head.
     mutating func flush() async throws {
+        try await writeCases()
+        try await writeDeadlines()
+        if !pendingRejections.isEmpty {
+            try await connection.copy(into: "rejections", columns: [
+                "event_id", "source", "topic", "case_id", "type", "code", "reason", "violations", "headers", "value",
+            ], rows: pendingRejections.map { rejection in
+                [rejection.eventID, rejection.source, rejection.topic, rejection.caseID, rejection.type, rejection.code, rejection.reason,
+                 PostgresJSON(rejection.violations.canonicalString), PostgresJSON(rejection.headersJSON.canonicalString), rejection.value]
+            })
+            pendingRejections.removeAll()
+        }
+        if !pendingOutbox.isEmpty {
+            try await connection.copy(into: "outbox", columns: ["topic", "key", "headers", "value"], rows: pendingOutbox.map { record in
+                [record.topic, record.key, PostgresJSON(record.headersJSON.canonicalString), record.value]
+            })
+            pendingOutbox.removeAll()
+        }
         guard !pendingAudit.isEmpty else { return }
         let rows: [[(any PostgresEncodable)?]] = pendingAudit.map { item in
             let entry = item.entry
@@ -129,6 +214,62 @@ public struct HubTransaction: Sendable {
         ], rows: rows)
         try await connection.execute("UPDATE audit_head SET seq = \(head.seq), hash = \(head.hash)")
         pendingAudit.removeAll()
+    }
+
+    /// One multi-row upsert for every case saved.
+    private mutating func writeCases() async throws {
+        guard !pendingCaseOrder.isEmpty else { return }
+        let states = pendingCaseOrder.map { pendingCases[$0]! }
+        func column(_ value: (CaseState) throws -> (any PostgresEncodable)?) rethrows -> PostgresArray {
+            PostgresArray(elements: try states.map(value))
+        }
+        let numbers = column { state in
+            PostgresJSON(JSONValue.object(Dictionary(uniqueKeysWithValues: state.numbers.map { ($0.key.rawValue, JSONValue.string($0.value)) })).canonicalString)
+        }
+        try await connection.execute("""
+            INSERT INTO cases (id, procedure, status, holder, parties, numbers, version, opened_at, updated_at, title, state)
+            SELECT id, procedure, status, holder, parties::text[], numbers, version, opened_at, updated_at, title, state
+            FROM unnest(\(column { $0.caseID })::text[], \(column { $0.procedure.rawValue })::text[], \(column { $0.status })::text[],
+                        \(column { $0.parties[.holder]?.rawValue })::text[],
+                        \(column { PostgresArray($0.partyAgencies.map { Optional($0.rawValue) }) })::text[], \(numbers)::jsonb[],
+                        \(column { Int64($0.version) })::bigint[], \(column { $0.openedAt })::timestamptz[], \(column { $0.updatedAt })::timestamptz[],
+                        \(column { $0.title })::text[], \(try column { PostgresJSON(try $0.encoded()) })::jsonb[])
+                 AS u(id, procedure, status, holder, parties, numbers, version, opened_at, updated_at, title, state)
+            ON CONFLICT (id) DO UPDATE SET
+                procedure = EXCLUDED.procedure, status = EXCLUDED.status, holder = EXCLUDED.holder,
+                parties = EXCLUDED.parties, numbers = EXCLUDED.numbers, version = EXCLUDED.version,
+                updated_at = EXCLUDED.updated_at, title = EXCLUDED.title, state = EXCLUDED.state
+            """)
+        pendingCases.removeAll()
+        pendingCaseOrder.removeAll()
+    }
+
+    /// One multi-row upsert for every deadline saved.
+    private mutating func writeDeadlines() async throws {
+        guard !pendingDeadlineOrder.isEmpty else { return }
+        let items = pendingDeadlineOrder.map { pendingDeadlines[$0]! }
+        func column(_ value: ((caseID: String, deadline: StatutoryDeadline)) -> (any PostgresEncodable)?) -> PostgresArray {
+            PostgresArray(elements: items.map(value))
+        }
+        try await connection.execute("""
+            INSERT INTO deadlines (case_id, rule_id, obliged_agency, legal_basis, trigger_event_id, trigger_event_type,
+                                   started_at, due_at, warn_at, state, closed_at)
+            SELECT * FROM unnest(
+                \(column { $0.caseID })::text[], \(column { $0.deadline.rule.id })::text[], \(column { $0.deadline.obligedAgency.rawValue })::text[],
+                \(column { $0.deadline.rule.legalBasis })::text[], \(column { $0.deadline.triggerEventID })::text[],
+                \(column { $0.deadline.triggerEventType })::text[], \(column { $0.deadline.startedAt })::timestamptz[],
+                \(column { $0.deadline.dueAt })::timestamptz[], \(column { $0.deadline.warnAt })::timestamptz[],
+                \(column { $0.deadline.state.rawValue })::text[], \(column { $0.deadline.closedAt })::timestamptz[])
+            ON CONFLICT (case_id, rule_id) DO UPDATE SET
+                obliged_agency = EXCLUDED.obliged_agency, legal_basis = EXCLUDED.legal_basis,
+                trigger_event_id = EXCLUDED.trigger_event_id, trigger_event_type = EXCLUDED.trigger_event_type,
+                started_at = EXCLUDED.started_at, due_at = EXCLUDED.due_at, warn_at = EXCLUDED.warn_at,
+                state = EXCLUDED.state, closed_at = EXCLUDED.closed_at,
+                warning_sent_at = CASE WHEN deadlines.trigger_event_id = EXCLUDED.trigger_event_id THEN deadlines.warning_sent_at END,
+                overdue_sent_at = CASE WHEN deadlines.trigger_event_id = EXCLUDED.trigger_event_id THEN deadlines.overdue_sent_at END
+            """)
+        pendingDeadlines.removeAll()
+        pendingDeadlineOrder.removeAll()
     }
 }
 

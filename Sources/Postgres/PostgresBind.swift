@@ -143,6 +143,18 @@ public struct PostgresArray: PostgresEncodable, Hashable {
         postgresBind = .text(.uuidArray, Self.literal(values.map { $0.uuidString.lowercased() }))
     }
 
+    /// An array of any bindable values, sent as an array literal whose type
+    /// the statement gives with a cast (`\(array)::bytea[]`): one parameter
+    /// per column for multi-row `unnest` statements.
+    public init(elements: [(any PostgresEncodable)?]) {
+        let literals = elements.map { element -> String? in
+            guard let bind = element?.postgresBind, let bytes = bind.bytes else { return nil }
+            if bind.format == .binary { return "\\x" + PostgresHex.encode(bytes) }
+            return String(decoding: bytes, as: UTF8.self)
+        }
+        postgresBind = PostgresBind(typeOID: 0, bytes: Array(Self.literal(literals.map { $0.map(Self.quoted) }).utf8))
+    }
+
     private static func literal(_ elements: [String?]) -> String {
         "{" + elements.map { $0 ?? "NULL" }.joined(separator: ",") + "}"
     }
@@ -164,6 +176,19 @@ extension PostgresError {
 }
 
 enum PostgresHex {
+    static let digits = Array("0123456789abcdef".utf8)
+
+    /// Lower-case hex digits of the bytes, no prefix.
+    static func encode(_ bytes: [UInt8]) -> String {
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count * 2)
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
     static func decodeBytea(_ text: String) -> [UInt8]? {
         let utf8 = Array(text.utf8)
         guard utf8.count >= 2, utf8[0] == UInt8(ascii: "\\"), utf8[1] == UInt8(ascii: "x"), utf8.count % 2 == 0 else { return nil }

@@ -73,10 +73,7 @@ enum PostgresCopyText {
                 if bind.format == .binary {
                     // bytea: hex input form, its backslash escaped for COPY.
                     out += Array("\\\\x".utf8)
-                    for byte in bytes {
-                        out.append(hexDigits[Int(byte >> 4)])
-                        out.append(hexDigits[Int(byte & 0x0f)])
-                    }
+                    out += Array(PostgresHex.encode(bytes).utf8)
                     continue
                 }
                 for byte in bytes {
@@ -94,5 +91,4 @@ enum PostgresCopyText {
         return out
     }
 
-    private static let hexDigits = Array("0123456789abcdef".utf8)
 }
