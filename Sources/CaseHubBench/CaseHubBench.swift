@@ -26,6 +26,9 @@ struct CaseHubBench: AsyncParsableCommand {
     @Option(help: "Partitions of each benchmark topic.")
     var partitions = 3
 
+    @Option(help: "Run one part only: broker, sql or hub (for profiling).")
+    var only: String?
+
     @Option(help: "The casehub executable (default: next to this one).")
     var casehub: String?
 
@@ -51,22 +54,29 @@ struct CaseHubBench: AsyncParsableCommand {
         let backlog = try workload.events(count: events, eventsPerCase: eventsPerCase, label: "backlog")
         let paced = try workload.events(count: Int(rate * seconds), eventsPerCase: eventsPerCase, label: "paced")
 
-        print("(a) ceiling: broker alone")
-        let broker = try await BrokerCeiling(settings: settings, logger: logger)
-            .run(backlog.map { Workload.message($0, topic: "") })
-        print("  produce:                 \(broker.produced.text)")
-        print("  consume→produce→commit:  \(broker.forwarded.text)")
-
-        print("(a) ceiling: the hub's SQL alone, in bulk")
-        let sql = try await SQLCeiling(settings: settings, logger: logger).run(backlog, batchSize: 500)
-        print("  bulk SQL, synchronous_commit=on: \(sql.text)")
-
+        func wanted(_ part: String) -> Bool { only == nil || only == part }
+        var broker: BrokerCeiling.Result?
+        if wanted("broker") {
+            print("(a) ceiling: broker alone")
+            broker = try await BrokerCeiling(settings: settings, logger: logger).run(backlog.map { Workload.message($0, topic: "") })
+            print("  produce:                 \(broker!.produced.text)")
+            print("  consume→produce→commit:  \(broker!.forwarded.text)")
+        }
+        var sql: Rate?
+        if wanted("sql") {
+            print("(a) ceiling: the hub's SQL alone, in bulk")
+            sql = try await SQLCeiling(settings: settings, logger: logger).run(backlog, batchSize: 500)
+            print("  bulk SQL, synchronous_commit=on: \(sql!.text)")
+        }
+        guard wanted("hub") else { return }
         print("(b) the hub end to end (agency topic → PostgreSQL commit → delivery topic)")
         let hub = try await HubEndToEnd(settings: settings, workload: workload, logger: logger).run(backlog: backlog, paced: paced)
-        let ceiling = min(broker.forwarded.perSecond, sql.perSecond)
         print("  sustained:               \(hub.sustained.text); \(String(format: "%.1f", hub.fromStart.seconds)) s from process start")
         print("  latency at \(Int(hub.offered)) events/s:  p50 \(hub.latency.p50.millisecondsText), p99 \(hub.latency.p99.millisecondsText), max \(hub.latency.max.millisecondsText) (\(hub.latency.count) events)")
         print("(c) hub RSS:               peak \(megabytes(hub.peakRSSBytes)), after the backlog \(megabytes(hub.rssAfterBacklogBytes))")
-        print("hub / ceiling:             \(String(format: "%.0f%%", 100 * hub.sustained.perSecond / ceiling)) (ceiling = min(broker \(Int(broker.forwarded.perSecond)), SQL \(Int(sql.perSecond))) events/s)")
+        if let broker, let sql {
+            let ceiling = min(broker.forwarded.perSecond, sql.perSecond)
+            print("hub / ceiling:             \(String(format: "%.0f%%", 100 * hub.sustained.perSecond / ceiling)) (ceiling = min(broker \(Int(broker.forwarded.perSecond)), SQL \(Int(sql.perSecond))) events/s)")
+        }
     }
 }

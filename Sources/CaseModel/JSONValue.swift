@@ -44,13 +44,10 @@ public enum JSONValue: Sendable, Hashable, Codable {
         }
     }
 
-    /// Parses JSON text. Throws ``JSONValue/ParseError`` with a position on bad input.
+    /// Parses JSON text (RFC 8259). Throws ``JSONValue/ParseError`` with a
+    /// position on bad input.
     public static func parse(_ bytes: some Collection<UInt8>) throws -> JSONValue {
-        do {
-            return try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
-        } catch let DecodingError.dataCorrupted(context) {
-            throw ParseError(reason: (context.underlyingError as NSError?)?.localizedDescription ?? context.debugDescription)
-        }
+        try JSONParser.parse(Array(bytes))
     }
 
     public struct ParseError: Error, CustomStringConvertible, Sendable {

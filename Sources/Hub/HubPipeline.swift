@@ -37,23 +37,51 @@ public final class HubPipeline: Service, Sendable {
     public func run() async throws {
         try consumer.subscribe(topics: registry.all.map { configuration.topics.from($0.id) })
         logger.info("hub pipeline consuming", metadata: ["kafka.group": "\(configuration.groupID)", "agencies": "\(registry.all.count)"])
+        // Two stages overlap: while one batch's transaction runs, the next
+        // batch is fetched and screened (envelope, signature, schema: CPU
+        // work that needs no lock), so the database and the CPU both stay busy.
+        var current = try await fetchAndScreen()
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            let batch = try await consumer.nextBatch(
-                maxMessages: configuration.maxBatchSize,
-                maxWaitMilliseconds: configuration.maxBatchWaitMilliseconds)
-            if batch.isEmpty { continue }
-            guard try await applyWithRetry(batch) else { break }
-            try await consumer.commit(batch)
-            relayWakeup.signal()
+            async let following = fetchAndScreen()
+            if !current.isEmpty {
+                guard try await applyWithRetry(current) else {
+                    _ = try? await following
+                    break
+                }
+                try await consumer.commit(current.map(\.message))
+                relayWakeup.signal()
+            }
+            current = try await following
         }
         await consumer.close()
         logger.info("hub pipeline stopped")
     }
 
+    /// The next batch (closed on size or time), screened; empty when nothing
+    /// came or the hub is shutting down.
+    private func fetchAndScreen() async throws -> [Screened] {
+        guard !Task.isShuttingDownGracefully && !Task.isCancelled else { return [] }
+        let batch = try await consumer.nextBatch(
+            maxMessages: configuration.maxBatchSize,
+            maxWaitMilliseconds: configuration.maxBatchWaitMilliseconds)
+        var delay = Duration.milliseconds(100)
+        while true {
+            do {
+                return try await screen(batch)
+            } catch {
+                // Only the keyring's reload reaches the database here.
+                if Task.isShuttingDownGracefully || Task.isCancelled { return [] }
+                logger.error("screening a batch failed; retrying", metadata: ["error": "\(error)", "batch.size": "\(batch.count)"])
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(5))
+            }
+        }
+    }
+
     /// Applies until it succeeds (the database may be restarting) or the hub
     /// shuts down; returns false when it gave up because of shutdown, leaving
     /// the offsets uncommitted for the next owner.
-    private func applyWithRetry(_ batch: [KafkaMessage]) async throws -> Bool {
+    private func applyWithRetry(_ batch: [Screened]) async throws -> Bool {
         var delay = Duration.milliseconds(100)
         while true {
             do {
@@ -72,12 +100,12 @@ public final class HubPipeline: Service, Sendable {
     /// reason that is not the database's availability, the batch is split in
     /// halves, in order, until the event that fails alone is found: it is
     /// refused on its own, and its batch-mates go through.
-    func applyIsolatingPoison(_ batch: ArraySlice<KafkaMessage>) async throws {
+    func applyIsolatingPoison(_ batch: ArraySlice<Screened>) async throws {
         do {
             try await apply(batch)
         } catch let error where !Self.isInfrastructureFailure(error) {
             guard batch.count > 1 else {
-                try await refuseUnprocessable(batch.first!, error: error)
+                try await refuseUnprocessable(batch.first!.message, error: error)
                 return
             }
             let middle = batch.startIndex + batch.count / 2
@@ -96,18 +124,21 @@ public final class HubPipeline: Service, Sendable {
         return error is CancellationError
     }
 
-    /// An event after the checks that need no database.
-    private enum Screened {
+    /// An event after the checks that need no lock: envelope, sender,
+    /// signature, and its payload against the schema (whose verdict counts
+    /// only once the event is known not to be a duplicate).
+    enum Screened: Sendable {
         case refused(KafkaMessage, CloudEvent?, Refusal)
-        case verified(KafkaMessage, CloudEvent, contentHash: [UInt8])
+        case verified(KafkaMessage, CloudEvent, contentHash: [UInt8], violations: [Violation])
+
+        var message: KafkaMessage {
+            switch self {
+            case .refused(let message, _, _), .verified(let message, _, _, _): message
+            }
+        }
     }
 
-    /// One transaction for the batch: envelopes and signatures are checked
-    /// first, outside it; then one statement claims every event id, one locks
-    /// every case named, the state machine runs in memory, and the writes go
-    /// out together at commit.
-    func apply(_ batch: ArraySlice<KafkaMessage>) async throws {
-        let receivedAt = AuditEntry.storable(Date())
+    func screen(_ batch: [KafkaMessage]) async throws -> [Screened] {
         var screened: [Screened] = []
         screened.reserveCapacity(batch.count)
         for message in batch {
@@ -119,14 +150,23 @@ public final class HubPipeline: Service, Sendable {
                 if let failure = try await keyring.verify(event, from: AgencyID(rawValue: event.source)!) {
                     screened.append(.refused(message, event, failure.refusal))
                 } else {
-                    screened.append(.verified(message, event, contentHash: Array(SHA256.hash(data: event.structured.canonicalBytes))))
+                    screened.append(.verified(message, event, contentHash: Array(SHA256.hash(data: event.structured.canonicalBytes)),
+                                              violations: catalogue.validate(data: event.data, of: event.type)))
                 }
             }
         }
+        return screened
+    }
+
+    /// One transaction for the batch: one statement claims every event id,
+    /// one locks every case named, the state machine runs in memory, and the
+    /// writes go out together at commit.
+    func apply(_ screened: ArraySlice<Screened>) async throws {
+        let receivedAt = AuditEntry.storable(Date())
         try await store.withTransaction { transaction in
             var inboxEntries: [HubTransaction.InboxEntry] = []
             var subjects = Set<String>()
-            for case .verified(_, let event, let contentHash) in screened {
+            for case .verified(_, let event, let contentHash, _) in screened {
                 inboxEntries.append(.init(eventID: UUID(uuidString: event.id)!, source: event.source, contentHash: contentHash))
                 subjects.insert(event.subject)
             }
@@ -136,7 +176,7 @@ public final class HubPipeline: Service, Sendable {
                 switch item {
                 case .refused(let message, let event, let refusal):
                     refuse(message, event: event, refusal, receivedAt: receivedAt, in: &transaction)
-                case .verified(let message, let event, _):
+                case .verified(let message, let event, _, let violations):
                     switch claims.next()! {
                     case .duplicate:
                         logger.debug("duplicate event absorbed", metadata: ["casehub.event_id": "\(event.id)"])
@@ -146,7 +186,7 @@ public final class HubPipeline: Service, Sendable {
                             reason: "event id \(event.id) was already used for an event with different content",
                             reasonZH: "事件编号已被内容不同的事件使用"), receivedAt: receivedAt, in: &transaction)
                     case .new:
-                        try await accept(message, event, receivedAt: receivedAt, cases: &cases, in: &transaction)
+                        try await accept(message, event, violations: violations, receivedAt: receivedAt, cases: &cases, in: &transaction)
                     }
                 }
             }
@@ -236,9 +276,8 @@ public final class HubPipeline: Service, Sendable {
         return .success(event)
     }
 
-    private func accept(_ message: KafkaMessage, _ event: CloudEvent, receivedAt: Date,
+    private func accept(_ message: KafkaMessage, _ event: CloudEvent, violations: [Violation], receivedAt: Date,
                         cases: inout CaseCache, in transaction: inout HubTransaction) async throws {
-        let violations = catalogue.validate(data: event.data, of: event.type)
         guard violations.isEmpty else {
             let unknownType = catalogue[event.type] == nil
             refuse(message, event: event, Refusal(

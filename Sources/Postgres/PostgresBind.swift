@@ -145,14 +145,25 @@ public struct PostgresArray: PostgresEncodable, Hashable {
 
     /// An array of any bindable values, sent as an array literal whose type
     /// the statement gives with a cast (`\(array)::bytea[]`): one parameter
-    /// per column for multi-row `unnest` statements.
+    /// per column for multi-row `unnest` statements. Built on bytes: it runs
+    /// for every value of every multi-row statement.
     public init(elements: [(any PostgresEncodable)?]) {
-        let literals = elements.map { element -> String? in
-            guard let bind = element?.postgresBind, let bytes = bind.bytes else { return nil }
-            if bind.format == .binary { return "\\x" + PostgresHex.encode(bytes) }
-            return String(decoding: bytes, as: UTF8.self)
+        var out: [UInt8] = [UInt8(ascii: "{")]
+        for (index, element) in elements.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            guard let bind = element?.postgresBind, let bytes = bind.bytes else {
+                out += Array("NULL".utf8)
+                continue
+            }
+            if bind.format == .binary {
+                // bytea hex input form; its backslash escaped for the array literal.
+                out += Array("\"\\\\x".utf8) + Array(PostgresHex.encode(bytes).utf8) + [UInt8(ascii: "\"")]
+            } else {
+                Self.appendQuoted(bytes, to: &out)
+            }
         }
-        postgresBind = PostgresBind(typeOID: 0, bytes: Array(Self.literal(literals.map { $0.map(Self.quoted) }).utf8))
+        out.append(UInt8(ascii: "}"))
+        postgresBind = PostgresBind(typeOID: 0, bytes: out)
     }
 
     private static func literal(_ elements: [String?]) -> String {
@@ -160,12 +171,20 @@ public struct PostgresArray: PostgresEncodable, Hashable {
     }
 
     private static func quoted(_ value: String) -> String {
-        var result = "\""
-        for character in value.unicodeScalars {
-            if character == "\"" || character == "\\" { result.unicodeScalars.append("\\") }
-            result.unicodeScalars.append(character)
+        var bytes: [UInt8] = []
+        appendQuoted(value.utf8, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// An array element in double quotes, `"` and `\\` escaped.
+    private static func appendQuoted(_ value: some Collection<UInt8>, to out: inout [UInt8]) {
+        out.reserveCapacity(out.count + value.count + 2)
+        out.append(UInt8(ascii: "\""))
+        for byte in value {
+            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { out.append(UInt8(ascii: "\\")) }
+            out.append(byte)
         }
-        return result + "\""
+        out.append(UInt8(ascii: "\""))
     }
 }
 
