@@ -10,6 +10,7 @@ struct BenchSettings: Sendable {
     var casehubExecutable: URL
     var partitions: Int
     var offeredRate: Double
+    var hubLogLevel: String
     let runID = String(UUID().uuidString.prefix(8)).lowercased()
 
     var kafka: KafkaConfiguration { KafkaConfiguration(bootstrapServers: [brokers], clientID: "casehub-bench") }

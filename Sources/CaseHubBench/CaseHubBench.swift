@@ -29,6 +29,9 @@ struct CaseHubBench: AsyncParsableCommand {
     @Option(help: "Run one part only: broker, sql or hub (for profiling).")
     var only: String?
 
+    @Option(help: "Log level of the hub process (its log goes to standard error).")
+    var hubLogLevel = "warning"
+
     @Option(help: "The casehub executable (default: next to this one).")
     var casehub: String?
 
@@ -47,7 +50,7 @@ struct CaseHubBench: AsyncParsableCommand {
         let executable = casehub.map(URL.init(fileURLWithPath:))
             ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("casehub")
         let settings = BenchSettings(brokers: brokers, databaseURL: databaseURL, casehubExecutable: executable,
-                                     partitions: partitions, offeredRate: rate)
+                                     partitions: partitions, offeredRate: rate, hubLogLevel: hubLogLevel)
         let workload = Workload()
 
         print("CaseHub benchmark — \(events) events, \(eventsPerCase) per case, \(partitions) partitions, \(ProcessInfo.processInfo.activeProcessorCount) cores")

@@ -190,7 +190,7 @@ final class HubProcess: @unchecked Sendable {
 
     init(settings: BenchSettings, databaseURL: String, topicPrefix: String) throws {
         process.executableURL = settings.casehubExecutable
-        process.arguments = ["hub", "--http-port", "0", "--session-timeout-ms", "6000", "--log-level", "warning",
+        process.arguments = ["hub", "--http-port", "0", "--session-timeout-ms", "6000", "--log-level", settings.hubLogLevel,
                              "--kafka-property", "heartbeat.interval.ms=500"]
         var environment = ProcessInfo.processInfo.environment
         environment["CASEHUB_DATABASE_URL"] = databaseURL

@@ -44,12 +44,17 @@ public final class HubPipeline: Service, Sendable {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             async let following = fetchAndScreen()
             if !current.isEmpty {
+                let started = ContinuousClock.now
                 guard try await applyWithRetry(current) else {
                     _ = try? await following
                     break
                 }
-                try await consumer.commit(current.map(\.message))
+                let applied = ContinuousClock.now
                 relayWakeup.signal()
+                try await consumer.commit(current.map(\.message))
+                logger.debug("batch applied", metadata: [
+                    "batch.size": "\(current.count)", "batch.apply": "\(applied - started)", "batch.commit": "\(ContinuousClock.now - applied)",
+                ])
             }
             current = try await following
         }
