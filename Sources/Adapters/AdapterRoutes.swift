@@ -1,4 +1,5 @@
 import CaseModel
+import Crypto
 import Foundation
 import HubStore
 import Hummingbird
@@ -10,6 +11,10 @@ import Logging
 /// - `POST /v1/agencies/{agency}/events` — canonical events (structured CloudEvents, one or a batch)
 /// - `GET  /v1/agencies/{agency}/inbox?after=&limit=&wait=` — delivered events, oldest first, long-poll
 /// - `POST /v1/agencies/{agency}/inbox/ack` — `{"cursor": N}` acknowledges everything up to N
+/// - `GET  /v1/agencies/{agency}/cases/{caseId}` — the agency's view of a case it is party to
+///
+/// Every path needs `Authorization: Bearer <token>` with a token issued to
+/// that agency (`casehub agencies token ID`); another agency's token is refused.
 public struct AdapterRoutes: Sendable {
     public struct Limits: Sendable {
         public var maxBodyBytes = 4 << 20
@@ -25,16 +30,23 @@ public struct AdapterRoutes: Sendable {
     let deliveries: DeliveryStore
     let delivered: Wakeup
     let signingKeys: SigningKeys
+    let tokens: AgencyTokenStore
+    let submissions: SubmissionStore
+    let cases: CaseViews
     let limits: Limits
 
     public init(agencies: Set<AgencyID>, topics: TopicNames, producer: KafkaProducer, deliveries: DeliveryStore, delivered: Wakeup,
-                signingKeys: SigningKeys, limits: Limits = Limits()) {
+                signingKeys: SigningKeys, tokens: AgencyTokenStore, submissions: SubmissionStore, cases: CaseViews,
+                limits: Limits = Limits()) {
         self.agencies = agencies
         self.topics = topics
         self.producer = producer
         self.deliveries = deliveries
         self.delivered = delivered
         self.signingKeys = signingKeys
+        self.tokens = tokens
+        self.submissions = submissions
+        self.cases = cases
         self.limits = limits
     }
 
@@ -43,12 +55,26 @@ public struct AdapterRoutes: Sendable {
         group.post("events") { request, context in try await submitEvents(request, context) }
         group.get("inbox") { request, context in try await inbox(request, context) }
         group.post("inbox/ack") { request, context in try await acknowledge(request, context) }
+        group.get("cases/:caseId") { request, context in try await caseView(request, context) }
     }
 
-    private func agency(_ context: some RequestContext) throws -> AgencyID {
+    /// The agency of the path, once the request's bearer token is shown to be that agency's.
+    private func agency(_ request: Request, _ context: some RequestContext) async throws -> AgencyID {
         let text = try context.parameters.require("agency")
         guard let id = AgencyID(rawValue: text), agencies.contains(id) else {
             throw ProblemDetails(.notFound, title: "Unknown agency", detail: "no adapter serves agency '\(text.prefix(80))' here")
+        }
+        var challenge = ProblemDetails(.unauthorized, title: "Unauthorized",
+                                       detail: "send 'Authorization: Bearer <token>' with a token issued to \(id) (casehub agencies token \(id))")
+        challenge.headers[.wwwAuthenticate] = "Bearer realm=\"casehub\""
+        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else { throw challenge }
+        let token = String(header.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
+        guard !token.isEmpty, token.utf8.count <= 200, let owner = try await tokens.agency(forToken: token) else {
+            challenge.detail = "the bearer token is unknown or revoked"
+            throw challenge
+        }
+        guard owner == id else {
+            throw ProblemDetails(.forbidden, title: "Forbidden", detail: "this token belongs to another agency; it works only on that agency's paths")
         }
         return id
     }
@@ -71,7 +97,7 @@ public struct AdapterRoutes: Sendable {
     // MARK: POST events
 
     func submitEvents(_ request: Request, _ context: some RequestContext) async throws -> Response {
-        let agency = try agency(context)
+        let agency = try await agency(request, context)
         let json = try await readJSON(request)
         let isBatch: Bool
         let documents: [JSONValue]
@@ -110,6 +136,20 @@ public struct AdapterRoutes: Sendable {
             throw ProblemDetails(.unprocessableContent, title: "Invalid event",
                                  detail: "\(violations.count) rule(s) broken; nothing was submitted", violations: violations)
         }
+        // An id is the agency's promise about content: the same content again
+        // is a harmless retry, other content a conflict (nothing is published).
+        let claims = try await submissions.claim(agency: agency, events.map {
+            (eventID: UUID(uuidString: $0.id)!, contentHash: Array(SHA256.hash(data: $0.structured.canonicalBytes)))
+        })
+        let conflicts = zip(events, claims).enumerated().filter { $0.element.1 == .conflicting }
+        guard conflicts.isEmpty else {
+            throw ProblemDetails(.conflict, title: "Event id reused",
+                                 detail: "\(conflicts.count) event id(s) were already submitted with different content; nothing was submitted",
+                                 violations: conflicts.map { index, pair in
+                                     Violation(path: (isBatch ? "/\(index)" : "") + "/id", rule: "unique",
+                                               message: "id \(pair.0.id) was already used for other content")
+                                 })
+        }
         // The adapter vouches for its agency: every event leaves signed with the agency's key.
         let messages = try events.map { try signingKeys.sign($0) }.map { event in
             KafkaOutgoingMessage(
@@ -134,7 +174,7 @@ public struct AdapterRoutes: Sendable {
     // MARK: inbox
 
     func inbox(_ request: Request, _ context: some RequestContext) async throws -> Response {
-        let agency = try agency(context)
+        let agency = try await agency(request, context)
         let query = request.uri.queryParameters
         func integer(_ name: String) throws -> Int64? {
             guard let text = query.get(name) else { return nil }
@@ -162,7 +202,7 @@ public struct AdapterRoutes: Sendable {
     }
 
     func acknowledge(_ request: Request, _ context: some RequestContext) async throws -> Response {
-        let agency = try agency(context)
+        let agency = try await agency(request, context)
         let json = try await readJSON(request)
         guard case .integer(let cursor)? = json["cursor"], cursor >= 0 else {
             throw ProblemDetails(.unprocessableContent, title: "Invalid acknowledgement", detail: "the body must be {\"cursor\": N}",
@@ -170,5 +210,20 @@ public struct AdapterRoutes: Sendable {
         }
         let count = try await deliveries.acknowledge(agency: agency, through: cursor)
         return JSONResponse.make(.ok, .object(["acknowledged": .integer(Int64(count)), "cursor": .integer(cursor)]))
+    }
+
+    // MARK: cases
+
+    func caseView(_ request: Request, _ context: some RequestContext) async throws -> Response {
+        let agency = try await agency(request, context)
+        let caseID = try context.parameters.require("caseId")
+        guard caseID.utf8.count <= 256, !caseID.unicodeScalars.contains("\u{0}") else {
+            throw ProblemDetails(.notFound, title: "Case not found", detail: "no such case that \(agency) is party to")
+        }
+        // The same answer for a case that does not exist and one the agency is not party to.
+        guard let view = try await cases.view(caseID: caseID, for: agency) else {
+            throw ProblemDetails(.notFound, title: "Case not found", detail: "no case '\(caseID.prefix(128))' that \(agency) is party to")
+        }
+        return JSONResponse.make(.ok, view)
     }
 }

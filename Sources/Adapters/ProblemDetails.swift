@@ -10,6 +10,8 @@ public struct ProblemDetails: Error, Sendable {
     public var detail: String
     /// One entry per broken rule, each naming the field path.
     public var violations: [Violation]
+    /// Headers the answer must carry (e.g. `WWW-Authenticate` with a 401).
+    public var headers: HTTPFields = [:]
 
     public init(_ status: HTTPResponse.Status, title: String, detail: String, violations: [Violation] = []) {
         self.status = status
@@ -30,7 +32,9 @@ public struct ProblemDetails: Error, Sendable {
                 .object(["path": .string($0.path), "rule": .string($0.rule), "message": .string($0.message)])
             })
         }
-        return JSONResponse.make(status, .object(body), contentType: "application/problem+json")
+        var response = JSONResponse.make(status, .object(body), contentType: "application/problem+json")
+        response.headers.append(contentsOf: headers)
+        return response
     }
 }
 

@@ -98,7 +98,9 @@ public final class CaseHubStack: Sendable {
                 delivered: delivered, logger: logger))
             let submitProducer = try KafkaProducer(configuration: KafkaProducerConfiguration(connection: configuration.kafka), logger: logger)
             AdapterRoutes(agencies: Set(adapters), topics: configuration.topics, producer: submitProducer,
-                          deliveries: deliveryStore, delivered: delivered, signingKeys: signingKeys).add(to: router)
+                          deliveries: deliveryStore, delivered: delivered, signingKeys: signingKeys,
+                          tokens: AgencyTokenStore(client: database), submissions: SubmissionStore(client: database),
+                          cases: CaseViews(client: database)).add(to: router)
         }
 
         let application = Application(

@@ -102,6 +102,7 @@ extension Migration {
             CREATE INDEX deliveries_agency ON deliveries (agency, cursor);
             """),
         caseStateAndDeadlines,
+        adapterTokensAndSubmissions,
     ]
 
     public static var latestVersion: Int { all.last!.version }
@@ -144,6 +145,29 @@ extension Migration {
             created_at  timestamptz NOT NULL DEFAULT now(),
             retired_at  timestamptz,
             PRIMARY KEY (agency, key_id)
+        );
+        """)
+}
+
+extension Migration {
+    static let adapterTokensAndSubmissions = Migration(version: 3, name: "agency bearer tokens, adapter submissions", sql: """
+        -- Bearer tokens of the agencies' systems; only a SHA-256 of each is kept.
+        CREATE TABLE agency_tokens (
+            token_hash  bytea PRIMARY KEY CHECK (length(token_hash) = 32),
+            agency      text NOT NULL,
+            label       text NOT NULL DEFAULT '',
+            created_at  timestamptz NOT NULL DEFAULT now(),
+            revoked_at  timestamptz
+        );
+        CREATE INDEX agency_tokens_agency ON agency_tokens (agency);
+
+        -- Every event id an adapter accepted, with a hash of its content: the
+        -- same id again with the same content is idempotent, with other content a conflict.
+        CREATE TABLE adapter_submissions (
+            event_id      uuid PRIMARY KEY,
+            agency        text NOT NULL,
+            content_hash  bytea NOT NULL,
+            submitted_at  timestamptz NOT NULL DEFAULT now()
         );
         """)
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import CaseHubServer
 import CaseModel
 import Foundation
+import HubStore
 
 /// `casehub run`: the hub and every registered agency's adapter in one
 /// process, against the embedded local stack that `make run` starts.
@@ -28,8 +29,13 @@ struct RunCommand: AsyncParsableCommand {
         let host = configuration.httpHost
         let agencyCount = configuration.registry.all.count
         configuration.keyDirectory = (dataDir as NSString).appendingPathComponent("keys")
+        let tokenFile = (dataDir as NSString).appendingPathComponent("tokens.txt")
+        try await options.withDatabase(configuration, logger: logger) { client in
+            try await DemoTokens.issue(for: configuration.registry.all.map(\.id), store: AgencyTokenStore(client: client), file: tokenFile)
+        }
         let stack = try await CaseHubStack(configuration: configuration, logger: logger) { port in
             logger.notice("CaseHub is up: http://\(host):\(port)  (\(agencyCount) agencies; Ctrl-C stops)")
+            logger.notice("each agency's bearer token (new at every start): \(tokenFile)")
         }
         try await stack.run()
     }

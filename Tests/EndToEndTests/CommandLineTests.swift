@@ -1,3 +1,6 @@
+import HubStore
+import Logging
+import Postgres
 import Foundation
 import Testing
 import TestSupport
@@ -65,5 +68,29 @@ struct CommandLineTests {
         process.waitUntilExit()
         let numbers = text.split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) }
         return numbers.count == 2 ? (numbers[0], numbers[1]) : nil
+    }
+}
+
+extension CommandLineTests {
+    @Test func agenciesTokenIssuesATokenThatAuthenticatesAndRevokeEndsIt() async throws {
+        let database = try await TestDatabase.create("cli")
+        var environment = ProcessInfo.processInfo.environment
+        environment["CASEHUB_DATABASE_URL"] = database
+        #expect(try run(["migrate"], environment: environment).status == 0)
+        let issued = try run(["agencies", "token", "zz-court", "--label", "court-system", "--log-level", "error"], environment: environment)
+        #expect(issued.status == 0, "\(issued.output)")
+        let token = issued.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(token.hasPrefix("chub_") && token.count > 40)
+
+        let client = PostgresClient(configuration: PostgresConfiguration(connectionString: database), logger: Logger(label: "test.cli"))
+        #expect(try await AgencyTokenStore(client: client).agency(forToken: token) == "zz-court")
+        let revoked = try run(["agencies", "revoke", "zz-court", "--log-level", "error"], environment: environment)
+        #expect(revoked.output.contains("revoked 1 token(s) of zz-court"))
+        #expect(try await AgencyTokenStore(client: client).agency(forToken: token) == nil)
+        await client.shutdown()
+
+        let unknown = try run(["agencies", "token", "zz-nowhere"], environment: environment)
+        #expect(unknown.status != 0)
+        #expect(unknown.output.contains("'zz-nowhere' is not a registered agency"))
     }
 }

@@ -40,7 +40,9 @@ func withRunningStack(
     let boundPort = try #require(await ports.next())
     let database = PostgresClient(configuration: PostgresConfiguration(connectionString: configuration.databaseURL), logger: logger)
     do {
-        try await body(stack, HTTPClient(port: boundPort), database)
+        var tokens: [String: String] = [:]
+        for agency in agencies { tokens[agency.rawValue] = try await AgencyTokenStore(client: database).issue(agency: agency, label: "test") }
+        try await body(stack, HTTPClient(port: boundPort, tokens: tokens), database)
     } catch {
         await stack.shutdown()
         _ = try? await running.value
@@ -52,18 +54,39 @@ func withRunningStack(
     await database.shutdown()
 }
 
-/// A minimal JSON-over-HTTP client for the tests.
+/// A minimal JSON-over-HTTP client for the tests. By default it sends the
+/// bearer token of the agency named in the path, as that agency's system would.
 struct HTTPClient {
     let port: Int
+    /// Each agency's token, by agency id.
+    let tokens: [String: String]
 
-    func send(_ method: String, _ path: String, _ body: JSONValue?) async throws -> (Int, JSONValue) {
-        try await sendRaw(method, path, body?.canonicalBytes)
+    enum Bearer {
+        /// The token of the agency in the path.
+        case automatic
+        case none
+        case token(String)
     }
 
-    func sendRaw(_ method: String, _ path: String, _ body: [UInt8]?) async throws -> (Int, JSONValue) {
+    func send(_ method: String, _ path: String, _ body: JSONValue?, bearer: Bearer = .automatic) async throws -> (Int, JSONValue) {
+        try await sendRaw(method, path, body?.canonicalBytes, bearer: bearer)
+    }
+
+    func sendRaw(_ method: String, _ path: String, _ body: [UInt8]?, bearer: Bearer = .automatic) async throws -> (Int, JSONValue) {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
         request.httpMethod = method
         request.timeoutInterval = 60
+        switch bearer {
+        case .automatic:
+            let parts = path.split(separator: "/")
+            if parts.count > 2, parts[0] == "v1", parts[1] == "agencies", let token = tokens[String(parts[2])] {
+                request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+            }
+        case .none:
+            break
+        case .token(let token):
+            request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        }
         if let body {
             request.httpBody = Data(body)
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
