@@ -116,7 +116,7 @@ let package = Package(
         .executableTarget(
             name: "casehub",
             dependencies: [
-                "CaseHubServer", "CaseModel", "Hub", "HubStore", "Kafka", "Postgres",
+                "Adapters", "CaseHubServer", "CaseModel", "Hub", "HubStore", "Kafka", "Postgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -155,7 +155,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "CaseHubServer", "CaseModel", "Hub", "HubStore", "Kafka", "Postgres", "TestSupport",
+                "Adapters", "CaseHubServer", "CaseModel", "Hub", "HubStore", "Kafka", "Postgres", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],

@@ -9,6 +9,7 @@ import Logging
 /// The agency-side HTTP API of the adapters, mounted once for every agency it serves:
 ///
 /// - `POST /v1/agencies/{agency}/events` — canonical events (structured CloudEvents, one or a batch)
+/// - `POST /v1/agencies/{agency}/records` — one native record of the agency's system (JSON, or XML for courts)
 /// - `GET  /v1/agencies/{agency}/inbox?after=&limit=&wait=` — delivered events, oldest first, long-poll
 /// - `POST /v1/agencies/{agency}/inbox/ack` — `{"cursor": N}` acknowledges everything up to N
 /// - `GET  /v1/agencies/{agency}/cases/{caseId}` — the agency's view of a case it is party to
@@ -18,34 +19,26 @@ import Logging
 public struct AdapterRoutes: Sendable {
     public struct Limits: Sendable {
         public var maxBodyBytes = 4 << 20
-        public var maxEventsPerBatch = 500
         public var maxInboxPage = 1_000
         public var maxWaitSeconds = 30
         public init() {}
     }
 
     let agencies: Set<AgencyID>
-    let topics: TopicNames
-    let producer: KafkaProducer
+    let submitter: AgencySubmitter
     let deliveries: DeliveryStore
     let delivered: Wakeup
-    let signingKeys: SigningKeys
     let tokens: AgencyTokenStore
-    let submissions: SubmissionStore
     let cases: CaseViews
     let limits: Limits
 
-    public init(agencies: Set<AgencyID>, topics: TopicNames, producer: KafkaProducer, deliveries: DeliveryStore, delivered: Wakeup,
-                signingKeys: SigningKeys, tokens: AgencyTokenStore, submissions: SubmissionStore, cases: CaseViews,
-                limits: Limits = Limits()) {
+    public init(agencies: Set<AgencyID>, submitter: AgencySubmitter, deliveries: DeliveryStore, delivered: Wakeup,
+                tokens: AgencyTokenStore, cases: CaseViews, limits: Limits = Limits()) {
         self.agencies = agencies
-        self.topics = topics
-        self.producer = producer
+        self.submitter = submitter
         self.deliveries = deliveries
         self.delivered = delivered
-        self.signingKeys = signingKeys
         self.tokens = tokens
-        self.submissions = submissions
         self.cases = cases
         self.limits = limits
     }
@@ -53,6 +46,7 @@ public struct AdapterRoutes: Sendable {
     public func add<Context: RequestContext>(to router: Router<Context>) {
         let group = router.group("v1/agencies/:agency")
         group.post("events") { request, context in try await submitEvents(request, context) }
+        group.post("records") { request, context in try await submitRecord(request, context) }
         group.get("inbox") { request, context in try await inbox(request, context) }
         group.post("inbox/ack") { request, context in try await acknowledge(request, context) }
         group.get("cases/:caseId") { request, context in try await caseView(request, context) }
@@ -99,76 +93,25 @@ public struct AdapterRoutes: Sendable {
     func submitEvents(_ request: Request, _ context: some RequestContext) async throws -> Response {
         let agency = try await agency(request, context)
         let json = try await readJSON(request)
-        let isBatch: Bool
-        let documents: [JSONValue]
-        if case .array(let items) = json {
-            isBatch = true
-            documents = items
-        } else {
-            isBatch = false
-            documents = [json]
+        let ids = try await submitter.submit(documents: json, from: agency, logger: context.logger)
+        return JSONResponse.make(.accepted, .object(["accepted": .array(ids.map(JSONValue.string))]))
+    }
+
+    // MARK: POST records
+
+    func submitRecord(_ request: Request, _ context: some RequestContext) async throws -> Response {
+        let agency = try await agency(request, context)
+        var request = request
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: limits.maxBodyBytes)
+        } catch {
+            throw ProblemDetails(.contentTooLarge, title: "Body too large", detail: "the body exceeds \(limits.maxBodyBytes) bytes")
         }
-        guard !documents.isEmpty else {
-            throw ProblemDetails(.unprocessableContent, title: "Empty batch", detail: "the batch holds no events")
-        }
-        guard documents.count <= limits.maxEventsPerBatch else {
-            throw ProblemDetails(.contentTooLarge, title: "Batch too large", detail: "at most \(limits.maxEventsPerBatch) events per batch")
-        }
-        var events: [CloudEvent] = []
-        var violations: [Violation] = []
-        for (index, document) in documents.enumerated() {
-            let prefix = isBatch ? "/\(index)" : ""
-            do {
-                let event = try CloudEvent(structured: document)
-                if event.source != agency.rawValue {
-                    violations.append(Violation(path: prefix + "/source", rule: "sender",
-                                                        message: "source must be '\(agency)', the agency of this path"))
-                }
-                violations += EventCatalogue.standard.validate(data: event.data, of: event.type).map {
-                    Violation(path: prefix + $0.path, rule: $0.rule, message: $0.message)
-                }
-                events.append(event)
-            } catch {
-                violations += error.violations.map { Violation(path: prefix + $0.path, rule: $0.rule, message: $0.message) }
-            }
-        }
-        guard violations.isEmpty else {
-            throw ProblemDetails(.unprocessableContent, title: "Invalid event",
-                                 detail: "\(violations.count) rule(s) broken; nothing was submitted", violations: violations)
-        }
-        // An id is the agency's promise about content: the same content again
-        // is a harmless retry, other content a conflict (nothing is published).
-        let claims = try await submissions.claim(agency: agency, events.map {
-            (eventID: UUID(uuidString: $0.id)!, contentHash: Array(SHA256.hash(data: $0.structured.canonicalBytes)))
-        })
-        let conflicts = zip(events, claims).enumerated().filter { $0.element.1 == .conflicting }
-        guard conflicts.isEmpty else {
-            throw ProblemDetails(.conflict, title: "Event id reused",
-                                 detail: "\(conflicts.count) event id(s) were already submitted with different content; nothing was submitted",
-                                 violations: conflicts.map { index, pair in
-                                     Violation(path: (isBatch ? "/\(index)" : "") + "/id", rule: "unique",
-                                               message: "id \(pair.0.id) was already used for other content")
-                                 })
-        }
-        // The adapter vouches for its agency: every event leaves signed with the agency's key.
-        let messages = try events.map { try signingKeys.sign($0) }.map { event in
-            KafkaOutgoingMessage(
-                topic: topics.from(agency), key: event.subject, value: event.binaryValue,
-                headers: event.binaryHeaders.map { KafkaHeader(key: $0.0, string: $0.1) })
-        }
-        let results = try await producer.sendBatch(messages)
-        let failures = results.compactMap { result -> KafkaError? in
-            if case .failure(let error) = result { return error }
-            return nil
-        }
-        if let failure = failures.first {
-            context.logger.error("publishing to the hub failed", metadata: ["casehub.agency": "\(agency)", "error": "\(failure)"])
-            throw ProblemDetails(.serviceUnavailable, title: "Hub unavailable",
-                                 detail: "\(failures.count) of \(events.count) event(s) could not be handed to the hub; submit them again (ids make this safe)")
-        }
-        return JSONResponse.make(.accepted, .object([
-            "accepted": .array(events.map { .string($0.id) }),
-        ]))
+        let contentType = request.headers[.contentType]?.lowercased() ?? ""
+        let isXML = contentType.hasPrefix("application/xml") || contentType.hasPrefix("text/xml")
+        let outcome = try await submitter.submitRecord(Array(body.readableBytesView), isXML: isXML, from: agency, logger: context.logger)
+        return JSONResponse.make(outcome.event == nil ? .ok : .accepted, outcome.json)
     }
 
     // MARK: inbox

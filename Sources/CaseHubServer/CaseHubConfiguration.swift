@@ -1,3 +1,4 @@
+import Adapters
 import CaseModel
 import Hub
 import Kafka
@@ -33,6 +34,8 @@ public struct CaseHubConfiguration: Sendable {
     public var topicPartitions: Int = 3
     public var topicReplicationFactor: Int = 1
     public var registry: AgencyRegistry = .zhuzhou
+    /// How native records of each agency kind map to canonical events.
+    public var nativeMappings: NativeMappings = .standard
     public var hub: HubConfiguration
     public var roles: Roles
     /// Where the adapters keep their agencies' private signing keys (created

@@ -97,10 +97,11 @@ public final class CaseHubStack: Sendable {
                 consumer: try KafkaConsumer(configuration: consumerConfiguration(group: group), logger: logger),
                 delivered: delivered, logger: logger))
             let submitProducer = try KafkaProducer(configuration: KafkaProducerConfiguration(connection: configuration.kafka), logger: logger)
-            AdapterRoutes(agencies: Set(adapters), topics: configuration.topics, producer: submitProducer,
-                          deliveries: deliveryStore, delivered: delivered, signingKeys: signingKeys,
-                          tokens: AgencyTokenStore(client: database), submissions: SubmissionStore(client: database),
-                          cases: CaseViews(client: database)).add(to: router)
+            let submitter = AgencySubmitter(
+                registry: configuration.registry, topics: configuration.topics, producer: submitProducer, signingKeys: signingKeys,
+                submissions: SubmissionStore(client: database), mappings: configuration.nativeMappings)
+            AdapterRoutes(agencies: Set(adapters), submitter: submitter, deliveries: deliveryStore, delivered: delivered,
+                          tokens: AgencyTokenStore(client: database), cases: CaseViews(client: database)).add(to: router)
         }
 
         let application = Application(

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CaseHubServer
+import Adapters
 import CaseModel
 import Foundation
 import Logging
@@ -22,6 +23,9 @@ struct CommonOptions: ParsableArguments {
 
     @Option(help: "HTTP port (env CASEHUB_HTTP_PORT).")
     var httpPort: Int?
+
+    @Option(name: .customLong("native-mapping"), help: "A native-record mapping table (JSON) replacing its kind's built-in one; repeatable.")
+    var nativeMappingFiles: [String] = []
 
     @Option(help: "Consumer session timeout in milliseconds.")
     var sessionTimeoutMs: Int?
@@ -48,6 +52,13 @@ struct CommonOptions: ParsableArguments {
         }
         if let httpPort { configuration.httpPort = httpPort }
         if let sessionTimeoutMs { configuration.consumerSessionTimeoutMilliseconds = sessionTimeoutMs }
+        for file in nativeMappingFiles {
+            do {
+                configuration.nativeMappings = try configuration.nativeMappings.replacing(withFile: URL(fileURLWithPath: file))
+            } catch {
+                throw ValidationError("--native-mapping \(file): \(error)")
+            }
+        }
         return configuration
     }
 

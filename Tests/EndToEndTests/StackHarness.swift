@@ -72,7 +72,8 @@ struct HTTPClient {
         try await sendRaw(method, path, body?.canonicalBytes, bearer: bearer)
     }
 
-    func sendRaw(_ method: String, _ path: String, _ body: [UInt8]?, bearer: Bearer = .automatic) async throws -> (Int, JSONValue) {
+    func sendRaw(_ method: String, _ path: String, _ body: [UInt8]?, bearer: Bearer = .automatic,
+                 contentType: String = "application/json") async throws -> (Int, JSONValue) {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
         request.httpMethod = method
         request.timeoutInterval = 60
@@ -89,7 +90,7 @@ struct HTTPClient {
         }
         if let body {
             request.httpBody = Data(body)
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.setValue(contentType, forHTTPHeaderField: "Content-Type")
         }
         let (data, response) = try await URLSession.shared.data(for: request)
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0

@@ -1,0 +1,168 @@
+import CaseModel
+import Crypto
+import Foundation
+import HubStore
+import Kafka
+import Logging
+
+/// Hands an agency's events to the hub, whichever way they came (HTTP events,
+/// HTTP native records, the file drop): validated against the schemas,
+/// their ids claimed (same content again is a retry, other content a
+/// conflict), signed with the agency's key, produced to `from.<agency>` and
+/// acknowledged by the broker. Nothing is published unless every event passes.
+public struct AgencySubmitter: Sendable {
+    let registry: AgencyRegistry
+    let topics: TopicNames
+    let producer: KafkaProducer
+    let signingKeys: SigningKeys
+    let submissions: SubmissionStore
+    let mappings: NativeMappings
+    public var maxEventsPerBatch = 500
+
+    public init(registry: AgencyRegistry, topics: TopicNames, producer: KafkaProducer, signingKeys: SigningKeys,
+                submissions: SubmissionStore, mappings: NativeMappings) {
+        self.registry = registry
+        self.topics = topics
+        self.producer = producer
+        self.signingKeys = signingKeys
+        self.submissions = submissions
+        self.mappings = mappings
+    }
+
+    /// Canonical events in CloudEvents structured JSON: one, or an array.
+    /// Returns their ids.
+    public func submit(documents json: JSONValue, from agency: AgencyID, logger: Logger) async throws -> [String] {
+        let isBatch: Bool
+        let documents: [JSONValue]
+        if case .array(let items) = json {
+            isBatch = true
+            documents = items
+        } else {
+            isBatch = false
+            documents = [json]
+        }
+        guard !documents.isEmpty else {
+            throw ProblemDetails(.unprocessableContent, title: "Empty batch", detail: "the batch holds no events")
+        }
+        guard documents.count <= maxEventsPerBatch else {
+            throw ProblemDetails(.contentTooLarge, title: "Batch too large", detail: "at most \(maxEventsPerBatch) events per batch")
+        }
+        var events: [CloudEvent] = []
+        var violations: [Violation] = []
+        for (index, document) in documents.enumerated() {
+            let prefix = isBatch ? "/\(index)" : ""
+            do {
+                let event = try CloudEvent(structured: document)
+                if event.source != agency.rawValue {
+                    violations.append(Violation(path: prefix + "/source", rule: "sender",
+                                                message: "source must be '\(agency)', the agency of this path"))
+                }
+                violations += EventCatalogue.standard.validate(data: event.data, of: event.type).map {
+                    Violation(path: prefix + $0.path, rule: $0.rule, message: $0.message)
+                }
+                events.append(event)
+            } catch {
+                violations += error.violations.map { Violation(path: prefix + $0.path, rule: $0.rule, message: $0.message) }
+            }
+        }
+        guard violations.isEmpty else {
+            throw ProblemDetails(.unprocessableContent, title: "Invalid event",
+                                 detail: "\(violations.count) rule(s) broken; nothing was submitted", violations: violations)
+        }
+        try await publish(events, from: agency, pathPrefix: { isBatch ? "/\($0)" : "" }, logger: logger)
+        return events.map(\.id)
+    }
+
+    /// What a native record became.
+    public struct RecordOutcome: Sendable {
+        public let recordType: String
+        public let label: String
+        public let event: CloudEvent?
+        public let note: String?
+
+        public var json: JSONValue {
+            var record: [String: JSONValue] = ["type": .string(recordType), "label": .string(label)]
+            record["note"] = note.map(JSONValue.string)
+            return .object([
+                "record": .object(record),
+                "events": .array(event.map { [.object(["id": .string($0.id), "type": .string($0.type), "subject": .string($0.subject)])] } ?? []),
+            ])
+        }
+    }
+
+    /// One native record (JSON object, or flat XML), mapped by the table of
+    /// the agency's kind, then submitted like an event.
+    public func submitRecord(_ bytes: [UInt8], isXML: Bool, from agency: AgencyID, logger: Logger) async throws -> RecordOutcome {
+        guard let sender = registry[agency], let mapping = mappings[sender.kind] else {
+            throw ProblemDetails(.notFound, title: "No native mapping",
+                                 detail: "agencies of kind \(registry[agency]?.kind.rawValue ?? "?") have no native record mapping; submit canonical events")
+        }
+        let record: [String: JSONValue]
+        do {
+            if isXML {
+                record = try NativeRecordReader.xml(bytes)
+            } else {
+                let json: JSONValue
+                do {
+                    json = try JSONValue.parse(bytes)
+                } catch {
+                    throw ProblemDetails(.badRequest, title: "Malformed JSON", detail: "\(error)")
+                }
+                record = try NativeRecordReader.json(json)
+            }
+        } catch let error as NativeRecordError {
+            throw ProblemDetails(.badRequest, title: isXML ? "Malformed XML" : "Malformed record",
+                                 detail: error.violations.map(\.message).joined(separator: "; "), violations: error.violations)
+        }
+        let mapped: NativeMapping.Mapped
+        do {
+            mapped = try mapping.map(record, from: sender, registry: registry, now: Date())
+        } catch {
+            throw ProblemDetails(.unprocessableContent, title: "Invalid native record",
+                                 detail: "\(error.violations.count) field(s) cannot be mapped; nothing was submitted", violations: error.violations)
+        }
+        let outcome = RecordOutcome(recordType: mapped.recordType, label: mapped.rule.label, event: mapped.event, note: mapped.rule.note)
+        guard let event = mapped.event else { return outcome }
+        // The mapped event must pass the same schema check as one sent as an event.
+        let violations = EventCatalogue.standard.validate(data: event.data, of: event.type)
+        guard violations.isEmpty else {
+            throw ProblemDetails(.unprocessableContent, title: "Invalid native record",
+                                 detail: "the record maps to a \(event.type) that breaks \(violations.count) rule(s); nothing was submitted",
+                                 violations: violations.map { Violation(path: "/(\(event.type))" + $0.path, rule: $0.rule, message: $0.message) })
+        }
+        try await publish([event], from: agency, pathPrefix: { _ in "" }, logger: logger)
+        return outcome
+    }
+
+    private func publish(_ events: [CloudEvent], from agency: AgencyID, pathPrefix: (Int) -> String, logger: Logger) async throws {
+        // An id is the agency's promise about content: the same content again
+        // is a harmless retry, other content a conflict (nothing is published).
+        let claims = try await submissions.claim(agency: agency, events.map {
+            (eventID: UUID(uuidString: $0.id)!, contentHash: Array(SHA256.hash(data: $0.structured.canonicalBytes)))
+        })
+        let conflicts = zip(events, claims).enumerated().filter { $0.element.1 == .conflicting }
+        guard conflicts.isEmpty else {
+            throw ProblemDetails(.conflict, title: "Event id reused",
+                                 detail: "\(conflicts.count) event id(s) were already submitted with different content; nothing was submitted",
+                                 violations: conflicts.map { index, pair in
+                                     Violation(path: pathPrefix(index) + "/id", rule: "unique", message: "id \(pair.0.id) was already used for other content")
+                                 })
+        }
+        // The adapter vouches for its agency: every event leaves signed with the agency's key.
+        let messages = try events.map { try signingKeys.sign($0) }.map { event in
+            KafkaOutgoingMessage(
+                topic: topics.from(agency), key: event.subject, value: event.binaryValue,
+                headers: event.binaryHeaders.map { KafkaHeader(key: $0.0, string: $0.1) })
+        }
+        let results = try await producer.sendBatch(messages)
+        let failures = results.compactMap { result -> KafkaError? in
+            if case .failure(let error) = result { return error }
+            return nil
+        }
+        if let failure = failures.first {
+            logger.error("publishing to the hub failed", metadata: ["casehub.agency": "\(agency)", "error": "\(failure)"])
+            throw ProblemDetails(.serviceUnavailable, title: "Hub unavailable",
+                                 detail: "\(failures.count) of \(events.count) event(s) could not be handed to the hub; submit them again (ids make this safe)")
+        }
+    }
+}
