@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.0.0"..<"5.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.21.0"),
     ],
     targets: [
         // C libraries: one tiny module each, angle-bracket includes only.
@@ -86,6 +87,7 @@ let package = Package(
         .target(
             name: "Adapters",
             dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 "CaseModel", "HubStore", "Kafka", "Postgres",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -157,6 +159,8 @@ let package = Package(
             dependencies: [
                 "Adapters", "CaseHubServer", "CaseModel", "Hub", "HubStore", "Kafka", "Postgres", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

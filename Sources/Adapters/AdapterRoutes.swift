@@ -13,6 +13,7 @@ import Logging
 /// - `GET  /v1/agencies/{agency}/inbox?after=&limit=&wait=` — delivered events, oldest first, long-poll
 /// - `POST /v1/agencies/{agency}/inbox/ack` — `{"cursor": N}` acknowledges everything up to N
 /// - `GET  /v1/agencies/{agency}/cases/{caseId}` — the agency's view of a case it is party to
+/// - `PUT|GET|DELETE /v1/agencies/{agency}/webhook` — push deliveries to the agency's URL (``WebhookPusher``)
 ///
 /// Every path needs `Authorization: Bearer <token>` with a token issued to
 /// that agency (`casehub agencies token ID`); another agency's token is refused.
@@ -30,16 +31,18 @@ public struct AdapterRoutes: Sendable {
     let delivered: Wakeup
     let tokens: AgencyTokenStore
     let cases: CaseViews
+    let webhooks: WebhookStore
     let limits: Limits
 
     public init(agencies: Set<AgencyID>, submitter: AgencySubmitter, deliveries: DeliveryStore, delivered: Wakeup,
-                tokens: AgencyTokenStore, cases: CaseViews, limits: Limits = Limits()) {
+                tokens: AgencyTokenStore, cases: CaseViews, webhooks: WebhookStore, limits: Limits = Limits()) {
         self.agencies = agencies
         self.submitter = submitter
         self.deliveries = deliveries
         self.delivered = delivered
         self.tokens = tokens
         self.cases = cases
+        self.webhooks = webhooks
         self.limits = limits
     }
 
@@ -50,6 +53,9 @@ public struct AdapterRoutes: Sendable {
         group.get("inbox") { request, context in try await inbox(request, context) }
         group.post("inbox/ack") { request, context in try await acknowledge(request, context) }
         group.get("cases/:caseId") { request, context in try await caseView(request, context) }
+        group.put("webhook") { request, context in try await putWebhook(request, context) }
+        group.get("webhook") { request, context in try await getWebhook(request, context) }
+        group.delete("webhook") { request, context in try await deleteWebhook(request, context) }
     }
 
     /// The agency of the path, once the request's bearer token is shown to be that agency's.
@@ -168,5 +174,58 @@ public struct AdapterRoutes: Sendable {
             throw ProblemDetails(.notFound, title: "Case not found", detail: "no case '\(caseID.prefix(128))' that \(agency) is party to")
         }
         return JSONResponse.make(.ok, view)
+    }
+
+    // MARK: webhook
+
+    func putWebhook(_ request: Request, _ context: some RequestContext) async throws -> Response {
+        let agency = try await agency(request, context)
+        let json = try await readJSON(request)
+        var violations: [Violation] = []
+        let url = json["url"]?.stringValue ?? ""
+        if let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""), parsed.host?.isEmpty == false, url.count <= 2_000 {
+            // fine
+        } else {
+            violations.append(Violation(path: "/url", rule: "format", message: "an absolute http or https URL is required"))
+        }
+        var secret = json["secret"]?.stringValue
+        if let given = secret, !(16...200).contains(given.count) {
+            violations.append(Violation(path: "/secret", rule: "length", message: "a secret has 16 to 200 characters"))
+        }
+        guard violations.isEmpty else {
+            throw ProblemDetails(.unprocessableContent, title: "Invalid webhook", detail: "the webhook was not changed", violations: violations)
+        }
+        let generated = secret == nil
+        if secret == nil {
+            var random = SystemRandomNumberGenerator()
+            secret = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &random)) }.joined()
+        }
+        try await webhooks.register(agency: agency, url: url, secret: secret!)
+        delivered.signal()
+        var body: [String: JSONValue] = ["url": .string(url)]
+        // A secret the hub made is shown once, here.
+        if generated { body["secret"] = .string(secret!) }
+        return JSONResponse.make(.ok, .object(body))
+    }
+
+    func getWebhook(_ request: Request, _ context: some RequestContext) async throws -> Response {
+        let agency = try await agency(request, context)
+        guard let status = try await webhooks.status(agency: agency) else {
+            throw ProblemDetails(.notFound, title: "No webhook", detail: "\(agency) has no webhook; deliveries wait in its inbox")
+        }
+        var body: [String: JSONValue] = ["url": .string(status.url), "pending": .integer(Int64(status.pending))]
+        body["lastSuccessAt"] = status.lastSuccessAt.map { .string(RFC3339.format($0)) }
+        body["lastFailureAt"] = status.lastFailureAt.map { .string(RFC3339.format($0)) }
+        body["lastError"] = status.lastError.map(JSONValue.string)
+        body["nextAttemptAt"] = status.nextAttemptAt.map { .string(RFC3339.format($0)) }
+        return JSONResponse.make(.ok, .object(body))
+    }
+
+    func deleteWebhook(_ request: Request, _ context: some RequestContext) async throws -> Response {
+        let agency = try await agency(request, context)
+        guard try await webhooks.remove(agency: agency) else {
+            throw ProblemDetails(.notFound, title: "No webhook", detail: "\(agency) has no webhook")
+        }
+        return Response(status: .noContent)
     }
 }

@@ -36,6 +36,8 @@ public struct CaseHubConfiguration: Sendable {
     public var registry: AgencyRegistry = .zhuzhou
     /// How native records of each agency kind map to canonical events.
     public var nativeMappings: NativeMappings = .standard
+    /// Backoff and timeouts of webhook pushes.
+    public var webhooks = WebhookPusher.Configuration()
     public var hub: HubConfiguration
     public var roles: Roles
     /// Where the adapters keep their agencies' private signing keys (created

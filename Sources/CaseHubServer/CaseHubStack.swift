@@ -101,7 +101,10 @@ public final class CaseHubStack: Sendable {
                 registry: configuration.registry, topics: configuration.topics, producer: submitProducer, signingKeys: signingKeys,
                 submissions: SubmissionStore(client: database), mappings: configuration.nativeMappings)
             AdapterRoutes(agencies: Set(adapters), submitter: submitter, deliveries: deliveryStore, delivered: delivered,
-                          tokens: AgencyTokenStore(client: database), cases: CaseViews(client: database)).add(to: router)
+                          tokens: AgencyTokenStore(client: database), cases: CaseViews(client: database),
+                          webhooks: WebhookStore(client: database)).add(to: router)
+            services.append(WebhookPusher(agencies: adapters, store: WebhookStore(client: database), delivered: delivered,
+                                          configuration: configuration.webhooks, logger: logger))
         }
 
         let application = Application(

@@ -103,6 +103,7 @@ extension Migration {
             """),
         caseStateAndDeadlines,
         adapterTokensAndSubmissions,
+        webhooks,
     ]
 
     public static var latestVersion: Int { all.last!.version }
@@ -169,5 +170,24 @@ extension Migration {
             content_hash  bytea NOT NULL,
             submitted_at  timestamptz NOT NULL DEFAULT now()
         );
+        """)
+}
+
+extension Migration {
+    static let webhooks = Migration(version: 4, name: "agency webhooks and push state of deliveries", sql: """
+        -- Where an agency wants its deliveries pushed; the secret signs each push (HMAC-SHA256).
+        CREATE TABLE webhooks (
+            agency           text PRIMARY KEY,
+            url              text NOT NULL,
+            secret           text NOT NULL,
+            created_at       timestamptz NOT NULL DEFAULT now(),
+            last_success_at  timestamptz,
+            last_failure_at  timestamptz,
+            last_error       text
+        );
+        ALTER TABLE deliveries ADD COLUMN pushed_at timestamptz;
+        ALTER TABLE deliveries ADD COLUMN push_attempts integer NOT NULL DEFAULT 0;
+        ALTER TABLE deliveries ADD COLUMN next_push_at timestamptz;
+        CREATE INDEX deliveries_unacked ON deliveries (agency, cursor) WHERE acked_at IS NULL;
         """)
 }

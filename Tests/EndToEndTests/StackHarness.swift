@@ -15,6 +15,7 @@ import FoundationNetworking
 /// topics and a free port; stops it after `body`.
 func withRunningStack(
     agencies: [AgencyID] = ["zz-epb", "zz-procuratorate", "zz-court"],
+    configure: (inout CaseHubConfiguration) -> Void = { _ in },
     _ body: (CaseHubStack, HTTPClient, PostgresClient) async throws -> Void
 ) async throws {
     var logger = Logger(label: "test.e2e")
@@ -31,6 +32,7 @@ func withRunningStack(
     configuration.kafka.properties["heartbeat.interval.ms"] = "500"
     configuration.hub.deadlineScanMilliseconds = 200
     configuration.keyDirectory = FileManager.default.temporaryDirectory.appendingPathComponent(TestEnvironment.uniqueName("keys")).path
+    configure(&configuration)
 
     try await CaseHubStack.prepare(configuration, logger: logger)
     let port = AsyncStream.makeStream(of: Int.self)
