@@ -20,7 +20,8 @@ public struct ProblemDetails: Error, Sendable {
         self.violations = violations
     }
 
-    public var response: Response {
+    /// The body: RFC 9457 members plus `violations`.
+    public var json: JSONValue {
         var body: [String: JSONValue] = [
             "type": .string("about:blank"),
             "title": .string(title),
@@ -32,7 +33,11 @@ public struct ProblemDetails: Error, Sendable {
                 .object(["path": .string($0.path), "rule": .string($0.rule), "message": .string($0.message)])
             })
         }
-        var response = JSONResponse.make(status, .object(body), contentType: "application/problem+json")
+        return .object(body)
+    }
+
+    public var response: Response {
+        var response = JSONResponse.make(status, json, contentType: "application/problem+json")
         response.headers.append(contentsOf: headers)
         return response
     }

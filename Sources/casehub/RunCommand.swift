@@ -29,6 +29,8 @@ struct RunCommand: AsyncParsableCommand {
         let host = configuration.httpHost
         let agencyCount = configuration.registry.all.count
         configuration.keyDirectory = (dataDir as NSString).appendingPathComponent("keys")
+        let dropDirectory = (dataDir as NSString).appendingPathComponent("drop")
+        configuration.fileDropDirectory = dropDirectory
         let tokenFile = (dataDir as NSString).appendingPathComponent("tokens.txt")
         try await options.withDatabase(configuration, logger: logger) { client in
             try await DemoTokens.issue(for: configuration.registry.all.map(\.id), store: AgencyTokenStore(client: client), file: tokenFile)
@@ -36,6 +38,7 @@ struct RunCommand: AsyncParsableCommand {
         let stack = try await CaseHubStack(configuration: configuration, logger: logger) { port in
             logger.notice("CaseHub is up: http://\(host):\(port)  (\(agencyCount) agencies; Ctrl-C stops)")
             logger.notice("each agency's bearer token (new at every start): \(tokenFile)")
+            logger.notice("file drop: \(dropDirectory)/<agency>/outgoing and incoming")
         }
         try await stack.run()
     }
@@ -68,6 +71,9 @@ struct AdapterCommand: AsyncParsableCommand {
     @Option(help: "Folder holding the agency's private signing key (created with a new key if missing).")
     var keyDir: String = ".local/adapter-keys"
 
+    @Option(help: "Root of the file drop (<dir>/<agency>/outgoing, incoming, done, failed); none if omitted.")
+    var dropDir: String?
+
     func run() async throws {
         let logger = options.bootstrapLogging()
         var configuration = try options.configuration()
@@ -79,6 +85,7 @@ struct AdapterCommand: AsyncParsableCommand {
         }
         configuration.roles = .init(hub: false, adapters: [agencyRecord.id])
         configuration.keyDirectory = keyDir
+        configuration.fileDropDirectory = dropDir
         try await CaseHubStack.prepare(configuration, logger: logger)
         try await CaseHubStack(configuration: configuration, logger: logger).run()
     }

@@ -1,0 +1,161 @@
+import CaseModel
+import Foundation
+import HubStore
+import Logging
+import ServiceLifecycle
+
+/// The file transport, for agency systems that can only exchange files.
+/// Under `<root>/<agency>/`:
+/// - `outgoing/`: the agency drops files here — `.xml` (a native record),
+///   `.json` (a native record, or canonical events when it holds a CloudEvent
+///   or an array of them). Each is submitted like an HTTP request and moved
+///   to `done/` (beside `<name>.receipt.json`) or to `failed/` (beside
+///   `<name>.problem.json` saying why). When the hub is unreachable the file
+///   stays and is tried again. Write files under a name starting with `.`
+///   and rename them when complete: hidden files are never picked up.
+/// - `incoming/`: every delivery, one file each (`<cursor>-<type>-<id>.json`),
+///   written atomically (temporary name, then rename) in cursor order;
+///   `incoming/.cursor` records how far it got, so a restart neither skips
+///   nor duplicates. Deliveries stay in the inbox for the HTTP API as well.
+public final class FileDrop: Service, Sendable {
+    private let agencies: [AgencyID]
+    private let root: URL
+    private let submitter: AgencySubmitter
+    private let deliveries: DeliveryStore
+    private let delivered: Wakeup
+    private let poll: Duration
+    private let logger: Logger
+    private let maxFileBytes = 4 << 20
+
+    public init(agencies: [AgencyID], root: URL, submitter: AgencySubmitter, deliveries: DeliveryStore, delivered: Wakeup,
+                poll: Duration = .seconds(1), logger: Logger) {
+        self.agencies = agencies
+        self.root = root
+        self.submitter = submitter
+        self.deliveries = deliveries
+        self.delivered = delivered
+        self.poll = poll
+        self.logger = logger
+    }
+
+    public func folder(_ agency: AgencyID, _ name: String) -> URL {
+        root.appendingPathComponent(agency.rawValue).appendingPathComponent(name)
+    }
+
+    public func run() async throws {
+        for agency in agencies {
+            for name in ["outgoing", "done", "failed", "incoming"] {
+                try FileManager.default.createDirectory(at: folder(agency, name), withIntermediateDirectories: true)
+            }
+        }
+        logger.info("file drop watching", metadata: ["file_drop.root": "\(root.path)", "agencies": "\(agencies.count)"])
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                for agency in self.agencies {
+                    do {
+                        try await self.submitOutgoing(agency)
+                        try await self.writeIncoming(agency)
+                    } catch {
+                        self.logger.error("file drop round failed; retrying", metadata: ["casehub.agency": "\(agency)", "error": "\(error)"])
+                    }
+                }
+                await self.delivered.wait(timeout: self.poll)
+            }
+        }
+    }
+
+    // MARK: outgoing
+
+    /// Submits the complete files waiting in `outgoing/`, oldest name first.
+    public func submitOutgoing(_ agency: AgencyID) async throws {
+        let outgoing = folder(agency, "outgoing")
+        let names = try FileManager.default.contentsOfDirectory(atPath: outgoing.path).filter { !$0.hasPrefix(".") }.sorted()
+        for name in names {
+            let file = outgoing.appendingPathComponent(name)
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: file.path, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
+            do {
+                let receipt = try await submit(file, name: name, from: agency)
+                try settle(file, name: name, into: folder(agency, "done"), note: receipt, suffix: "receipt")
+                logger.info("file submitted", metadata: ["casehub.agency": "\(agency)", "file": "\(name)"])
+            } catch let problem as ProblemDetails where problem.status.code != 503 {
+                try settle(file, name: name, into: folder(agency, "failed"), note: problem.json, suffix: "problem")
+                logger.warning("file refused", metadata: ["casehub.agency": "\(agency)", "file": "\(name)", "problem": "\(problem.title)"])
+            }
+            // Anything else (hub or database unreachable): the file stays for the next round.
+        }
+    }
+
+    private func submit(_ file: URL, name: String, from agency: AgencyID) async throws -> JSONValue {
+        let size = (try FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? 0
+        guard size <= maxFileBytes else {
+            throw ProblemDetails(.contentTooLarge, title: "File too large", detail: "\(name) has \(size) bytes; at most \(maxFileBytes)")
+        }
+        let bytes = Array(try Data(contentsOf: file))
+        let lowered = name.lowercased()
+        if lowered.hasSuffix(".xml") {
+            return try await submitter.submitRecord(bytes, isXML: true, from: agency, logger: logger).json
+        }
+        guard lowered.hasSuffix(".json") else {
+            throw ProblemDetails(.unsupportedMediaType, title: "Unsupported file", detail: "\(name): only .json and .xml files are read")
+        }
+        let json: JSONValue
+        do {
+            json = try JSONValue.parse(bytes)
+        } catch {
+            throw ProblemDetails(.badRequest, title: "Malformed JSON", detail: "\(name): \(error)")
+        }
+        // Canonical events say so (CloudEvents' specversion); anything else is a native record.
+        let isEvents: Bool = switch json {
+        case .array: true
+        case .object(let members): members["specversion"] != nil
+        default: false
+        }
+        if isEvents {
+            let ids = try await submitter.submit(documents: json, from: agency, logger: logger)
+            return .object(["accepted": .array(ids.map(JSONValue.string))])
+        }
+        return try await submitter.submitRecord(bytes, isXML: false, from: agency, logger: logger).json
+    }
+
+    /// Moves the file into `folder` and writes the note beside it.
+    private func settle(_ file: URL, name: String, into folder: URL, note: JSONValue, suffix: String) throws {
+        var target = folder.appendingPathComponent(name)
+        if FileManager.default.fileExists(atPath: target.path) {
+            // A name used before: keep both.
+            target = folder.appendingPathComponent("\(Int(Date().timeIntervalSince1970 * 1000))-\(name)")
+        }
+        try Self.writeAtomically(Data(note.canonicalBytes), to: URL(fileURLWithPath: target.path + ".\(suffix).json"))
+        try FileManager.default.moveItem(at: file, to: target)
+    }
+
+    // MARK: incoming
+
+    /// Writes deliveries after `incoming/.cursor` as files, then moves the cursor.
+    public func writeIncoming(_ agency: AgencyID) async throws {
+        let incoming = folder(agency, "incoming")
+        let cursorFile = incoming.appendingPathComponent(".cursor")
+        var cursor = (try? String(contentsOf: cursorFile, encoding: .utf8)).flatMap { Int64($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
+        while true {
+            let page = try await deliveries.inbox(agency: agency, after: cursor, limit: 200)
+            guard let last = page.last else { return }
+            for delivery in page {
+                let name = String(format: "%012lld", delivery.cursor) + "-\(delivery.event.type)-\(delivery.event.id).json"
+                try Self.writeAtomically(Data(delivery.event.structured.canonicalBytes), to: incoming.appendingPathComponent(name))
+            }
+            cursor = last.cursor
+            try Self.writeAtomically(Data("\(cursor)\n".utf8), to: cursorFile)
+        }
+    }
+
+    /// Temporary hidden file, then rename(2): readers see the whole file or none.
+    static func writeAtomically(_ data: Data, to url: URL) throws {
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(UUID().uuidString).tmp")
+        try data.write(to: temporary)
+        guard rename(temporary.path, url.path) == 0 else {
+            let code = errno
+            try? FileManager.default.removeItem(at: temporary)
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path, "errno": code])
+        }
+    }
+}

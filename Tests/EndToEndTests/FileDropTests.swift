@@ -1,0 +1,64 @@
+import CaseModel
+import Foundation
+import Testing
+import TestSupport
+
+/// The file transport: files dropped in `outgoing/` are submitted and moved
+/// to `done/` or `failed/` with a note; deliveries appear in `incoming/`.
+@Suite(.serialized)
+struct FileDropTests {
+    func drop(_ text: String, as name: String, into folder: URL) throws {
+        // As agencies are told to: a hidden name while writing, then a rename.
+        let hidden = folder.appendingPathComponent(".\(name).part")
+        try Data(text.utf8).write(to: hidden)
+        try FileManager.default.moveItem(at: hidden, to: folder.appendingPathComponent(name))
+    }
+
+    func files(_ folder: URL) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
+    }
+
+    @Test func filesTravelBothWays() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent(TestEnvironment.uniqueName("drop"))
+        defer { try? FileManager.default.removeItem(at: root) }
+        try await withRunningStack(agencies: ["zz-epb", "zz-cdi"], configure: { $0.fileDropDirectory = root.path }) { _, _, _ in
+            let epb = root.appendingPathComponent("zz-epb")
+            let cdi = root.appendingPathComponent("zz-cdi")
+            #expect(await eventually { FileManager.default.fileExists(atPath: epb.appendingPathComponent("outgoing").path) })
+
+            let prefix = TestEnvironment.uniqueName("drop")
+            let sample = try #require(try NativeMappingTests.samples(.environmentBureau).first { $0.name == "05-OFFICIAL_CLUE.json" })
+            try drop(String(decoding: sample.bytes, as: UTF8.self).replacingOccurrences(of: "zz-sample", with: prefix),
+                     as: "clue.json", into: epb.appendingPathComponent("outgoing"))
+            try drop("{\"record_type\": \"NOPE\", \"record_no\": \"1\", \"hub_case_id\": \"x\"}", as: "broken.json", into: epb.appendingPathComponent("outgoing"))
+            try drop("hello", as: "notes.txt", into: epb.appendingPathComponent("outgoing"))
+
+            // Submitted: moved to done/ with a receipt naming the event.
+            #expect(await eventually(timeout: .seconds(30)) { files(epb.appendingPathComponent("done")).count == 2 })
+            #expect(files(epb.appendingPathComponent("done")) == ["clue.json", "clue.json.receipt.json"])
+            let receipt = try JSONValue.parse(Array(try Data(contentsOf: epb.appendingPathComponent("done/clue.json.receipt.json"))))
+            #expect(receipt["events"]?[0]?["type"] == "casehub.accountability.clue-referred.v1")
+            // Refused: moved to failed/ beside the reason.
+            #expect(await eventually { files(epb.appendingPathComponent("failed")).count == 4 })
+            let problem = try JSONValue.parse(Array(try Data(contentsOf: epb.appendingPathComponent("failed/broken.json.problem.json"))))
+            #expect(problem["violations"]?[0]?["path"] == "/record_type")
+            let unsupported = try JSONValue.parse(Array(try Data(contentsOf: epb.appendingPathComponent("failed/notes.txt.problem.json"))))
+            #expect(unsupported["status"] == 415)
+            #expect(files(epb.appendingPathComponent("outgoing")).isEmpty)
+
+            // The commission receives the clue as a file; the bureau its receipt.
+            let caseID = "\(prefix)-accountability-3"
+            #expect(await eventually(timeout: .seconds(60)) {
+                files(cdi.appendingPathComponent("incoming")).contains { $0.contains("casehub.accountability.clue-referred.v1") }
+            })
+            let delivered = try #require(files(cdi.appendingPathComponent("incoming")).first)
+            let event = try CloudEvent(structured: try JSONValue.parse(Array(try Data(contentsOf: cdi.appendingPathComponent("incoming/\(delivered)")))))
+            #expect(event.subject == caseID)
+            #expect(await eventually(timeout: .seconds(60)) {
+                files(epb.appendingPathComponent("incoming")).contains { $0.contains("casehub.hub.receipt.v1") }
+            })
+            let cursor = try String(contentsOf: cdi.appendingPathComponent("incoming/.cursor"), encoding: .utf8)
+            #expect(Int64(cursor.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 >= 1)
+        }
+    }
+}
