@@ -3,13 +3,44 @@ import Crypto
 import Foundation
 import Glibc
 import HubStore
+import Synchronization
 
 /// The adapters' private signing keys, one file per agency in a folder that
 /// only the adapter reads (`<agency>.ed25519`, base64 of the 32-byte key,
 /// mode 0600). A missing key is generated and its public half registered.
+/// A key file replaced while the adapter runs (`casehub keys rotate`) is
+/// picked up at the next signature: the retired key is never used again.
 public struct SigningKeys: Sendable {
     public let directory: URL
-    private let keys: [AgencyID: Curve25519.Signing.PrivateKey]
+    private let loaded: LoadedKeys
+
+    /// Each agency's key with the modification time of the file it came from.
+    private final class LoadedKeys: Sendable {
+        let keys: Mutex<[AgencyID: (key: Curve25519.Signing.PrivateKey, modified: Date?)]>
+        init(_ keys: [AgencyID: (key: Curve25519.Signing.PrivateKey, modified: Date?)]) { self.keys = Mutex(keys) }
+    }
+
+    private init(directory: URL, keys: [AgencyID: Curve25519.Signing.PrivateKey]) {
+        self.directory = directory
+        var entries: [AgencyID: (key: Curve25519.Signing.PrivateKey, modified: Date?)] = [:]
+        for (agency, key) in keys { entries[agency] = (key, Self.modificationDate(Self.file(for: agency, in: directory))) }
+        loaded = LoadedKeys(entries)
+    }
+
+    private static func modificationDate(_ file: URL) -> Date? {
+        (try? FileManager.default.attributesOfItem(atPath: file.path))?[.modificationDate] as? Date
+    }
+
+    /// The agency's current key: the file's if it changed since it was read.
+    private func currentKey(_ agency: AgencyID) throws -> Curve25519.Signing.PrivateKey? {
+        guard let entry = loaded.keys.withLock({ $0[agency] }) else { return nil }
+        let file = Self.file(for: agency, in: directory)
+        let modified = Self.modificationDate(file)
+        guard modified != entry.modified, let modified else { return entry.key }
+        let key = try Self.loadOrCreate(file)
+        loaded.keys.withLock { $0[agency] = (key, modified) }
+        return key
+    }
 
     /// Loads (or creates) the keys of these agencies and registers their public keys.
     public static func load(agencies: [AgencyID], directory: URL, store: AgencyKeyStore) async throws -> SigningKeys {
@@ -35,13 +66,36 @@ public struct SigningKeys: Sendable {
     }
 
     public func sign(_ event: CloudEvent) throws -> CloudEvent {
-        guard let agency = AgencyID(rawValue: event.source), let key = keys[agency] else {
+        guard let agency = AgencyID(rawValue: event.source), let key = try currentKey(agency) else {
             throw MissingKey(agency: event.source)
         }
         return try EventSignature.sign(event, with: key)
     }
 
-    public func publicKey(of agency: AgencyID) -> Curve25519.Signing.PublicKey? { keys[agency]?.publicKey }
+    public func publicKey(of agency: AgencyID) -> Curve25519.Signing.PublicKey? { (try? currentKey(agency))?.publicKey }
+
+    /// Creates an agency's first key; refuses to replace one (that is ``rotate(agency:directory:store:)``).
+    public static func generate(agency: AgencyID, directory: URL, store: AgencyKeyStore) async throws -> Curve25519.Signing.PublicKey {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let file = file(for: agency, in: directory)
+        guard !FileManager.default.fileExists(atPath: file.path) else { throw KeyExists(file: file.path) }
+        let key = Curve25519.Signing.PrivateKey()
+        try write(key, to: file)
+        try await store.register(agency: agency, publicKey: key.publicKey)
+        return key.publicKey
+    }
+
+    /// The public half of the key in an agency's file, if there is one.
+    public static func publicKey(agency: AgencyID, directory: URL) throws -> Curve25519.Signing.PublicKey? {
+        let file = file(for: agency, in: directory)
+        guard FileManager.default.fileExists(atPath: file.path) else { return nil }
+        return try loadOrCreate(file).publicKey
+    }
+
+    public struct KeyExists: Error, CustomStringConvertible {
+        public let file: String
+        public var description: String { "\(file) already holds a key; use 'casehub keys rotate' to replace it" }
+    }
 
     public struct MissingKey: Error, CustomStringConvertible {
         public let agency: String

@@ -29,6 +29,17 @@ public struct AgencyKeyStore: Sendable {
             """)
     }
 
+    /// One agency's registered keys, oldest first.
+    public func keys(of agency: AgencyID) async throws -> [EventSignature.RegisteredKey] {
+        let rows = try await client.query("""
+            SELECT key_id, public_key, retired_at FROM agency_keys WHERE agency = \(agency.rawValue) ORDER BY created_at
+            """)
+        return try rows.map { row in
+            EventSignature.RegisteredKey(keyID: try row.decode("key_id"), publicKey: try row.decode("public_key"),
+                                         retiredAt: try row.decode("retired_at", as: Date?.self))
+        }
+    }
+
     /// Every registered key, by agency.
     public func allKeys() async throws -> [AgencyID: [EventSignature.RegisteredKey]] {
         let rows = try await client.query("SELECT agency, key_id, public_key, retired_at FROM agency_keys ORDER BY agency, created_at")

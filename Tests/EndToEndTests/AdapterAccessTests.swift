@@ -1,3 +1,4 @@
+import Adapters
 import CaseModel
 import Foundation
 import HubStore
@@ -93,6 +94,19 @@ struct AdapterAccessTests {
             let (absent, absentBody) = try await http.send("GET", "/v1/agencies/zz-court/cases/case-none", nil)
             #expect(hidden == 404 && absent == 404)
             #expect(hiddenBody["title"] == absentBody["title"])
+        }
+    }
+
+    @Test func aKeyRotatedWhileTheAdapterRunsIsUsedAtOnce() async throws {
+        var keyDirectory = ""
+        try await withRunningStack(agencies: ["zz-epb", "zz-procuratorate"], configure: { keyDirectory = $0.keyDirectory! }) { _, http, database in
+            #expect(try await http.send("POST", "/v1/agencies/zz-epb/events", Self.referral(caseID: "case-rotate-1")).0 == 202)
+            try await http.waitForEvent("zz-procuratorate", type: "casehub.referral.submitted.v1", subject: "case-rotate-1")
+            _ = try await SigningKeys.rotate(agency: "zz-epb", directory: URL(fileURLWithPath: keyDirectory), store: AgencyKeyStore(client: database))
+            #expect(try await http.send("POST", "/v1/agencies/zz-epb/events", Self.referral(caseID: "case-rotate-2")).0 == 202)
+            try await http.waitForEvent("zz-procuratorate", type: "casehub.referral.submitted.v1", subject: "case-rotate-2")
+            let refused = try await database.query("SELECT count(*) FROM rejections")
+            #expect(try refused[0].decode(0, as: Int.self) == 0)
         }
     }
 }

@@ -94,3 +94,29 @@ extension CommandLineTests {
         #expect(unknown.output.contains("'zz-nowhere' is not a registered agency"))
     }
 }
+
+extension CommandLineTests {
+    @Test func keysGenerateShowAndRotate() async throws {
+        let database = try await TestDatabase.create("cli")
+        var environment = ProcessInfo.processInfo.environment
+        environment["CASEHUB_DATABASE_URL"] = database
+        let keyDir = FileManager.default.temporaryDirectory.appendingPathComponent(TestEnvironment.uniqueName("keys")).path
+        #expect(try run(["migrate"], environment: environment).status == 0)
+        let common = ["--agency", "zz-court", "--key-dir", keyDir, "--log-level", "error"]
+
+        let generated = try run(["keys", "generate"] + common, environment: environment)
+        #expect(generated.status == 0, "\(generated.output)")
+        let firstKey = try #require(generated.output.split(separator: "\t").dropFirst().first?.split(separator: " ").last.map(String.init))
+        let again = try run(["keys", "generate"] + common, environment: environment)
+        #expect(again.status != 0)
+        #expect(again.output.contains("use 'casehub keys rotate'"))
+
+        let rotated = try run(["keys", "rotate"] + common, environment: environment)
+        #expect(rotated.status == 0, "\(rotated.output)")
+        let shown = try run(["keys", "show"] + common, environment: environment)
+        let lines = shown.output.split(separator: "\n")
+        #expect(lines.count == 2, "\(shown.output)")
+        #expect(lines.contains { $0.hasPrefix(firstKey) && $0.contains("retired") })
+        #expect(lines.contains { $0.contains("active") && $0.contains("(in \(keyDir))") })
+    }
+}
