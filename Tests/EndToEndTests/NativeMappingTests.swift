@@ -126,4 +126,24 @@ struct NativeMappingTests {
             .contains("no code table 'none'"))
         #expect(problem("{\"kind\": \"police\", \"fields\": {}, \"records\": {}}").contains("/kind"))
     }
+
+    /// docs/adapters/<kind>.md must name every record type and native field of its table.
+    @Test(arguments: [AgencyKind.court, .procuratorate, .disciplineCommission, .environmentBureau])
+    func theKindsPageDocumentsItsWholeTable(kind: AgencyKind) throws {
+        let page = try String(contentsOf: Self.native.deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("docs/adapters/\(kind.rawValue).md"), encoding: .utf8)
+        let mapping = try #require(NativeMappings.standard[kind])
+        func fields(_ specs: [String: NativeMapping.FieldSpec]) -> [String] {
+            specs.values.flatMap { spec -> [String] in
+                guard case .field(let from, _, _, _, _, let elements) = spec else { return [] }
+                return (from.map { [$0] } ?? []) + fields(elements)
+            }
+        }
+        for (type, rule) in mapping.records {
+            #expect(page.contains("`\(type)`"), "\(kind.rawValue).md does not document record type \(type)")
+            for field in fields(rule.data) {
+                #expect(page.contains("`\(field)`"), "\(kind.rawValue).md does not document field \(field) of \(type)")
+            }
+        }
+    }
 }
