@@ -38,6 +38,8 @@ public struct CaseHubConfiguration: Sendable {
     public var nativeMappings: NativeMappings = .standard
     /// Backoff and timeouts of webhook pushes.
     public var webhooks = WebhookPusher.Configuration()
+    /// `casehub run --demo`: the demonstration scenario; off when nil.
+    public var demo: DemoScenario.Configuration?
     /// Root of the adapters' file drop (`<root>/<agency>/outgoing|incoming|done|failed`); none when nil.
     public var fileDropDirectory: String?
     public var hub: HubConfiguration

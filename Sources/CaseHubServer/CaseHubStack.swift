@@ -105,6 +105,10 @@ public final class CaseHubStack: Sendable {
                           webhooks: WebhookStore(client: database)).add(to: router)
             services.append(WebhookPusher(agencies: adapters, store: WebhookStore(client: database), delivered: delivered,
                                           configuration: configuration.webhooks, logger: logger))
+            if let demo = configuration.demo {
+                services.append(DemoScenario(submitter: submitter, registry: configuration.registry, rules: configuration.hub.deadlineRules,
+                                             configuration: demo, logger: logger))
+            }
             if let dropDirectory = configuration.fileDropDirectory {
                 services.append(FileDrop(agencies: adapters, root: URL(fileURLWithPath: dropDirectory), submitter: submitter,
                                          deliveries: deliveryStore, delivered: delivered, logger: logger))

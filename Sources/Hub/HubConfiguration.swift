@@ -19,6 +19,8 @@ public struct HubConfiguration: Sendable {
     public var deadlineScanBatch: Int = 500
     /// The id the hub signs its own events (receipts, notices) with.
     public var hubSource: String = "casehub-hub"
+    /// The statutory deadline rules (compressed only for `casehub run --demo`).
+    public var deadlineRules: DeadlineRules = .standard
 
     public init(topics: TopicNames = TopicNames()) {
         self.topics = topics

@@ -26,7 +26,7 @@ public final class HubPipeline: Service, Sendable {
                 consumer: KafkaConsumer, relayWakeup: Wakeup, keyring: AgencyKeyring, logger: Logger) {
         self.configuration = configuration
         self.registry = registry
-        self.machine = CaseMachine(registry: registry)
+        self.machine = CaseMachine(registry: registry, rules: configuration.deadlineRules)
         self.store = store
         self.consumer = consumer
         self.relayWakeup = relayWakeup

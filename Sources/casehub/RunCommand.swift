@@ -17,12 +17,21 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Folder for local state of this stack (kept between runs).")
     var dataDir: String = ".local/run"
 
+    @Flag(help: "Keep a demonstration scenario running: cases of every procedure, on a compressed clock (a statutory day lasts 2 s).")
+    var demo = false
+
     func run() async throws {
         let logger = options.bootstrapLogging()
         var configuration = try options.configuration()
         // tansu delays a group join by about half the session timeout.
         if options.sessionTimeoutMs == nil { configuration.consumerSessionTimeoutMilliseconds = 6_000 }
         configuration.roles = .init(hub: true, adapters: configuration.registry.all.map(\.id))
+        if demo {
+            let scenario = DemoScenario.Configuration()
+            configuration.demo = scenario
+            // Demo deadlines are not the law: a demo database is for looking at, not for real cases.
+            configuration.hub.deadlineRules = DeadlineRules.standard.compressed(secondsPerDay: scenario.secondsPerDay)
+        }
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
 
         try await CaseHubStack.prepare(configuration, logger: logger)

@@ -20,6 +20,26 @@ public struct DeadlineRules: Sendable {
         return copy
     }
 
+    /// Every period shrunk so that a day lasts `secondsPerDay` seconds: for
+    /// `casehub run --demo`, so that warnings and overdue notices appear within
+    /// minutes. Not the law; never for real cases.
+    public func compressed(secondsPerDay: Int) -> DeadlineRules {
+        func shrink(_ period: StatutoryPeriod) -> StatutoryPeriod {
+            switch period.unit {
+            case .seconds: period
+            case .hours: .seconds(max(1, period.amount * secondsPerDay / 24))
+            case .days, .workingDays: .seconds(period.amount * secondsPerDay)
+            case .months: .seconds(period.amount * 30 * secondsPerDay)
+            }
+        }
+        return DeadlineRules(rules.values.map { rule in
+            var rule = rule
+            rule.period = shrink(rule.period)
+            rule.warningLead = shrink(rule.warningLead)
+            return rule
+        })
+    }
+
     static let decree310 = "《行政执法机关移送涉嫌犯罪案件的规定》（国务院令第310号，2020年修订）"
     static let criminalRules = "《人民检察院刑事诉讼规则》（2019）第557条至第564条"
     static let pilInterpretation = "《最高人民法院 最高人民检察院关于检察公益诉讼案件适用法律若干问题的解释》"

@@ -12,6 +12,9 @@ public struct StatutoryPeriod: Sendable, Hashable, Codable, CustomStringConverti
         case workingDays = "working-days"
         /// The same day of the month, clamped to the month's end; extended like days.
         case months
+        /// Exact seconds from the trigger: only for compressed demonstration
+        /// rules (``DeadlineRules/compressed(secondsPerDay:)``), never the law's.
+        case seconds
     }
 
     public var amount: Int
@@ -26,6 +29,7 @@ public struct StatutoryPeriod: Sendable, Hashable, Codable, CustomStringConverti
     public static func days(_ n: Int) -> Self { .init(n, .days) }
     public static func workingDays(_ n: Int) -> Self { .init(n, .workingDays) }
     public static func months(_ n: Int) -> Self { .init(n, .months) }
+    public static func seconds(_ n: Int) -> Self { .init(n, .seconds) }
 
     public var description: String { "\(amount) \(unit.rawValue)" }
 }
@@ -44,6 +48,8 @@ public struct DeadlineCalculator: Sendable {
     /// for hour periods the exact instant.
     public func due(after trigger: Date, period: StatutoryPeriod) -> Date {
         switch period.unit {
+        case .seconds:
+            return trigger.addingTimeInterval(TimeInterval(period.amount))
         case .hours:
             return trigger.addingTimeInterval(TimeInterval(period.amount) * 3600)
         case .days:
@@ -67,6 +73,7 @@ public struct DeadlineCalculator: Sendable {
     public func warning(before due: Date, lead: StatutoryPeriod, trigger: Date) -> Date {
         let warnAt: Date
         switch lead.unit {
+        case .seconds: warnAt = due.addingTimeInterval(-TimeInterval(lead.amount))
         case .hours: warnAt = due.addingTimeInterval(-TimeInterval(lead.amount) * 3600)
         case .days, .workingDays: warnAt = due.addingTimeInterval(-TimeInterval(lead.amount) * 86_400)
         case .months: warnAt = LocalDate(due).adding(months: -lead.amount).startInstant
