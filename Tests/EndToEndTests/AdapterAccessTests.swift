@@ -109,4 +109,33 @@ struct AdapterAccessTests {
             #expect(try refused[0].decode(0, as: Int.self) == 0)
         }
     }
+
+    @Test func unacknowledgedDeliveriesSurviveARestartAndAcknowledgedOnesDoNotReturn() async throws {
+        let identity = try await StackIdentity.fresh()
+        let agencies: [AgencyID] = ["zz-epb", "zz-procuratorate"]
+        func inboxSubjects(_ http: HTTPClient) async throws -> [String] {
+            let (_, body) = try await http.send("GET", "/v1/agencies/zz-procuratorate/inbox?wait=2", nil)
+            return body["events"]?.arrayValue?.compactMap { $0["event"]?["subject"]?.stringValue } ?? []
+        }
+        try await withRunningStack(agencies: agencies, identity: identity) { _, http, _ in
+            for caseID in ["case-restart-a", "case-restart-b"] {
+                #expect(try await http.send("POST", "/v1/agencies/zz-epb/events", Self.referral(caseID: caseID)).0 == 202)
+            }
+            let delivered = try await http.waitForInbox("zz-procuratorate", count: 2)
+            #expect(delivered.count == 2)
+            let first = try #require(delivered.first { $0["event"]?["subject"] == "case-restart-a" }?["cursor"])
+            #expect(try await http.send("POST", "/v1/agencies/zz-procuratorate/inbox/ack", ["cursor": first]).0 == 200)
+        }
+        // Restarted: the unacknowledged delivery is offered again, the acknowledged one is not.
+        try await withRunningStack(agencies: agencies, identity: identity) { _, http, _ in
+            #expect(try await inboxSubjects(http) == ["case-restart-b"])
+            let (_, body) = try await http.send("GET", "/v1/agencies/zz-procuratorate/inbox", nil)
+            let cursor = try #require(body["nextCursor"])
+            #expect(try await http.send("POST", "/v1/agencies/zz-procuratorate/inbox/ack", ["cursor": cursor]).0 == 200)
+        }
+        try await withRunningStack(agencies: agencies, identity: identity) { _, http, _ in
+            let subjects = try await inboxSubjects(http)
+            #expect(subjects.isEmpty)
+        }
+    }
 }

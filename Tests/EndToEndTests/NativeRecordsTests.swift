@@ -5,9 +5,53 @@ import TestSupport
 
 /// Native records of each agency kind, POSTed to `/records` as the agencies'
 /// systems would send them (the samples under Schemas/native), travel through
-/// the hub to the counterpart agency's inbox; each sender gets its receipts.
+/// the hub to the counterpart agency by every transport — its inbox, its
+/// webhook and its file drop; each sender gets its receipts.
 @Suite(.serialized)
 struct NativeRecordsTests {
+    /// Every agency of the story with a webhook receiver and a file drop.
+    struct Transports {
+        let dropRoot = FileManager.default.temporaryDirectory.appendingPathComponent(TestEnvironment.uniqueName("drop"))
+        var receivers: [String: WebhookTests.Receiver] = [:]
+
+        static func make(_ agencies: [AgencyID]) async throws -> Transports {
+            var transports = Transports()
+            for agency in agencies { transports.receivers[agency.rawValue] = try await WebhookTests.Receiver(failures: 0) }
+            return transports
+        }
+
+        func register(_ http: HTTPClient) async throws {
+            for (agency, receiver) in receivers {
+                let (status, _) = try await http.send("PUT", "/v1/agencies/\(agency)/webhook", ["url": .string("http://127.0.0.1:\(receiver.port)/hook")])
+                #expect(status == 200)
+            }
+        }
+
+        /// The event reached the agency's inbox, webhook and incoming folder.
+        func expectDelivered(_ http: HTTPClient, type: String, subject: String, to agency: String) async throws {
+            try await http.waitForEvent(agency, type: type, subject: subject)
+            let pushed = await eventually(timeout: .seconds(30)) {
+                receivers[agency]!.received.withLockedValue { pushes in
+                    pushes.contains { (try? JSONValue.parse($0.body)).map { $0["type"] == .string(type) && $0["subject"] == .string(subject) } ?? false }
+                }
+            }
+            #expect(pushed, "\(type) for \(subject) was not pushed to \(agency)'s webhook")
+            let incoming = dropRoot.appendingPathComponent("\(agency)/incoming")
+            let written = await eventually(timeout: .seconds(30)) {
+                ((try? FileManager.default.contentsOfDirectory(atPath: incoming.path)) ?? []).contains { name in
+                    name.contains(type) && ((try? Data(contentsOf: incoming.appendingPathComponent(name)))
+                        .flatMap { try? JSONValue.parse(Array($0)) }?["subject"] == .string(subject))
+                }
+            }
+            #expect(written, "\(type) for \(subject) was not written to \(agency)'s incoming folder")
+        }
+
+        func stop() async {
+            for receiver in receivers.values { await receiver.stop() }
+            try? FileManager.default.removeItem(at: dropRoot)
+        }
+    }
+
     /// Submits one sample with the case ids made unique to this run.
     func submit(_ http: HTTPClient, kind: AgencyKind, _ name: String, as agency: String, prefix: String,
                 expect status: Int = 202) async throws -> JSONValue {
@@ -31,7 +75,9 @@ struct NativeRecordsTests {
     }
 
     @Test func bureauAndCourtThroughACompensationSuit() async throws {
-        try await withRunningStack(agencies: ["zz-epb", "zz-court"]) { _, http, _ in
+        let transports = try await Transports.make(["zz-epb", "zz-court"])
+        try await withRunningStack(agencies: ["zz-epb", "zz-court"], configure: { $0.fileDropDirectory = transports.dropRoot.path }) { _, http, _ in
+            try await transports.register(http)
             let prefix = TestEnvironment.uniqueName("native")
             let caseID = "\(prefix)-compensation-7"
             for name in ["01-DAMAGE_ASSESSMENT.json", "02-COMPENSATION_CONSULTATION.json", "03-CONSULTATION_FAILED.json", "04-COMPENSATION_SUIT.json"] {
@@ -39,11 +85,11 @@ struct NativeRecordsTests {
                 #expect(body["events"]?[0]?["subject"] == .string(caseID))
             }
             // The court learns of the suit, then files it from its own system (XML).
-            try await http.waitForEvent("zz-court", type: "casehub.compensation.suit-filed.v1", subject: caseID)
+            try await transports.expectDelivered(http, type: "casehub.compensation.suit-filed.v1", subject: caseID, to: "zz-court")
             let filed = try await submit(http, kind: .court, "01-LA.xml", as: "zz-court", prefix: prefix)
             #expect(filed["record"]?["type"] == "LA")
             #expect(filed["events"]?[0]?["type"] == "casehub.litigation.accepted.v1")
-            try await http.waitForEvent("zz-epb", type: "casehub.litigation.accepted.v1", subject: caseID)
+            try await transports.expectDelivered(http, type: "casehub.litigation.accepted.v1", subject: caseID, to: "zz-epb")
             _ = try await submit(http, kind: .court, "02-KT.xml", as: "zz-court", prefix: prefix)
             try await http.waitForEvent("zz-epb", type: "casehub.litigation.hearing-scheduled.v1", subject: caseID)
             #expect(try await acceptedReceipts(http, "zz-court", atLeast: 2) >= 2)
@@ -57,34 +103,41 @@ struct NativeRecordsTests {
             let (conflict, _) = try await http.sendRaw("POST", "/v1/agencies/zz-court/records", Array(changed.utf8), contentType: "application/xml")
             #expect(conflict == 409)
         }
+        await transports.stop()
     }
 
     @Test func procuratorateRecommendationReachesTheBureau() async throws {
-        try await withRunningStack(agencies: ["zz-procuratorate", "zz-epb"]) { _, http, _ in
+        let transports = try await Transports.make(["zz-epb"])
+        try await withRunningStack(agencies: ["zz-procuratorate", "zz-epb"], configure: { $0.fileDropDirectory = transports.dropRoot.path }) { _, http, _ in
+            try await transports.register(http)
             let prefix = TestEnvironment.uniqueName("native")
             for name in ["01-GYXS.json", "02-LA.json", "03-LATZ.json", "04-JCJY.json"] {
                 _ = try await submit(http, kind: .procuratorate, name, as: "zz-procuratorate", prefix: prefix)
             }
-            try await http.waitForEvent("zz-epb", type: "casehub.pil.recommendation-issued.v1", subject: "\(prefix)-pil-12")
+            try await transports.expectDelivered(http, type: "casehub.pil.recommendation-issued.v1", subject: "\(prefix)-pil-12", to: "zz-epb")
             #expect(try await acceptedReceipts(http, "zz-procuratorate", atLeast: 4) >= 4)
         }
+        await transports.stop()
     }
 
     @Test func bureauClueAndCommissionDisposal() async throws {
-        try await withRunningStack(agencies: ["zz-epb", "zz-cdi"]) { _, http, _ in
+        let transports = try await Transports.make(["zz-epb", "zz-cdi"])
+        try await withRunningStack(agencies: ["zz-epb", "zz-cdi"], configure: { $0.fileDropDirectory = transports.dropRoot.path }) { _, http, _ in
+            try await transports.register(http)
             let prefix = TestEnvironment.uniqueName("native")
             let caseID = "\(prefix)-accountability-3"
             _ = try await submit(http, kind: .environmentBureau, "05-OFFICIAL_CLUE.json", as: "zz-epb", prefix: prefix)
-            try await http.waitForEvent("zz-cdi", type: "casehub.accountability.clue-referred.v1", subject: caseID)
+            try await transports.expectDelivered(http, type: "casehub.accountability.clue-referred.v1", subject: caseID, to: "zz-cdi")
             // 线索受理 has no canonical event: acknowledged with a note, nothing sent.
             let received = try await submit(http, kind: .disciplineCommission, "01-XSSL.json", as: "zz-cdi", prefix: prefix, expect: 200)
             #expect(received["events"] == [])
             #expect(received["record"]?["note"]?.stringValue?.isEmpty == false)
             _ = try await submit(http, kind: .disciplineCommission, "02-CZ.json", as: "zz-cdi", prefix: prefix)
-            try await http.waitForEvent("zz-epb", type: "casehub.accountability.disposal-chosen.v1", subject: caseID)
+            try await transports.expectDelivered(http, type: "casehub.accountability.disposal-chosen.v1", subject: caseID, to: "zz-epb")
             _ = try await submit(http, kind: .disciplineCommission, "03-CH.json", as: "zz-cdi", prefix: prefix)
             try await http.waitForEvent("zz-epb", type: "casehub.accountability.verification-concluded.v1", subject: caseID)
         }
+        await transports.stop()
     }
 
     @Test func badRecordsGetPreciseProblemsAndChangeNothing() async throws {

@@ -13,17 +13,31 @@ import FoundationNetworking
 
 /// Starts a whole stack (hub and the agencies' adapters) on its own database,
 /// topics and a free port; stops it after `body`.
+/// What a second run of a stack keeps from the first (a restart).
+struct StackIdentity {
+    var databaseURL: String
+    var topics: TopicNames
+    var keyDirectory: String
+
+    static func fresh() async throws -> StackIdentity {
+        StackIdentity(databaseURL: try await TestDatabase.create("e2e"), topics: TopicNames(prefix: TestEnvironment.uniqueName("e2e")),
+                      keyDirectory: FileManager.default.temporaryDirectory.appendingPathComponent(TestEnvironment.uniqueName("keys")).path)
+    }
+}
+
 func withRunningStack(
     agencies: [AgencyID] = ["zz-epb", "zz-procuratorate", "zz-court"],
+    identity: StackIdentity? = nil,
     configure: (inout CaseHubConfiguration) -> Void = { _ in },
     _ body: (CaseHubStack, HTTPClient, PostgresClient) async throws -> Void
 ) async throws {
     var logger = Logger(label: "test.e2e")
     logger.logLevel = .notice
+    let identity = if let identity { identity } else { try await StackIdentity.fresh() }
     var configuration = CaseHubConfiguration(
         kafka: KafkaConfiguration(bootstrapServers: [TestEnvironment.kafkaBrokers], clientID: "casehub-e2e"),
-        databaseURL: try await TestDatabase.create("e2e"),
-        topics: TopicNames(prefix: TestEnvironment.uniqueName("e2e")))
+        databaseURL: identity.databaseURL,
+        topics: identity.topics)
     configuration.registry = AgencyRegistry(agencies.map { AgencyRegistry.zhuzhou[$0]! })
     configuration.roles = .init(hub: true, adapters: agencies)
     configuration.httpPort = 0
@@ -31,7 +45,7 @@ func withRunningStack(
     configuration.consumerSessionTimeoutMilliseconds = 6_000
     configuration.kafka.properties["heartbeat.interval.ms"] = "500"
     configuration.hub.deadlineScanMilliseconds = 200
-    configuration.keyDirectory = FileManager.default.temporaryDirectory.appendingPathComponent(TestEnvironment.uniqueName("keys")).path
+    configuration.keyDirectory = identity.keyDirectory
     configure(&configuration)
 
     try await CaseHubStack.prepare(configuration, logger: logger)

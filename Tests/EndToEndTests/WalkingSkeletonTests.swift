@@ -131,6 +131,11 @@ struct WalkingSkeletonTests {
             let (typeStatus, typeBody) = try await http.send("POST", "/v1/agencies/zz-epb/events", unknownType)
             #expect(typeStatus == 422)
             #expect(typeBody["violations"]?[0]?["path"] == "/type")
+            // A body over the limit: 413 before anything is read as JSON.
+            let (tooLarge, tooLargeBody) = try await http.sendRaw("POST", "/v1/agencies/zz-epb/events",
+                                                                  Array(repeating: UInt8(ascii: " "), count: 5 << 20))
+            #expect(tooLarge == 413)
+            #expect(tooLargeBody["title"] == "Body too large")
             // Nothing reached the hub.
             try await Task.sleep(for: .milliseconds(500))
             let audit = try await database.query("SELECT count(*) AS n FROM case_events")
