@@ -79,16 +79,20 @@ public struct AdapterRoutes: Sendable {
         return id
     }
 
-    private func readJSON(_ request: Request) async throws -> JSONValue {
+    /// The whole body, or 413 beyond the limit.
+    private func readBody(_ request: Request) async throws -> [UInt8] {
         var request = request
-        let body: ByteBuffer
         do {
-            body = try await request.collectBody(upTo: limits.maxBodyBytes)
+            return Array(try await request.collectBody(upTo: limits.maxBodyBytes).readableBytesView)
         } catch {
             throw ProblemDetails(.contentTooLarge, title: "Body too large", detail: "the body exceeds \(limits.maxBodyBytes) bytes")
         }
+    }
+
+    private func readJSON(_ request: Request) async throws -> JSONValue {
+        let body = try await readBody(request)
         do {
-            return try JSONValue.parse(body.readableBytesView)
+            return try JSONValue.parse(body)
         } catch {
             throw ProblemDetails(.badRequest, title: "Malformed JSON", detail: "\(error)")
         }
@@ -107,16 +111,10 @@ public struct AdapterRoutes: Sendable {
 
     func submitRecord(_ request: Request, _ context: some RequestContext) async throws -> Response {
         let agency = try await agency(request, context)
-        var request = request
-        let body: ByteBuffer
-        do {
-            body = try await request.collectBody(upTo: limits.maxBodyBytes)
-        } catch {
-            throw ProblemDetails(.contentTooLarge, title: "Body too large", detail: "the body exceeds \(limits.maxBodyBytes) bytes")
-        }
+        let body = try await readBody(request)
         let contentType = request.headers[.contentType]?.lowercased() ?? ""
         let isXML = contentType.hasPrefix("application/xml") || contentType.hasPrefix("text/xml")
-        let outcome = try await submitter.submitRecord(Array(body.readableBytesView), isXML: isXML, from: agency, logger: context.logger)
+        let outcome = try await submitter.submitRecord(body, isXML: isXML, from: agency, logger: context.logger)
         return JSONResponse.make(outcome.event == nil ? .ok : .accepted, outcome.json)
     }
 

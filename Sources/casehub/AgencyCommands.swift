@@ -3,6 +3,7 @@ import CaseHubServer
 import CaseModel
 import Foundation
 import HubStore
+import Postgres
 
 /// `casehub agencies token|revoke`: the bearer tokens agencies' systems use.
 struct AgenciesCommand: AsyncParsableCommand {
@@ -24,13 +25,9 @@ struct AgenciesCommand: AsyncParsableCommand {
         var label: String = ""
 
         func run() async throws {
-            let logger = options.bootstrapLogging()
-            let configuration = try options.configuration()
-            let id = try configuration.registry.require(agency)
-            let token = try await options.withDatabase(configuration, logger: logger) { client in
+            print(try await options.withAgency(agency) { id, client in
                 try await AgencyTokenStore(client: client).issue(agency: id, label: label)
-            }
-            print(token)
+            })
         }
     }
 
@@ -46,14 +43,22 @@ struct AgenciesCommand: AsyncParsableCommand {
         var label: String?
 
         func run() async throws {
-            let logger = options.bootstrapLogging()
-            let configuration = try options.configuration()
-            let id = try configuration.registry.require(agency)
-            let count = try await options.withDatabase(configuration, logger: logger) { client in
+            let count = try await options.withAgency(agency) { id, client in
                 try await AgencyTokenStore(client: client).revoke(agency: id, label: label)
             }
-            print("revoked \(count) token(s) of \(id)")
+            print("revoked \(count) token(s) of \(agency)")
         }
+    }
+}
+
+extension CommonOptions {
+    /// For the per-agency admin commands: logging, the configuration, the
+    /// agency checked against the registry, and a database client.
+    func withAgency<T>(_ text: String, _ body: (AgencyID, PostgresClient) async throws -> T) async throws -> T {
+        let logger = bootstrapLogging()
+        let configuration = try configuration()
+        let agency = try configuration.registry.require(text)
+        return try await withDatabase(configuration, logger: logger) { client in try await body(agency, client) }
     }
 }
 

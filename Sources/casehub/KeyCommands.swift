@@ -26,11 +26,8 @@ struct KeysCommand: AsyncParsableCommand {
         @OptionGroup var key: KeyOptions
 
         func run() async throws {
-            let logger = options.bootstrapLogging()
-            let configuration = try options.configuration()
-            let agency = try configuration.registry.require(key.agency)
-            let publicKey = try await options.withDatabase(configuration, logger: logger) { client in
-                try await SigningKeys.generate(agency: agency, directory: URL(fileURLWithPath: key.keyDir), store: AgencyKeyStore(client: client))
+            let (agency, publicKey) = try await options.withAgency(key.agency) { agency, client in
+                (agency, try await SigningKeys.generate(agency: agency, directory: URL(fileURLWithPath: key.keyDir), store: AgencyKeyStore(client: client)))
             }
             print("\(agency)\tkey \(EventSignature.keyID(of: publicKey))\tpublic \(publicKey.rawRepresentation.base64EncodedString())")
         }
@@ -43,11 +40,8 @@ struct KeysCommand: AsyncParsableCommand {
         @OptionGroup var key: KeyOptions
 
         func run() async throws {
-            let logger = options.bootstrapLogging()
-            let configuration = try options.configuration()
-            let agency = try configuration.registry.require(key.agency)
-            let publicKey = try await options.withDatabase(configuration, logger: logger) { client in
-                try await SigningKeys.rotate(agency: agency, directory: URL(fileURLWithPath: key.keyDir), store: AgencyKeyStore(client: client))
+            let (agency, publicKey) = try await options.withAgency(key.agency) { agency, client in
+                (agency, try await SigningKeys.rotate(agency: agency, directory: URL(fileURLWithPath: key.keyDir), store: AgencyKeyStore(client: client)))
             }
             print("\(agency)\tnew key \(EventSignature.keyID(of: publicKey)) (a running adapter uses it from its next event)")
         }
@@ -59,11 +53,8 @@ struct KeysCommand: AsyncParsableCommand {
         @OptionGroup var key: KeyOptions
 
         func run() async throws {
-            let logger = options.bootstrapLogging()
-            let configuration = try options.configuration()
-            let agency = try configuration.registry.require(key.agency)
-            let registered = try await options.withDatabase(configuration, logger: logger) { client in
-                try await AgencyKeyStore(client: client).allKeys()[agency] ?? []
+            let (agency, registered) = try await options.withAgency(key.agency) { agency, client in
+                (agency, try await AgencyKeyStore(client: client).keys(of: agency))
             }
             let local = try SigningKeys.publicKey(agency: agency, directory: URL(fileURLWithPath: key.keyDir)).map(EventSignature.keyID(of:))
             if registered.isEmpty { print("\(agency) has no registered key") }

@@ -8,26 +8,10 @@ import Testing
 struct JSONParserTests {
     /// The reference's canonical bytes per document, nil where it refuses.
     static func referenceParse(_ documents: [[UInt8]]) throws -> [[UInt8]?] {
-        let root = SchemaAgreementTests.root
-        let python = root.appendingPathComponent(".local/venv/bin/python")
-        guard FileManager.default.isExecutableFile(atPath: python.path) else {
-            throw SchemaAgreementTests.ReferenceUnavailable(message: "\(python.path) is missing: run Deploy/local/setup.sh (make test does)")
-        }
-        let inputFile = FileManager.default.temporaryDirectory.appendingPathComponent("casehub-json-\(UUID()).txt")
-        try Data(documents.map(hex).joined(separator: "\n").utf8).write(to: inputFile)
-        defer { try? FileManager.default.removeItem(at: inputFile) }
-        let process = Process()
-        process.executableURL = python
-        process.arguments = [SchemaAgreementTests.schemas.appendingPathComponent("tools/json_reference.py").path]
-        process.standardInput = try FileHandle(forReadingFrom: inputFile)
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let data = try SchemaAgreementTests.runReference("json_reference.py", input: Data(documents.map(hex).joined(separator: "\n").utf8))
         let lines = String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
-        guard process.terminationStatus == 0, lines.count == documents.count else {
-            throw SchemaAgreementTests.ReferenceUnavailable(message: "the JSON reference failed (status \(process.terminationStatus))")
+        guard lines.count == documents.count else {
+            throw SchemaAgreementTests.ReferenceUnavailable(message: "the JSON reference answered \(lines.count) lines for \(documents.count) documents")
         }
         return lines.map { $0 == "ERROR" ? nil : unhex($0) }
     }

@@ -89,27 +89,36 @@ struct SchemaAgreementTests {
         return cases
     }
 
-    /// Runs the reference validator once over all cases.
-    static func referenceVerdicts(_ cases: [Case]) throws -> [Bool] {
+    /// Runs one of the Python reference tools (`Schemas/tools/…`) with `input` on stdin; returns its stdout.
+    static func runReference(_ tool: String, arguments: [String] = [], input: Data) throws -> Data {
         let python = root.appendingPathComponent(".local/venv/bin/python")
         guard FileManager.default.isExecutableFile(atPath: python.path) else {
             throw ReferenceUnavailable(message: "\(python.path) is missing: run Deploy/local/setup.sh (make test does)")
         }
-        let input = JSONValue.array(cases.map { .object(["type": .string($0.type), "instance": $0.instance]) })
-        let inputFile = FileManager.default.temporaryDirectory.appendingPathComponent("casehub-agreement-\(UUID()).json")
-        try Data(input.canonicalBytes).write(to: inputFile)
+        let inputFile = FileManager.default.temporaryDirectory.appendingPathComponent("casehub-reference-\(UUID())")
+        try input.write(to: inputFile)
         defer { try? FileManager.default.removeItem(at: inputFile) }
         let process = Process()
         process.executableURL = python
-        process.arguments = [schemas.appendingPathComponent("tools/validate.py").path, "--stdin"]
+        process.arguments = [schemas.appendingPathComponent("tools/\(tool)").path] + arguments
         process.standardInput = try FileHandle(forReadingFrom: inputFile)
         let output = Pipe()
         process.standardOutput = output
         try process.run()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        guard process.terminationStatus == 0, case .array(let verdicts) = try JSONValue.parse(Array(data)) else {
-            throw ReferenceUnavailable(message: "the reference validator failed (status \(process.terminationStatus))")
+        guard process.terminationStatus == 0 else {
+            throw ReferenceUnavailable(message: "\(tool) failed (status \(process.terminationStatus))")
+        }
+        return data
+    }
+
+    /// Runs the reference validator once over all cases.
+    static func referenceVerdicts(_ cases: [Case]) throws -> [Bool] {
+        let input = JSONValue.array(cases.map { .object(["type": .string($0.type), "instance": $0.instance]) })
+        let data = try runReference("validate.py", arguments: ["--stdin"], input: Data(input.canonicalBytes))
+        guard case .array(let verdicts) = try JSONValue.parse(Array(data)) else {
+            throw ReferenceUnavailable(message: "the reference validator's answer is not a JSON array")
         }
         return verdicts.map { $0["valid"] == .bool(true) }
     }
