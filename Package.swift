@@ -88,7 +88,7 @@ let package = Package(
             name: "Adapters",
             dependencies: [
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                "CaseModel", "HubStore", "Kafka", "Postgres",
+                "CaseModel", "HTTPCommon", "HubStore", "Kafka", "Postgres",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -96,10 +96,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // RFC 9457 problem details and JSON responses, shared by the agencies' and the administrators' APIs.
+        .target(
+            name: "HTTPCommon",
+            dependencies: ["CaseModel", .product(name: "Hummingbird", package: "hummingbird")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "AdminAPI",
             dependencies: [
-                "CaseModel", "HubStore", "Kafka", "Postgres",
+                "CaseModel", "HTTPCommon", "HubStore", "Kafka", "Postgres",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
@@ -108,7 +114,7 @@ let package = Package(
         .target(
             name: "CaseHubServer",
             dependencies: [
-                "Adapters", "AdminAPI", "CaseModel", "Hub", "HubStore", "Kafka", "Postgres",
+                "Adapters", "AdminAPI", "CaseModel", "HTTPCommon", "Hub", "HubStore", "Kafka", "Postgres",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -157,7 +163,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "Adapters", "CaseHubServer", "CaseModel", "Hub", "HubStore", "Kafka", "Postgres", "TestSupport",
+                "Adapters", "CaseHubServer", "CaseModel", "HTTPCommon", "Hub", "HubStore", "Kafka", "Postgres", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

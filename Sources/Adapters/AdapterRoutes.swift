@@ -5,6 +5,7 @@ import HubStore
 import Hummingbird
 import Kafka
 import Logging
+import HTTPCommon
 
 /// The agency-side HTTP API of the adapters, mounted once for every agency it serves:
 ///

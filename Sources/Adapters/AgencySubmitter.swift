@@ -4,6 +4,7 @@ import Foundation
 import HubStore
 import Kafka
 import Logging
+import HTTPCommon
 
 /// Hands an agency's events to the hub, whichever way they came (HTTP events,
 /// HTTP native records, the file drop): validated against the schemas,

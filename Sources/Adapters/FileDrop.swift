@@ -3,6 +3,7 @@ import Foundation
 import HubStore
 import Logging
 import ServiceLifecycle
+import HTTPCommon
 
 /// The file transport, for agency systems that can only exchange files.
 /// Under `<root>/<agency>/`:
@@ -56,7 +57,10 @@ public final class FileDrop: Service, Sendable {
                         try await self.submitOutgoing(agency)
                         try await self.writeIncoming(agency)
                     } catch {
-                        self.logger.error("file drop round failed; retrying", metadata: ["casehub.agency": "\(agency)", "error": "\(error)"])
+                        // At shutdown the round is cancelled: nothing to report.
+                        if !Task.isCancelled {
+                            self.logger.error("file drop round failed; retrying", metadata: ["casehub.agency": "\(agency)", "error": "\(error)"])
+                        }
                     }
                 }
                 await self.delivered.wait(timeout: self.poll)

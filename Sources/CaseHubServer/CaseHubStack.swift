@@ -9,6 +9,7 @@ import Logging
 import Postgres
 import ServiceLifecycle
 import Foundation
+import HTTPCommon
 
 public struct ConfigurationError: Error, CustomStringConvertible {
     public let message: String
@@ -81,6 +82,7 @@ public final class CaseHubStack: Sendable {
         let router = Router()
         router.add(middleware: ProblemMiddleware())
         HealthRoutes(database: database, kafka: kafkaAdmin).add(to: router)
+        if configuration.roles.hub { AdminRoutes(database: database).add(to: router) }
 
         let adapters = configuration.roles.adapters
         if !adapters.isEmpty {

@@ -3,9 +3,13 @@ import Crypto
 import Foundation
 import Postgres
 
-/// Bearer tokens of the agencies' systems (`agency_tokens`). A token is shown
-/// once when issued; the database keeps only its SHA-256.
+/// Bearer tokens of the agencies' systems and of administrators
+/// (`agency_tokens`; administrators are the principal ``administrators``).
+/// A token is shown once when issued; the database keeps only its SHA-256.
 public struct AgencyTokenStore: Sendable {
+    /// The principal of administrators' tokens (not an agency of any registry).
+    public static let administrators: AgencyID = "casehub-admin"
+
     public let client: PostgresClient
 
     public init(client: PostgresClient) {

@@ -1,3 +1,4 @@
+import CaseModel
 import HubStore
 import Logging
 import Postgres
@@ -118,5 +119,39 @@ extension CommandLineTests {
         #expect(lines.count == 2, "\(shown.output)")
         #expect(lines.contains { $0.hasPrefix(firstKey) && $0.contains("retired") })
         #expect(lines.contains { $0.contains("active") && $0.contains("(in \(keyDir))") })
+    }
+}
+
+extension CommandLineTests {
+    @Test func casesListIsATableOrJSON() async throws {
+        let database = try await TestDatabase.create("cli")
+        var environment = ProcessInfo.processInfo.environment
+        environment["CASEHUB_DATABASE_URL"] = database
+        #expect(try run(["migrate"], environment: environment).status == 0)
+        let client = PostgresClient(configuration: PostgresConfiguration(connectionString: database), logger: Logger(label: "test.cli"))
+        for (id, title) in [("case-cn", "湘江排污案"), ("case-en", "Plain")] {
+            try await client.execute("""
+                INSERT INTO cases (id, procedure, status, holder, parties, version, opened_at, updated_at, title)
+                VALUES (\(id), 'referral', 'submitted', 'zz-epb', '{zz-epb}', 1, now(), now(), \(title))
+                """)
+        }
+        await client.shutdown()
+
+        let table = try run(["cases", "list", "--log-level", "error"], environment: environment)
+        #expect(table.status == 0, "\(table.output)")
+        let lines = table.output.split(separator: "\n").map(String.init)
+        #expect(lines.count == 3)
+        #expect(lines.contains { $0.hasSuffix("湘江排污案") })
+        // Columns line up although the header, ids and titles differ in width.
+        let statusColumns = lines.map { line in line.range(of: "submitted")?.lowerBound.utf16Offset(in: line) ?? line.range(of: "status")!.lowerBound.utf16Offset(in: line) }
+        #expect(Set(statusColumns).count == 1, "\(table.output)")
+
+        let json = try run(["cases", "list", "--json", "--agency", "zz-epb", "--log-level", "error"], environment: environment)
+        let parsed = try JSONValue.parse(Array(json.output.utf8))
+        #expect(parsed.arrayValue?.count == 2)
+
+        let wrong = try run(["deadlines", "--state", "late"], environment: environment)
+        #expect(wrong.status != 0)
+        #expect(wrong.output.contains("--state is warning or overdue"))
     }
 }

@@ -21,7 +21,7 @@ struct FileDropTests {
     @Test func filesTravelBothWays() async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent(TestEnvironment.uniqueName("drop"))
         defer { try? FileManager.default.removeItem(at: root) }
-        try await withRunningStack(agencies: ["zz-epb", "zz-cdi"], configure: { $0.fileDropDirectory = root.path }) { _, _, _ in
+        try await withRunningStack(agencies: ["zz-epb", "zz-cdi", "zz-court"], configure: { $0.fileDropDirectory = root.path }) { _, _, _ in
             let epb = root.appendingPathComponent("zz-epb")
             let cdi = root.appendingPathComponent("zz-cdi")
             #expect(await eventually { FileManager.default.fileExists(atPath: epb.appendingPathComponent("outgoing").path) })
@@ -57,6 +57,21 @@ struct FileDropTests {
             #expect(await eventually(timeout: .seconds(60)) {
                 files(epb.appendingPathComponent("incoming")).contains { $0.contains("casehub.hub.receipt.v1") }
             })
+            // A court's XML record through the file drop: the adapter maps and submits it; the
+            // hub refuses it (no such case) and the refusal comes back as a file.
+            let court = root.appendingPathComponent("zz-court")
+            let hearing = try #require(try NativeMappingTests.samples(.court).first { $0.name == "02-KT.xml" })
+            try drop(String(decoding: hearing.bytes, as: UTF8.self).replacingOccurrences(of: "zz-sample", with: prefix),
+                     as: "hearing.xml", into: court.appendingPathComponent("outgoing"))
+            try drop("<record><JLLX>KT</JLLX></recrod>", as: "broken.xml", into: court.appendingPathComponent("outgoing"))
+            #expect(await eventually(timeout: .seconds(30)) { files(court.appendingPathComponent("done")) == ["hearing.xml", "hearing.xml.receipt.json"] })
+            #expect(await eventually { files(court.appendingPathComponent("failed")) == ["broken.xml", "broken.xml.problem.json"] })
+            #expect(await eventually(timeout: .seconds(60)) {
+                files(court.appendingPathComponent("incoming")).contains { name in
+                    ((try? Data(contentsOf: court.appendingPathComponent("incoming/\(name)"))).flatMap { try? JSONValue.parse(Array($0)) })?["data"]?["outcome"] == "refused"
+                }
+            })
+
             let cursor = try String(contentsOf: cdi.appendingPathComponent("incoming/.cursor"), encoding: .utf8)
             #expect(Int64(cursor.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 >= 1)
         }

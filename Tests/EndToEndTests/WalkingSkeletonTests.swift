@@ -10,6 +10,7 @@ import Testing
 import TestSupport
 #if canImport(FoundationNetworking)
 import FoundationNetworking
+import HTTPCommon
 #endif
 
 /// An event POSTed to one agency's adapter travels over Kafka to the hub, is

@@ -91,10 +91,16 @@ struct WebhookTests {
             }
             #expect(arrived)
             let received = receiver.received.withLockedValue { $0 }
-            // Two refusals of the first delivery, then all three in order, each once accepted.
+            // Two refusals of the first delivery, then all three in inbox (cursor) order, each
+            // accepted once. (Events of different cases have no order between them: the
+            // hub may apply them in any order; the cursor order is what the agency sees.)
             #expect(received.map(\.attempt).prefix(3) == ["1", "2", "3"])
-            let subjects = try received.map { try JSONValue.parse($0.body)["subject"]?.stringValue ?? "" }
-            #expect(Array(subjects.dropFirst(2)) == cases)
+            #expect(Set(received.prefix(3).map(\.cursor)).count == 1)
+            let accepted = received.dropFirst(2)
+            let cursors = accepted.compactMap { Int64($0.cursor) }
+            #expect(cursors == cursors.sorted() && Set(cursors).count == 3)
+            let subjects = try accepted.map { try JSONValue.parse($0.body)["subject"]?.stringValue ?? "" }
+            #expect(Set(subjects) == Set(cases))
             for push in received {
                 let parts = Dictionary(uniqueKeysWithValues: push.signature.split(separator: ",").map {
                     let pair = $0.split(separator: "=", maxSplits: 1)

@@ -1,0 +1,88 @@
+import CaseModel
+import Foundation
+import HubStore
+import Testing
+import TestSupport
+
+/// The administrators' read API against a real stack.
+@Suite(.serialized)
+struct AdminAPITests {
+    static func event(_ type: String, by agency: String, case caseID: String, at time: String, _ data: JSONValue) -> JSONValue {
+        .object([
+            "specversion": "1.0", "id": .string(UUID().uuidString.lowercased()), "source": .string(agency),
+            "type": .string("casehub.\(type).v1"), "time": .string(time), "subject": .string(caseID), "data": data,
+        ])
+    }
+
+    @Test func casesDeadlinesAndRejectionsForAdministrators() async throws {
+        try await withRunningStack { _, http, database in
+            let admin = try await AgencyTokenStore(client: database).issue(agency: AgencyTokenStore.administrators, label: "test")
+            func get(_ path: String) async throws -> (Int, JSONValue) { try await http.send("GET", path, nil, bearer: .token(admin)) }
+            func post(_ type: String, by agency: String, case caseID: String, _ data: JSONValue) async throws {
+                let (status, body) = try await http.send("POST", "/v1/agencies/\(agency)/events",
+                                                         Self.event(type, by: agency, case: caseID, at: "2026-07-01T09:00:00+08:00", data))
+                #expect(status == 202, "\(body)")
+            }
+            // A PIL case whose recommendation was received 70 days ago: its reply is overdue.
+            try await post("pil.clue-registered", by: "zz-procuratorate", case: "admin-pil", ["clueSource": "referral", "summary": "排污"])
+            try await post("pil.filed", by: "zz-procuratorate", case: "admin-pil", ["documentNumber": "株检行公立〔2026〕8号", "agency": "zz-epb"])
+            try await post("pil.recommendation-issued", by: "zz-procuratorate", case: "admin-pil", [
+                "documentNumber": "株检行公建〔2026〕8号", "agency": "zz-epb", "urgent": false, "recommendations": ["依法履职"]])
+            try await http.waitForEvent("zz-epb", type: "casehub.pil.recommendation-issued.v1", subject: "admin-pil")
+            try await post("pil.recommendation-received", by: "zz-epb", case: "admin-pil",
+                           ["receivedAt": .string(RFC3339.format(Date().addingTimeInterval(-70 * 86_400)))])
+            try await post("referral.submitted", by: "zz-epb", case: "admin-referral", ["receiver": "zz-procuratorate", "referralKind": "clue", "summary": "线索"])
+            // Out of turn: refused by the hub.
+            try await post("litigation.accepted", by: "zz-court", case: "admin-nothing", [
+                "caseNumber": "（2026）湘02民初1号", "acceptedOn": "2026-07-01", "causeOfAction": "x"])
+            let settled = await eventually(timeout: .seconds(60)) {
+                let rejections = try? await get("/v1/rejections").1["rejections"]?.arrayValue?.count
+                let cases = try? await get("/v1/cases?agency=zz-epb").1["cases"]?.arrayValue?.count
+                let deadlines = try? await get("/v1/cases/admin-pil").1["deadlines"]?.arrayValue?.count
+                return rejections == 1 && cases == 2 && (deadlines ?? 0) > 0
+            }
+            #expect(settled)
+
+            // Who may ask.
+            #expect(try await http.send("GET", "/v1/cases", nil, bearer: .none).0 == 401)
+            #expect(try await http.send("GET", "/v1/cases", nil, bearer: .token(try #require(http.tokens["zz-epb"]))).0 == 403)
+
+            // Cases: filters and detail.
+            let (_, pil) = try await get("/v1/cases?procedure=administrative-pil")
+            #expect(pil["cases"]?.arrayValue?.map { $0["caseId"] } == ["admin-pil"])
+            let (_, byNumber) = try await get("/v1/cases?number=%E6%A0%AA%E6%A3%80%E8%A1%8C%E5%85%AC%E7%AB%8B%E3%80%942026%E3%80%958%E5%8F%B7")
+            #expect(byNumber["cases"]?[0]?["caseId"] == "admin-pil")
+            let (_, overdue) = try await get("/v1/cases?overdue=true")
+            #expect(overdue["cases"]?.arrayValue?.map { $0["caseId"] } == ["admin-pil"])
+            let (_, paged) = try await get("/v1/cases?limit=1")
+            #expect(paged["cases"]?.arrayValue?.count == 1 && paged["nextOffset"] == 1)
+            let (status, detail) = try await get("/v1/cases/admin-pil")
+            #expect(status == 200)
+            #expect(detail["numbers"]?["zz-procuratorate"] == "株检行公立〔2026〕8号")
+            let (missing, missingBody) = try await get("/v1/cases/no-such-case")
+            #expect(missing == 404, "\(missingBody)")
+
+            // Its audit trail, chain checked.
+            let (_, trail) = try await get("/v1/cases/admin-pil/events")
+            // Four accepted events (deadline notices, audited as 'admin', may follow).
+            #expect(trail["events"]?.arrayValue?.filter { $0["outcome"] == "accepted" }.count == 4)
+            #expect(trail["chain"]?["intact"] == true)
+
+            // Deadlines as of now and as of an instant before the warning window.
+            let (_, due) = try await get("/v1/deadlines?state=overdue")
+            #expect(due["deadlines"]?.arrayValue?.contains { $0["caseId"] == "admin-pil" && $0["rule"] == "pil.reply" } == true)
+            let early = RFC3339.format(Date().addingTimeInterval(-69 * 86_400)).addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            let (_, before) = try await get("/v1/deadlines?asOf=\(early)&procedure=administrative-pil")
+            #expect(before["deadlines"]?.arrayValue?.contains { $0["rule"] == "pil.reply" } == false)
+
+            // Refusals, with reasons.
+            let (_, refused) = try await get("/v1/rejections?agency=zz-court")
+            #expect(refused["rejections"]?[0]?["code"] == "case.unknown")
+
+            // Bad parameters: 400 naming each.
+            let (bad, problem) = try await get("/v1/cases?limit=0&overdue=maybe&since=yesterday")
+            #expect(bad == 400)
+            #expect(Set(problem["violations"]?.arrayValue?.compactMap { $0["path"]?.stringValue } ?? []) == ["?limit", "?overdue", "?since"])
+        }
+    }
+}
