@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.0.0"..<"5.0.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.21.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
     ],
     targets: [
         // C libraries: one tiny module each, angle-bracket includes only.
@@ -77,7 +78,7 @@ let package = Package(
         .target(
             name: "Hub",
             dependencies: [
-                "CaseModel", "HubStore", "Kafka", "Postgres",
+                "CaseHubMetrics", "CaseModel", "HubStore", "Kafka", "Postgres",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -96,6 +97,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The process's Prometheus metrics (swift-prometheus registry, no global state).
+        .target(
+            name: "CaseHubMetrics",
+            dependencies: [.product(name: "Prometheus", package: "swift-prometheus")],
+            swiftSettings: swiftSettings
+        ),
         // RFC 9457 problem details and JSON responses, shared by the agencies' and the administrators' APIs.
         .target(
             name: "HTTPCommon",
@@ -105,7 +112,7 @@ let package = Package(
         .target(
             name: "AdminAPI",
             dependencies: [
-                "CaseModel", "HTTPCommon", "HubStore", "Kafka", "Postgres",
+                "CaseHubMetrics", "CaseModel", "HTTPCommon", "HubStore", "Kafka", "Postgres",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
@@ -114,7 +121,7 @@ let package = Package(
         .target(
             name: "CaseHubServer",
             dependencies: [
-                "Adapters", "AdminAPI", "CaseModel", "HTTPCommon", "Hub", "HubStore", "Kafka", "Postgres",
+                "Adapters", "AdminAPI", "CaseHubMetrics", "CaseModel", "HTTPCommon", "Hub", "HubStore", "Kafka", "Postgres",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

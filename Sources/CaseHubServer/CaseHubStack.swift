@@ -1,5 +1,6 @@
 import Adapters
 import AdminAPI
+import CaseHubMetrics
 import CaseModel
 import Hub
 import HubStore
@@ -22,6 +23,8 @@ public final class CaseHubStack: Sendable {
     public let configuration: CaseHubConfiguration
     public let database: PostgresClient
     public let kafkaAdmin: KafkaAdmin
+    /// This process's metrics, served at `/metrics`.
+    public let metrics: CaseHubMetrics
     let logger: Logger
     private let serviceGroup: ServiceGroup
 
@@ -52,6 +55,8 @@ public final class CaseHubStack: Sendable {
         try LibrdkafkaVersion.requireSupported()
         self.configuration = configuration
         self.logger = logger
+        let metrics = CaseHubMetrics()
+        self.metrics = metrics
         var databaseConfiguration = PostgresConfiguration(connectionString: configuration.databaseURL)
         databaseConfiguration.maxConnections = configuration.databaseMaxConnections
         let database = PostgresClient(configuration: databaseConfiguration, logger: logger)
@@ -71,17 +76,22 @@ public final class CaseHubStack: Sendable {
             let relayProducer = try KafkaProducer(configuration: KafkaProducerConfiguration(connection: configuration.kafka), logger: logger)
             // Shut down after the pipeline (services stop in reverse order), so the
             // relay publishes what the pipeline's last batch wrote.
-            services.append(OutboxRelay(configuration: configuration.hub, store: hubStore, producer: relayProducer, wakeup: relayWakeup, logger: logger))
+            services.append(OutboxRelay(configuration: configuration.hub, store: hubStore, producer: relayProducer, wakeup: relayWakeup,
+                                        metrics: metrics, logger: logger))
             services.append(HubPipeline(
                 configuration: configuration.hub, registry: configuration.registry, store: hubStore,
                 consumer: try KafkaConsumer(configuration: consumerConfiguration(group: configuration.hub.groupID), logger: logger),
-                relayWakeup: relayWakeup, keyring: AgencyKeyring(store: AgencyKeyStore(client: database)), logger: logger))
+                relayWakeup: relayWakeup, keyring: AgencyKeyring(store: AgencyKeyStore(client: database)), metrics: metrics, logger: logger))
             services.append(DeadlineScheduler(configuration: configuration.hub, store: hubStore, relayWakeup: relayWakeup, logger: logger))
         }
 
         let router = Router()
+        // Outermost, so that it sees the status ProblemMiddleware gives to errors.
+        router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
         router.add(middleware: ProblemMiddleware())
         HealthRoutes(database: database, kafka: kafkaAdmin).add(to: router)
+        MetricsRoutes(metrics: metrics, database: database, kafka: kafkaAdmin,
+                      hubGroup: configuration.roles.hub ? configuration.hub.groupID : nil).add(to: router)
         if configuration.roles.hub { AdminRoutes(database: database).add(to: router) }
 
         let adapters = configuration.roles.adapters

@@ -1,4 +1,5 @@
 import CaseModel
+import CaseHubMetrics
 import Crypto
 import Foundation
 import HubStore
@@ -20,10 +21,11 @@ public final class HubPipeline: Service, Sendable {
     private let consumer: KafkaConsumer
     private let relayWakeup: Wakeup
     private let keyring: AgencyKeyring
+    private let metrics: CaseHubMetrics?
     private let logger: Logger
 
     public init(configuration: HubConfiguration, registry: AgencyRegistry, store: HubStore,
-                consumer: KafkaConsumer, relayWakeup: Wakeup, keyring: AgencyKeyring, logger: Logger) {
+                consumer: KafkaConsumer, relayWakeup: Wakeup, keyring: AgencyKeyring, metrics: CaseHubMetrics? = nil, logger: Logger) {
         self.configuration = configuration
         self.registry = registry
         self.machine = CaseMachine(registry: registry, rules: configuration.deadlineRules)
@@ -31,6 +33,7 @@ public final class HubPipeline: Service, Sendable {
         self.consumer = consumer
         self.relayWakeup = relayWakeup
         self.keyring = keyring
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -50,6 +53,7 @@ public final class HubPipeline: Service, Sendable {
                     break
                 }
                 let applied = ContinuousClock.now
+                metrics?.batch(size: current.count, applied: applied - started)
                 relayWakeup.signal()
                 try await consumer.commit(current.map(\.message))
                 logger.debug("batch applied", metadata: [
@@ -168,7 +172,7 @@ public final class HubPipeline: Service, Sendable {
     /// writes go out together at commit.
     func apply(_ screened: ArraySlice<Screened>) async throws {
         let receivedAt = AuditEntry.storable(Date())
-        try await store.withTransaction { transaction in
+        let decided = try await store.withTransaction { transaction in
             var inboxEntries: [HubTransaction.InboxEntry] = []
             var subjects = Set<String>()
             for case .verified(_, let event, let contentHash, _) in screened {
@@ -196,6 +200,14 @@ public final class HubPipeline: Service, Sendable {
                 }
             }
             for state in cases.changed { transaction.saveCase(state) }
+            return transaction.appended
+        }
+        // Counted once committed: a batch retried or bisected is not counted twice.
+        if let metrics {
+            for entry in decided where entry.outcome != .admin {
+                metrics.event(outcome: entry.outcome.rawValue, type: entry.type, agency: entry.source,
+                              code: entry.outcome == .refused ? entry.body["code"]?.stringValue : nil)
+            }
         }
     }
 

@@ -1,3 +1,4 @@
+import CaseHubMetrics
 import CaseModel
 import HubStore
 import Kafka
@@ -13,13 +14,16 @@ public final class OutboxRelay: Service, Sendable {
     private let store: HubStore
     private let producer: KafkaProducer
     private let wakeup: Wakeup
+    private let metrics: CaseHubMetrics?
     private let logger: Logger
 
-    public init(configuration: HubConfiguration, store: HubStore, producer: KafkaProducer, wakeup: Wakeup, logger: Logger) {
+    public init(configuration: HubConfiguration, store: HubStore, producer: KafkaProducer, wakeup: Wakeup,
+                metrics: CaseHubMetrics? = nil, logger: Logger) {
         self.configuration = configuration
         self.store = store
         self.producer = producer
         self.wakeup = wakeup
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -28,6 +32,7 @@ public final class OutboxRelay: Service, Sendable {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 let marked = try await relayOnce()
+                if let marked, marked > 0 { metrics?.published(marked) }
                 failureDelay = .milliseconds(100)
                 if marked ?? 0 < configuration.relayBatchSize {
                     await wakeup.wait(timeout: .milliseconds(configuration.relayPollMilliseconds))

@@ -110,6 +110,17 @@ public struct AdminQueries: Sendable {
             """)
     }
 
+    /// Running deadlines by stage now: running (not yet warned), warning, overdue.
+    public func deadlineCounts() async throws -> [String: Int] {
+        let rows = try await client.query("""
+            SELECT CASE WHEN due_at <= now() THEN 'overdue' WHEN warn_at <= now() THEN 'warning' ELSE 'running' END AS stage, count(*) AS n
+            FROM deadlines WHERE state = 'running' GROUP BY 1
+            """)
+        var counts = ["running": 0, "warning": 0, "overdue": 0]
+        for row in rows { counts[try row.decode("stage", as: String.self)] = try row.decode("n", as: Int.self) }
+        return counts
+    }
+
     /// Refused events, newest first.
     public func rejections(agency: String?, code: String?, limit: Int, offset: Int) async throws -> JSONValue {
         try await json("""

@@ -20,6 +20,8 @@ public struct HubTransaction: Sendable {
     private var pendingDeadlineOrder: [DeadlineKey] = []
     private var pendingRejections: [RejectionRecord] = []
     private var pendingOutbox: [OutboxRecord] = []
+    /// Every audit entry appended in this transaction (kept after flush): what it decided.
+    public private(set) var appended: [AuditEntry] = []
 
     private struct DeadlineKey: Hashable, Sendable {
         var caseID: String
@@ -166,6 +168,7 @@ public struct HubTransaction: Sendable {
             caseVersion: caseVersion, body: body)
         let hash = AuditChain.hash(previous: head.hash, entry: entry)
         pendingAudit.append((entry, head.hash, hash))
+        appended.append(entry)
         head = (entry.seq, hash)
         return entry
     }

@@ -1,0 +1,75 @@
+import CaseHubMetrics
+import HubStore
+import Hummingbird
+import Kafka
+import Logging
+import Postgres
+
+/// `GET /metrics`: the Prometheus text exposition. Values that live in the
+/// database or the broker (outbox backlog, deadlines by stage, the hub's
+/// consumer lag) are read at scrape time.
+public struct MetricsRoutes: Sendable {
+    let metrics: CaseHubMetrics
+    let database: PostgresClient
+    let kafka: KafkaAdmin
+    /// The hub's consumer group, for its lag; nil where no hub runs.
+    let hubGroup: String?
+
+    public init(metrics: CaseHubMetrics, database: PostgresClient, kafka: KafkaAdmin, hubGroup: String?) {
+        self.metrics = metrics
+        self.database = database
+        self.kafka = kafka
+        self.hubGroup = hubGroup
+    }
+
+    public func add<Context: RequestContext>(to router: Router<Context>) {
+        router.get("metrics") { _, _ in
+            let body = metrics.exposition(with: await snapshot())
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                            body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+        }
+    }
+
+    /// What can be read; a value that cannot (database or broker down) is left as last scraped.
+    func snapshot() async -> CaseHubMetrics.Snapshot {
+        let backlog = (try? await HubStore(client: database).outboxBacklog()) ?? 0
+        let deadlines = (try? await AdminQueries(client: database).deadlineCounts()) ?? [:]
+        var lag: Int64?
+        if let hubGroup, let committed = try? await kafka.committedOffsets(group: hubGroup, timeoutMilliseconds: 2_000) {
+            var total: Int64 = 0
+            for (partition, offset) in committed {
+                guard let marks = try? await kafka.watermarks(of: partition, timeoutMilliseconds: 2_000) else { continue }
+                total += max(0, marks.high - offset)
+            }
+            lag = total
+        }
+        return CaseHubMetrics.Snapshot(outboxBacklog: backlog, deadlines: deadlines, consumerLag: lag)
+    }
+}
+
+/// Counts and times every HTTP request by method, matched route and status.
+public struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
+    let metrics: CaseHubMetrics
+
+    public init(metrics: CaseHubMetrics) {
+        self.metrics = metrics
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let started = ContinuousClock.now
+        do {
+            let response = try await next(request, context)
+            record(request, context, status: Int(response.status.code), since: started)
+            return response
+        } catch {
+            record(request, context, status: Int((error as? any HTTPResponseError)?.status.code ?? 500), since: started)
+            throw error
+        }
+    }
+
+    private func record(_ request: Request, _ context: Context, status: Int, since started: ContinuousClock.Instant) {
+        // The route pattern (`/v1/agencies/{agency}/inbox`), never the raw path: labels stay few.
+        metrics.httpRequest(method: request.method.rawValue, route: context.endpointPath ?? "unmatched", status: status,
+                            duration: ContinuousClock.now - started)
+    }
+}

@@ -1,0 +1,76 @@
+import Prometheus
+
+/// The process's Prometheus metrics (one registry per process or test
+/// stack, no global state). Names follow Prometheus conventions:
+/// `casehub_…_total` for counters, `_seconds` for durations.
+public final class CaseHubMetrics: Sendable {
+    public let registry = PrometheusCollectorRegistry()
+
+    private let batchSize: ValueHistogram
+    private let batchApply: DurationHistogram
+    private let outboxPublished: Counter
+    private let outboxBacklog: Gauge
+    private let consumerLag: Gauge
+
+    public init() {
+        batchSize = registry.makeValueHistogram(
+            name: "casehub_batch_size", buckets: [1, 5, 10, 25, 50, 100, 250, 500, 1000],
+            help: "Events per hub batch (one PostgreSQL transaction).")
+        batchApply = registry.makeDurationHistogram(
+            name: "casehub_batch_apply_seconds",
+            buckets: [.milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+                      .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5)],
+            help: "Time to apply one batch: screening done, transaction to commit.")
+        outboxPublished = registry.makeCounter(name: "casehub_outbox_published_total", help: "Outbox records published to Kafka.")
+        outboxBacklog = registry.makeGauge(name: "casehub_outbox_backlog", help: "Outbox records not yet published (at the last scrape).")
+        consumerLag = registry.makeGauge(name: "casehub_hub_consumer_lag", help: "Messages on agency topics the hub has not committed (at the last scrape).")
+    }
+
+    /// One event through the hub: accepted, refused (with the refusal code) or a duplicate.
+    public func event(outcome: String, type: String, agency: String, code: String? = nil) {
+        var labels = [("outcome", outcome), ("type", type), ("agency", agency)]
+        if let code { labels.append(("code", code)) }
+        registry.makeCounter(name: "casehub_events_total", labels: labels, help: "Events the hub handled, by outcome, type and sender.").increment()
+    }
+
+    public func batch(size: Int, applied duration: Duration) {
+        batchSize.record(Double(size))
+        batchApply.record(duration)
+    }
+
+    public func published(_ count: Int) {
+        outboxPublished.increment(by: Int64(count))
+    }
+
+    public func httpRequest(method: String, route: String, status: Int, duration: Duration) {
+        let labels = [("method", method), ("route", route), ("status", String(status))]
+        registry.makeCounter(name: "casehub_http_requests_total", labels: labels, help: "HTTP requests by route and status.").increment()
+        registry.makeDurationHistogram(
+            name: "casehub_http_request_seconds", labels: [("route", route)],
+            buckets: [.milliseconds(5), .milliseconds(25), .milliseconds(100), .milliseconds(500), .seconds(2), .seconds(10), .seconds(30)],
+            help: "HTTP request durations by route (long-polls included).").record(duration)
+    }
+
+    /// Values read from the database or the broker when scraped.
+    public struct Snapshot: Sendable {
+        public var outboxBacklog: Int
+        public var deadlines: [String: Int]
+        public var consumerLag: Int64?
+        public init(outboxBacklog: Int, deadlines: [String: Int], consumerLag: Int64?) {
+            self.outboxBacklog = outboxBacklog
+            self.deadlines = deadlines
+            self.consumerLag = consumerLag
+        }
+    }
+
+    /// The text exposition, after the scrape-time values are set.
+    public func exposition(with snapshot: Snapshot) -> [UInt8] {
+        outboxBacklog.set(Double(snapshot.outboxBacklog))
+        for (stage, count) in snapshot.deadlines {
+            registry.makeGauge(name: "casehub_deadlines", labels: [("stage", stage)],
+                               help: "Running statutory deadlines by stage (at the last scrape).").set(Double(count))
+        }
+        if let lag = snapshot.consumerLag { consumerLag.set(Double(lag)) }
+        return registry.emitToBuffer()
+    }
+}

@@ -1,0 +1,48 @@
+import CaseModel
+import Foundation
+import Testing
+import TestSupport
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// `GET /metrics` after real traffic: events by outcome, batches, outbox,
+/// deadlines, lag and HTTP requests, in Prometheus text format.
+@Suite(.serialized)
+struct MetricsTests {
+    func scrape(_ port: Int) async throws -> String {
+        let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/metrics")!)
+        #expect((response as? HTTPURLResponse)?.statusCode == 200)
+        #expect((response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Content-Type")?.hasPrefix("text/plain") == true)
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    @Test func metricsDescribeWhatHappened() async throws {
+        try await withRunningStack(agencies: ["zz-epb", "zz-procuratorate", "zz-court"]) { _, http, _ in
+            let accepted = AdapterAccessTests.referral(caseID: "case-metrics")
+            #expect(try await http.send("POST", "/v1/agencies/zz-epb/events", accepted).0 == 202)
+            let outOfTurn: JSONValue = .object([
+                "specversion": "1.0", "id": .string(UUID().uuidString.lowercased()), "source": "zz-court",
+                "type": "casehub.litigation.accepted.v1", "time": "2026-11-29T08:00:00+08:00", "subject": "case-metrics-none",
+                "data": ["caseNumber": "（2026）湘02民初3号", "acceptedOn": "2026-11-29", "causeOfAction": "x"],
+            ])
+            #expect(try await http.send("POST", "/v1/agencies/zz-court/events", outOfTurn).0 == 202)
+            _ = try await http.waitForInbox("zz-court", count: 1)
+            try await http.waitForEvent("zz-procuratorate", type: "casehub.referral.submitted.v1", subject: "case-metrics")
+
+            let text = try await scrape(http.port)
+            #expect(text.contains(#"casehub_events_total{outcome="accepted",type="casehub.referral.submitted.v1",agency="zz-epb"} 1"#), "\(text)")
+            #expect(text.contains(#"casehub_events_total{outcome="refused",type="casehub.litigation.accepted.v1",agency="zz-court",code="case.unknown"} 1"#))
+            #expect(text.contains("casehub_batch_size_count"))
+            #expect(text.contains("casehub_batch_apply_seconds_bucket"))
+            #expect(text.contains("# TYPE casehub_outbox_backlog gauge"))
+            #expect(text.contains(#"casehub_deadlines{stage="running"}"#))
+            #expect(text.contains("casehub_hub_consumer_lag"))
+            #expect(text.contains("casehub_outbox_published_total"))
+            // Requests by route pattern, not by raw path.
+            let requests = text.split(separator: "\n").filter { $0.hasPrefix("casehub_http_requests_total{") }
+            #expect(requests.contains { $0.contains(#"method="POST""#) && $0.contains("events") && $0.contains(#"status="202""#) })
+            #expect(!requests.contains { $0.contains("case-metrics") })
+        }
+    }
+}
