@@ -2,6 +2,7 @@ import CaseModel
 import Foundation
 import HTTPCommon
 import HubStore
+import Kafka
 import Hummingbird
 import Postgres
 
@@ -12,17 +13,24 @@ import Postgres
 /// - `GET /v1/cases/{id}/events` — its audit trail and whether its chain is intact
 /// - `GET /v1/deadlines?state=warning|overdue&agency=&procedure=&asOf=` — as of an instant (default now)
 /// - `GET /v1/rejections?agency=&code=&limit=&offset=`
+/// - `GET /v1/flows?since=&until=&bucket=SECONDS` — deliveries sender → receiver per type and bucket, latency p50/p99; refusals
+/// - `GET /v1/lag` — per topic and partition, how far the hub's and the adapters' consumer groups are behind
 ///
 /// Every path needs an administrator's bearer token (`casehub admin token`).
 public struct AdminRoutes: Sendable {
     let queries: AdminQueries
     let verifier: AuditVerifier
     let tokens: AgencyTokenStore
+    let lag: ConsumerLag
+    let lagGroups: [String]
 
-    public init(database: PostgresClient) {
+    /// `lagGroups`: the consumer groups `/v1/lag` reports (the hub's, the adapters').
+    public init(database: PostgresClient, kafka: KafkaAdmin, lagGroups: [String]) {
         queries = AdminQueries(client: database)
         verifier = AuditVerifier(client: database)
         tokens = AgencyTokenStore(client: database)
+        lag = ConsumerLag(kafka: kafka)
+        self.lagGroups = lagGroups
     }
 
     public func add<Context: RequestContext>(to router: Router<Context>) {
@@ -32,6 +40,8 @@ public struct AdminRoutes: Sendable {
         group.get("cases/:id/events") { request, context in try await caseEvents(request, context) }
         group.get("deadlines") { request, _ in try await deadlines(request) }
         group.get("rejections") { request, _ in try await rejections(request) }
+        group.get("flows") { request, _ in try await flows(request) }
+        group.get("lag") { request, _ in try await consumerLag(request) }
     }
 
     /// Administrators only: an agency's token is refused here.
@@ -178,5 +188,41 @@ public struct AdminRoutes: Sendable {
         var body: [String: JSONValue] = ["rejections": page]
         if page.arrayValue?.count == limit { body["nextOffset"] = .integer(Int64(offset + limit)) }
         return JSONResponse.make(.ok, .object(body))
+    }
+
+    func flows(_ request: Request) async throws -> Response {
+        try await authorize(request)
+        var parameters = Parameters(request)
+        let until = parameters.instant("until") ?? Date()
+        let since = parameters.instant("since") ?? until.addingTimeInterval(-3600)
+        let bucket = parameters.integer("bucket", default: 60, range: 1...86_400)
+        if since >= until { parameters.violations.append(Violation(path: "?since", rule: "range", message: "since must be before until")) }
+        // At most 10,000 buckets per answer.
+        if until.timeIntervalSince(since) / Double(bucket) > 10_000 {
+            parameters.violations.append(Violation(path: "?bucket", rule: "range", message: "at most 10,000 buckets: widen the bucket or narrow the window"))
+        }
+        try parameters.validated()
+        let flows = try await queries.flows(since: since, until: until, bucketSeconds: bucket)
+        return JSONResponse.make(.ok, .object([
+            "since": .string(RFC3339.format(since)), "until": .string(RFC3339.format(until)), "bucketSeconds": .integer(Int64(bucket)),
+            "deliveries": flows["deliveries"] ?? [], "refusals": flows["refusals"] ?? [],
+        ]))
+    }
+
+    func consumerLag(_ request: Request) async throws -> Response {
+        try await authorize(request)
+        let entries: [ConsumerLag.Entry]
+        do {
+            entries = try await lag.read(groups: lagGroups)
+        } catch {
+            throw ProblemDetails(.serviceUnavailable, title: "Broker unavailable", detail: "consumer offsets could not be read: \(error)")
+        }
+        return JSONResponse.make(.ok, .object([
+            "partitions": .array(entries.map { entry in
+                .object(["group": .string(entry.group), "topic": .string(entry.topic), "partition": .integer(Int64(entry.partition)),
+                         "committed": .integer(entry.committed), "high": .integer(entry.high), "lag": .integer(entry.lag)])
+            }),
+            "total": .object(Dictionary(grouping: entries, by: \.group).mapValues { .integer($0.reduce(0) { $0 + $1.lag }) }),
+        ]))
     }
 }

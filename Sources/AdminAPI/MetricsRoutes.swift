@@ -35,13 +35,8 @@ public struct MetricsRoutes: Sendable {
         let backlog = (try? await HubStore(client: database).outboxBacklog()) ?? 0
         let deadlines = (try? await AdminQueries(client: database).deadlineCounts()) ?? [:]
         var lag: Int64?
-        if let hubGroup, let committed = try? await kafka.committedOffsets(group: hubGroup, timeoutMilliseconds: 2_000) {
-            var total: Int64 = 0
-            for (partition, offset) in committed {
-                guard let marks = try? await kafka.watermarks(of: partition, timeoutMilliseconds: 2_000) else { continue }
-                total += max(0, marks.high - offset)
-            }
-            lag = total
+        if let hubGroup, let entries = try? await ConsumerLag(kafka: kafka).read(groups: [hubGroup]) {
+            lag = entries.reduce(0) { $0 + $1.lag }
         }
         return CaseHubMetrics.Snapshot(outboxBacklog: backlog, deadlines: deadlines, consumerLag: lag)
     }

@@ -92,7 +92,11 @@ public final class CaseHubStack: Sendable {
         HealthRoutes(database: database, kafka: kafkaAdmin).add(to: router)
         MetricsRoutes(metrics: metrics, database: database, kafka: kafkaAdmin,
                       hubGroup: configuration.roles.hub ? configuration.hub.groupID : nil).add(to: router)
-        if configuration.roles.hub { AdminRoutes(database: database).add(to: router) }
+        if configuration.roles.hub {
+            let adapters = configuration.roles.adapters
+            let groups = [configuration.hub.groupID] + (adapters.isEmpty ? [] : [DeliveryConsumer.groupID(for: adapters, topics: configuration.topics)])
+            AdminRoutes(database: database, kafka: kafkaAdmin, lagGroups: groups).add(to: router)
+        }
 
         let adapters = configuration.roles.adapters
         if !adapters.isEmpty {

@@ -110,6 +110,39 @@ public struct AdminQueries: Sendable {
             """)
     }
 
+    /// Deliveries per time bucket, sender → receiver and event type, with the
+    /// latency from the hub's commit to the receiver's adapter storing it;
+    /// and refusals per bucket, sender and code.
+    public func flows(since: Date, until: Date, bucketSeconds: Int) async throws -> JSONValue {
+        let bucket = Double(bucketSeconds)
+        // Buckets are computed once, in the inner query; the outer one only shapes the JSON.
+        let deliveries = try await json("""
+            SELECT coalesce(jsonb_agg(jsonb_build_object(
+                       'bucket', bucket, 'sender', sender, 'receiver', receiver, 'type', type, 'count', n,
+                       'latencyP50Seconds', p50, 'latencyP99Seconds', p99) ORDER BY bucket, sender, receiver, type), '[]'::jsonb)::text
+            FROM (
+                SELECT date_bin(make_interval(secs => \(bucket)), d.delivered_at, TIMESTAMPTZ '2000-01-01') AS bucket,
+                       d.event->>'source' AS sender, d.agency AS receiver, d.type, count(*) AS n,
+                       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM d.delivered_at - e.recorded_at)) AS p50,
+                       percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM d.delivered_at - e.recorded_at)) AS p99
+                FROM deliveries d
+                LEFT JOIN case_events e ON e.event_id = d.event_id AND e.outcome = 'accepted'
+                WHERE d.delivered_at >= \(since) AND d.delivered_at < \(until)
+                GROUP BY 1, 2, 3, 4
+            ) flows
+            """)
+        let refusals = try await json("""
+            SELECT coalesce(jsonb_agg(jsonb_build_object('bucket', bucket, 'sender', source, 'code', code, 'count', n)
+                                      ORDER BY bucket, source, code), '[]'::jsonb)::text
+            FROM (
+                SELECT date_bin(make_interval(secs => \(bucket)), received_at, TIMESTAMPTZ '2000-01-01') AS bucket, source, code, count(*) AS n
+                FROM rejections WHERE received_at >= \(since) AND received_at < \(until)
+                GROUP BY 1, 2, 3
+            ) refused
+            """)
+        return .object(["deliveries": deliveries, "refusals": refusals])
+    }
+
     /// Running deadlines by stage now: running (not yet warned), warning, overdue.
     public func deadlineCounts() async throws -> [String: Int] {
         let rows = try await client.query("""

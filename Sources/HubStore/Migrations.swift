@@ -104,6 +104,7 @@ extension Migration {
         caseStateAndDeadlines,
         adapterTokensAndSubmissions,
         webhooks,
+        flowIndexes,
     ]
 
     public static var latestVersion: Int { all.last!.version }
@@ -189,5 +190,13 @@ extension Migration {
         ALTER TABLE deliveries ADD COLUMN push_attempts integer NOT NULL DEFAULT 0;
         ALTER TABLE deliveries ADD COLUMN next_push_at timestamptz;
         CREATE INDEX deliveries_unacked ON deliveries (agency, cursor) WHERE acked_at IS NULL;
+        """)
+}
+
+extension Migration {
+    static let flowIndexes = Migration(version: 5, name: "indexes for the administrators' flow and refusal queries", sql: """
+        CREATE INDEX case_events_event ON case_events (event_id);
+        CREATE INDEX deliveries_delivered ON deliveries (delivered_at);
+        CREATE INDEX rejections_received ON rejections (received_at);
         """)
 }

@@ -79,6 +79,28 @@ struct AdminAPITests {
             let (_, refused) = try await get("/v1/rejections?agency=zz-court")
             #expect(refused["rejections"]?[0]?["code"] == "case.unknown")
 
+            // Flows: who sent what to whom, with latency; refusals by sender and code.
+            let (flowStatus, flows) = try await get("/v1/flows?bucket=3600")
+            #expect(flowStatus == 200, "\(flows)")
+            let flow = flows["deliveries"]?.arrayValue?.first {
+                $0["sender"] == "zz-procuratorate" && $0["receiver"] == "zz-epb" && $0["type"] == "casehub.pil.recommendation-issued.v1"
+            }
+            #expect(flow?["count"] == 1)
+            if case .number(let p50)? = flow?["latencyP50Seconds"] { #expect(p50 >= 0 && p50 < 60) } else { Issue.record("no latency in \(String(describing: flow))") }
+            #expect(flows["refusals"]?.arrayValue?.contains { $0["sender"] == "zz-court" && $0["code"] == "case.unknown" } == true)
+            #expect(try await get("/v1/flows?bucket=0").0 == 400)
+
+            // Lag of the hub's and the adapters' consumer groups, per partition.
+            let (lagStatus, lag) = try await get("/v1/lag")
+            #expect(lagStatus == 200)
+            let groups = Set(lag["partitions"]?.arrayValue?.compactMap { $0["group"]?.stringValue } ?? [])
+            #expect(groups.count == 2, "\(lag)")
+            let lags = lag["partitions"]?.arrayValue?.map { entry -> Int64 in
+                if case .integer(let n)? = entry["lag"] { return n }
+                return -1
+            } ?? []
+            #expect(!lags.isEmpty && lags.allSatisfy { $0 >= 0 })
+
             // Bad parameters: 400 naming each.
             let (bad, problem) = try await get("/v1/cases?limit=0&overdue=maybe&since=yesterday")
             #expect(bad == 400)
