@@ -13,6 +13,7 @@ import Postgres
 /// - `GET /v1/cases/{id}/events` — its audit trail and whether its chain is intact
 /// - `GET /v1/deadlines?state=warning|overdue&agency=&procedure=&asOf=` — as of an instant (default now)
 /// - `GET /v1/rejections?agency=&code=&limit=&offset=`
+/// - `POST /v1/rejections/{id}/replay` `{"reason": "…"}` — the refused event through the hub again (audited, idempotent)
 /// - `GET /v1/flows?since=&until=&bucket=SECONDS` — deliveries sender → receiver per type and bucket, latency p50/p99; refusals
 /// - `GET /v1/lag` — per topic and partition, how far the hub's and the adapters' consumer groups are behind
 ///
@@ -21,6 +22,7 @@ public struct AdminRoutes: Sendable {
     let queries: AdminQueries
     let verifier: AuditVerifier
     let tokens: AgencyTokenStore
+    let store: HubStore
     let lag: ConsumerLag
     let lagGroups: [String]
 
@@ -29,6 +31,7 @@ public struct AdminRoutes: Sendable {
         queries = AdminQueries(client: database)
         verifier = AuditVerifier(client: database)
         tokens = AgencyTokenStore(client: database)
+        store = HubStore(client: database)
         lag = ConsumerLag(kafka: kafka)
         self.lagGroups = lagGroups
     }
@@ -40,24 +43,28 @@ public struct AdminRoutes: Sendable {
         group.get("cases/:id/events") { request, context in try await caseEvents(request, context) }
         group.get("deadlines") { request, _ in try await deadlines(request) }
         group.get("rejections") { request, _ in try await rejections(request) }
+        group.post("rejections/:id/replay") { request, context in try await replayRejection(request, context) }
         group.get("flows") { request, _ in try await flows(request) }
         group.get("lag") { request, _ in try await consumerLag(request) }
     }
 
-    /// Administrators only: an agency's token is refused here.
-    private func authorize(_ request: Request) async throws {
+    /// Administrators only: an agency's token is refused here. Returns the
+    /// token's label, which names the administrator in the audit trail.
+    @discardableResult
+    private func authorize(_ request: Request) async throws -> String {
         var challenge = ProblemDetails(.unauthorized, title: "Unauthorized",
                                        detail: "send 'Authorization: Bearer <token>' with an administrator's token (casehub admin token)")
         challenge.headers[.wwwAuthenticate] = "Bearer realm=\"casehub-admin\""
         guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else { throw challenge }
         let token = String(header.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
-        guard !token.isEmpty, token.utf8.count <= 200, let owner = try await tokens.agency(forToken: token) else {
+        guard !token.isEmpty, token.utf8.count <= 200, let owner = try await tokens.identity(forToken: token) else {
             challenge.detail = "the bearer token is unknown or revoked"
             throw challenge
         }
-        guard owner == AgencyTokenStore.administrators else {
+        guard owner.agency == AgencyTokenStore.administrators else {
             throw ProblemDetails(.forbidden, title: "Forbidden", detail: "an agency's token does not open the administrators' API")
         }
+        return owner.label.isEmpty ? "administrator" : owner.label
     }
 
     // MARK: query parameters
@@ -224,5 +231,33 @@ public struct AdminRoutes: Sendable {
             }),
             "total": .object(Dictionary(grouping: entries, by: \.group).mapValues { .integer($0.reduce(0) { $0 + $1.lag }) }),
         ]))
+    }
+
+    func replayRejection(_ request: Request, _ context: some RequestContext) async throws -> Response {
+        let administrator = try await authorize(request)
+        guard let id = Int64(try context.parameters.require("id")) else {
+            throw ProblemDetails(.notFound, title: "Rejection not found", detail: "rejection ids are integers")
+        }
+        var request = request
+        let body: JSONValue
+        do {
+            body = try JSONValue.parse(Array(try await request.collectBody(upTo: 64 << 10).readableBytesView))
+        } catch {
+            throw ProblemDetails(.badRequest, title: "Malformed JSON", detail: "the body must be {\"reason\": \"…\"}")
+        }
+        guard let reason = body["reason"]?.stringValue?.trimmingCharacters(in: .whitespacesAndNewlines), (1...1_000).contains(reason.count) else {
+            throw ProblemDetails(.unprocessableContent, title: "Reason required", detail: "a replay is audited: say why (1 to 1,000 characters)",
+                                 violations: [Violation(path: "/reason", rule: "required", message: "1 to 1,000 characters")])
+        }
+        switch try await store.replayRejection(id: id, reason: reason, by: administrator, at: Date()) {
+        case .replayed(let at):
+            return JSONResponse.make(.accepted, .object(["rejectionId": .integer(id), "state": "replayed", "replayedAt": .string(RFC3339.format(at))]))
+        case .alreadyReplayed(let at):
+            return JSONResponse.make(.ok, .object(["rejectionId": .integer(id), "state": "already-replayed", "replayedAt": .string(RFC3339.format(at))]))
+        case .notFound:
+            throw ProblemDetails(.notFound, title: "Rejection not found", detail: "no rejection \(id)")
+        case .notReplayable(let why):
+            throw ProblemDetails(.conflict, title: "Not replayable", detail: why)
+        }
     }
 }

@@ -37,6 +37,15 @@ public struct AgencyTokenStore: Sendable {
         return try rows.first.flatMap { AgencyID(rawValue: try $0.decode("agency", as: String.self)) }
     }
 
+    /// The principal and label of a token, or nil when it is unknown or revoked.
+    public func identity(forToken token: String) async throws -> (agency: AgencyID, label: String)? {
+        let rows = try await client.query("""
+            SELECT agency, label FROM agency_tokens WHERE token_hash = \(Self.hash(token)) AND revoked_at IS NULL
+            """)
+        guard let row = rows.first, let agency = AgencyID(rawValue: try row.decode("agency", as: String.self)) else { return nil }
+        return (agency, try row.decode("label"))
+    }
+
     /// Revokes the agency's tokens with this label (all of them when nil); returns how many.
     @discardableResult
     public func revoke(agency: AgencyID, label: String? = nil) async throws -> Int {

@@ -105,6 +105,7 @@ extension Migration {
         adapterTokensAndSubmissions,
         webhooks,
         flowIndexes,
+        rejectionReplay,
     ]
 
     public static var latestVersion: Int { all.last!.version }
@@ -198,5 +199,13 @@ extension Migration {
         CREATE INDEX case_events_event ON case_events (event_id);
         CREATE INDEX deliveries_delivered ON deliveries (delivered_at);
         CREATE INDEX rejections_received ON rejections (received_at);
+        """)
+}
+
+extension Migration {
+    static let rejectionReplay = Migration(version: 6, name: "replay of refused events by administrators", sql: """
+        ALTER TABLE rejections ADD COLUMN replayed_at timestamptz;
+        ALTER TABLE rejections ADD COLUMN replay_reason text;
+        ALTER TABLE rejections ADD COLUMN replayed_by text;
         """)
 }

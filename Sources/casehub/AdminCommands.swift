@@ -138,7 +138,32 @@ struct DeadlinesCommand: AsyncParsableCommand {
 
 /// `casehub rejections list`.
 struct RejectionsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "rejections", abstract: "Refused events.", subcommands: [List.self])
+    static let configuration = CommandConfiguration(commandName: "rejections", abstract: "Refused events.", subcommands: [List.self, Replay.self])
+
+    struct Replay: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Send a refused event through the hub again (audited with the reason; idempotent).")
+        @OptionGroup var options: CommonOptions
+        @Argument(help: "The rejection id (from 'rejections list').") var id: Int64
+        @Option(help: "Why it may pass now; recorded in the audit trail.") var reason: String
+
+        func run() async throws {
+            let logger = options.bootstrapLogging()
+            let configuration = try options.configuration()
+            let trimmed = reason.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard (1...1_000).contains(trimmed.count) else { throw ValidationError("--reason needs 1 to 1,000 characters") }
+            let who = "cli:" + (ProcessInfo.processInfo.environment["USER"] ?? "unknown")
+            let outcome = try await options.withDatabase(configuration, logger: logger) { client in
+                try await HubStore(client: client).replayRejection(id: id, reason: trimmed, by: who, at: Date())
+            }
+            switch outcome {
+            case .replayed(let at): print("rejection \(id) replayed at \(RFC3339.format(at)); the hub will judge it again")
+            case .alreadyReplayed(let at): print("rejection \(id) was already replayed at \(RFC3339.format(at)); nothing done")
+            case .notFound: throw ValidationError("no rejection \(id)")
+            case .notReplayable(let why): throw ValidationError("rejection \(id) cannot be replayed: \(why)")
+            }
+        }
+    }
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Refused events, newest first, with reasons.")

@@ -108,3 +108,56 @@ struct AdminAPITests {
         }
     }
 }
+
+extension AdminAPITests {
+    /// An answer that overtook its question is refused; once the question
+    /// has arrived, an administrator replays it and the hub accepts it.
+    @Test func aRefusedEventIsReplayedOnceWithAReason() async throws {
+        try await withRunningStack(agencies: ["zz-epb", "zz-procuratorate"]) { _, http, database in
+            let admin = try await AgencyTokenStore(client: database).issue(agency: AgencyTokenStore.administrators, label: "值班员")
+            func call(_ method: String, _ path: String, _ body: JSONValue? = nil) async throws -> (Int, JSONValue) {
+                try await http.send(method, path, body, bearer: .token(admin))
+            }
+            let submittedID = UUID().uuidString.lowercased()
+            var submitted = Self.event("referral.submitted", by: "zz-epb", case: "admin-replay", at: "2026-11-29T08:00:00+08:00",
+                                       ["receiver": "zz-procuratorate", "referralKind": "clue", "summary": "线索"])
+            if case .object(var members) = submitted { members["id"] = .string(submittedID); submitted = .object(members) }
+            let received = Self.event("referral.received", by: "zz-procuratorate", case: "admin-replay", at: "2026-11-29T09:00:00+08:00",
+                                      ["referralEventId": .string(submittedID)])
+            // The receipt arrives first: refused, the case does not exist yet.
+            #expect(try await http.send("POST", "/v1/agencies/zz-procuratorate/events", received).0 == 202)
+            let refused = await eventually { (try? await call("GET", "/v1/rejections").1["rejections"]?.arrayValue?.count) == 1 }
+            #expect(refused)
+            let rejectionID = try #require(try await call("GET", "/v1/rejections").1["rejections"]?[0]?["id"])
+            #expect(try await http.send("POST", "/v1/agencies/zz-epb/events", submitted).0 == 202)
+            try await http.waitForEvent("zz-procuratorate", type: "casehub.referral.submitted.v1", subject: "admin-replay")
+
+            let path = "/v1/rejections/\(pathText(rejectionID))/replay"
+            #expect(try await http.send("POST", path, ["reason": "x"], bearer: .token(try #require(http.tokens["zz-epb"]))).0 == 403)
+            #expect(try await call("POST", path, [:]).0 == 422)
+            let (status, answer) = try await call("POST", path, ["reason": "受理回执先于移送到达，移送已到，重新处理"])
+            #expect(status == 202, "\(answer)")
+            #expect(answer["state"] == "replayed")
+            let applied = await eventually {
+                (try? await call("GET", "/v1/cases/admin-replay").1["status"]) == "received"
+            }
+            #expect(applied)
+            // Idempotent: a second replay does nothing.
+            let (again, second) = try await call("POST", path, ["reason": "再来一次"])
+            #expect(again == 200 && second["state"] == "already-replayed")
+            // Audited with the administrator and the reason; the chain holds.
+            let (_, trail) = try await call("GET", "/v1/cases/admin-replay/events")
+            let audit = trail["events"]?.arrayValue?.filter { $0["type"] == "casehub.admin.rejection-replayed" } ?? []
+            #expect(audit.count == 1)
+            #expect(audit.first?["source"] == "admin:值班员")
+            #expect(trail["chain"]?["intact"] == true)
+            #expect(try await call("POST", "/v1/rejections/999999/replay", ["reason": "x"]).0 == 404)
+        }
+    }
+
+    /// An integer JSON value as path text.
+    private func pathText(_ value: JSONValue) -> String {
+        if case .integer(let number) = value { return String(number) }
+        return "?"
+    }
+}

@@ -155,3 +155,17 @@ extension CommandLineTests {
         #expect(wrong.output.contains("--state is warning or overdue"))
     }
 }
+
+extension CommandLineTests {
+    @Test func rejectionsReplayNeedsAKnownIDAndAReason() async throws {
+        let database = try await TestDatabase.create("cli")
+        var environment = ProcessInfo.processInfo.environment
+        environment["CASEHUB_DATABASE_URL"] = database
+        #expect(try run(["migrate"], environment: environment).status == 0)
+        let missing = try run(["rejections", "replay", "42", "--reason", "test"], environment: environment)
+        #expect(missing.status != 0)
+        #expect(missing.output.contains("no rejection 42"))
+        let blank = try run(["rejections", "replay", "42", "--reason", "  "], environment: environment)
+        #expect(blank.output.contains("--reason needs 1 to 1,000 characters"))
+    }
+}
