@@ -65,15 +65,8 @@ public struct AdapterRoutes: Sendable {
         guard let id = AgencyID(rawValue: text), agencies.contains(id) else {
             throw ProblemDetails(.notFound, title: "Unknown agency", detail: "no adapter serves agency '\(text.prefix(80))' here")
         }
-        var challenge = ProblemDetails(.unauthorized, title: "Unauthorized",
-                                       detail: "send 'Authorization: Bearer <token>' with a token issued to \(id) (casehub agencies token \(id))")
-        challenge.headers[.wwwAuthenticate] = "Bearer realm=\"casehub\""
-        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else { throw challenge }
-        let token = String(header.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
-        guard !token.isEmpty, token.utf8.count <= 200, let owner = try await tokens.agency(forToken: token) else {
-            challenge.detail = "the bearer token is unknown or revoked"
-            throw challenge
-        }
+        let token = try BearerToken.require(request, realm: "casehub", howToGet: "a token issued to \(id) (casehub agencies token \(id))")
+        guard let owner = try await tokens.agency(forToken: token) else { throw BearerToken.unknown(realm: "casehub") }
         guard owner == id else {
             throw ProblemDetails(.forbidden, title: "Forbidden", detail: "this token belongs to another agency; it works only on that agency's paths")
         }

@@ -52,15 +52,8 @@ public struct AdminRoutes: Sendable {
     /// token's label, which names the administrator in the audit trail.
     @discardableResult
     private func authorize(_ request: Request) async throws -> String {
-        var challenge = ProblemDetails(.unauthorized, title: "Unauthorized",
-                                       detail: "send 'Authorization: Bearer <token>' with an administrator's token (casehub admin token)")
-        challenge.headers[.wwwAuthenticate] = "Bearer realm=\"casehub-admin\""
-        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else { throw challenge }
-        let token = String(header.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
-        guard !token.isEmpty, token.utf8.count <= 200, let owner = try await tokens.identity(forToken: token) else {
-            challenge.detail = "the bearer token is unknown or revoked"
-            throw challenge
-        }
+        let token = try BearerToken.require(request, realm: "casehub-admin", howToGet: "an administrator's token (casehub admin token)")
+        guard let owner = try await tokens.identity(forToken: token) else { throw BearerToken.unknown(realm: "casehub-admin") }
         guard owner.agency == AgencyTokenStore.administrators else {
             throw ProblemDetails(.forbidden, title: "Forbidden", detail: "an agency's token does not open the administrators' API")
         }
@@ -155,7 +148,7 @@ public struct AdminRoutes: Sendable {
     func caseEvents(_ request: Request, _ context: some RequestContext) async throws -> Response {
         try await authorize(request)
         let id = try context.parameters.require("id")
-        guard id.utf8.count <= 256, !id.unicodeScalars.contains("\u{0}"), try await queries.caseDetail(id) != nil else {
+        guard id.utf8.count <= 256, !id.unicodeScalars.contains("\u{0}"), try await queries.caseExists(id) else {
             throw ProblemDetails(.notFound, title: "Case not found", detail: "no case '\(id.prefix(128))'")
         }
         let events = try await queries.caseEvents(id)

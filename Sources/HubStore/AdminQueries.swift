@@ -71,6 +71,10 @@ public struct AdminQueries: Sendable {
         return value
     }
 
+    public func caseExists(_ id: String) async throws -> Bool {
+        try await !client.query("SELECT 1 FROM cases WHERE id = \(id)").isEmpty
+    }
+
     /// A case's audit trail, in chain order.
     public func caseEvents(_ id: String) async throws -> JSONValue {
         try await json("""

@@ -34,10 +34,12 @@ public struct AgencyKeyStore: Sendable {
         let rows = try await client.query("""
             SELECT key_id, public_key, retired_at FROM agency_keys WHERE agency = \(agency.rawValue) ORDER BY created_at
             """)
-        return try rows.map { row in
-            EventSignature.RegisteredKey(keyID: try row.decode("key_id"), publicKey: try row.decode("public_key"),
-                                         retiredAt: try row.decode("retired_at", as: Date?.self))
-        }
+        return try rows.map(Self.registeredKey)
+    }
+
+    private static func registeredKey(_ row: PostgresRow) throws -> EventSignature.RegisteredKey {
+        EventSignature.RegisteredKey(keyID: try row.decode("key_id"), publicKey: try row.decode("public_key"),
+                                     retiredAt: try row.decode("retired_at", as: Date?.self))
     }
 
     /// Every registered key, by agency.
@@ -46,9 +48,7 @@ public struct AgencyKeyStore: Sendable {
         var keys: [AgencyID: [EventSignature.RegisteredKey]] = [:]
         for row in rows {
             guard let agency = AgencyID(rawValue: try row.decode("agency", as: String.self)) else { continue }
-            keys[agency, default: []].append(EventSignature.RegisteredKey(
-                keyID: try row.decode("key_id"), publicKey: try row.decode("public_key"),
-                retiredAt: try row.decode("retired_at", as: Date?.self)))
+            keys[agency, default: []].append(try Self.registeredKey(row))
         }
         return keys
     }

@@ -31,10 +31,7 @@ public struct AgencyTokenStore: Sendable {
 
     /// The agency a token belongs to, or nil when it is unknown or revoked.
     public func agency(forToken token: String) async throws -> AgencyID? {
-        let rows = try await client.query("""
-            SELECT agency FROM agency_tokens WHERE token_hash = \(Self.hash(token)) AND revoked_at IS NULL
-            """)
-        return try rows.first.flatMap { AgencyID(rawValue: try $0.decode("agency", as: String.self)) }
+        try await identity(forToken: token)?.agency
     }
 
     /// The principal and label of a token, or nil when it is unknown or revoked.
