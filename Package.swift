@@ -115,6 +115,7 @@ let package = Package(
                 "CaseHubMetrics", "CaseModel", "HTTPCommon", "HubStore", "Kafka", "Postgres",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
+            resources: [.copy("Dashboard")],
             swiftSettings: swiftSettings
         ),
         // Wires the parts into one runnable stack; the CLI and end-to-end tests share it.
@@ -131,7 +132,7 @@ let package = Package(
         .executableTarget(
             name: "casehub",
             dependencies: [
-                "Adapters", "CaseHubServer", "CaseModel", "Hub", "HubStore", "Kafka", "Postgres",
+                "Adapters", "AdminAPI", "CaseHubServer", "CaseModel", "Hub", "HubStore", "Kafka", "Postgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

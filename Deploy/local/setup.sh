@@ -24,7 +24,8 @@ sudo_if_needed() {
 }
 
 # --- apt --------------------------------------------------------------------
-apt_packages=(libpq-dev librdkafka-dev postgresql postgresql-client patchelf python3-venv)
+# chromium: the dashboard's browser test (headless).
+apt_packages=(libpq-dev librdkafka-dev postgresql postgresql-client patchelf python3-venv chromium)
 missing=()
 for p in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -16,6 +16,8 @@ import Postgres
 /// - `POST /v1/rejections/{id}/replay` `{"reason": "…"}` — the refused event through the hub again (audited, idempotent)
 /// - `GET /v1/flows?since=&until=&bucket=SECONDS` — deliveries sender → receiver per type and bucket, latency p50/p99; refusals
 /// - `GET /v1/lag` — per topic and partition, how far the hub's and the adapters' consumer groups are behind
+/// - `GET /v1/agencies` — the registered agencies with their tokens, keys and traffic
+/// - `GET /v1/overview` — outbox backlog, deadlines by stage, cases by status, refusals
 ///
 /// Every path needs an administrator's bearer token (`casehub admin token`).
 public struct AdminRoutes: Sendable {
@@ -25,9 +27,14 @@ public struct AdminRoutes: Sendable {
     let store: HubStore
     let lag: ConsumerLag
     let lagGroups: [String]
+    let registry: AgencyRegistry
+    /// The agencies whose adapters this process serves.
+    let servedAdapters: Set<AgencyID>
 
     /// `lagGroups`: the consumer groups `/v1/lag` reports (the hub's, the adapters').
-    public init(database: PostgresClient, kafka: KafkaAdmin, lagGroups: [String]) {
+    public init(database: PostgresClient, kafka: KafkaAdmin, lagGroups: [String], registry: AgencyRegistry, servedAdapters: Set<AgencyID>) {
+        self.registry = registry
+        self.servedAdapters = servedAdapters
         queries = AdminQueries(client: database)
         verifier = AuditVerifier(client: database)
         tokens = AgencyTokenStore(client: database)
@@ -46,6 +53,11 @@ public struct AdminRoutes: Sendable {
         group.post("rejections/:id/replay") { request, context in try await replayRejection(request, context) }
         group.get("flows") { request, _ in try await flows(request) }
         group.get("lag") { request, _ in try await consumerLag(request) }
+        group.get("agencies") { request, _ in try await agencies(request) }
+        group.get("overview") { request, _ in
+            try await authorize(request)
+            return JSONResponse.make(.ok, try await queries.overview())
+        }
     }
 
     /// Administrators only: an agency's token is refused here. Returns the
@@ -224,6 +236,12 @@ public struct AdminRoutes: Sendable {
             }),
             "total": .object(Dictionary(grouping: entries, by: \.group).mapValues { .integer($0.reduce(0) { $0 + $1.lag }) }),
         ]))
+    }
+
+    func agencies(_ request: Request) async throws -> Response {
+        try await authorize(request)
+        let activity = try await queries.agencyActivity()
+        return JSONResponse.make(.ok, .object(["agencies": AgencyListing.json(registry: registry, activity: activity, served: servedAdapters)]))
     }
 
     func replayRejection(_ request: Request, _ context: some RequestContext) async throws -> Response {

@@ -95,7 +95,9 @@ public final class CaseHubStack: Sendable {
         if configuration.roles.hub {
             let adapters = configuration.roles.adapters
             let groups = [configuration.hub.groupID] + (adapters.isEmpty ? [] : [DeliveryConsumer.groupID(for: adapters, topics: configuration.topics)])
-            AdminRoutes(database: database, kafka: kafkaAdmin, lagGroups: groups).add(to: router)
+            AdminRoutes(database: database, kafka: kafkaAdmin, lagGroups: groups, registry: configuration.registry,
+                        servedAdapters: Set(adapters)).add(to: router)
+            try DashboardRoutes().add(to: router)
         }
 
         let adapters = configuration.roles.adapters

@@ -158,13 +158,61 @@ public struct AdminQueries: Sendable {
         return counts
     }
 
+    /// Per agency: live tokens, signing keys in use, events it sent that the
+    /// hub accepted or refused, and when it last sent one. Agencies that never
+    /// did anything have no row.
+    public func agencyActivity() async throws -> [String: JSONValue] {
+        let activity = try await json("""
+            SELECT coalesce(jsonb_object_agg(agency, jsonb_build_object(
+                       'tokens', tokens, 'keys', keys, 'accepted', accepted, 'refused', refused, 'lastEventAt', last_event_at)), '{}'::jsonb)::text
+            FROM (
+                SELECT agency, sum(tokens) AS tokens, sum(keys) AS keys, sum(accepted) AS accepted, sum(refused) AS refused,
+                       max(last_event_at) AS last_event_at
+                FROM (
+                    SELECT agency, count(*) AS tokens, 0 AS keys, 0 AS accepted, 0 AS refused, NULL::timestamptz AS last_event_at
+                    FROM agency_tokens WHERE revoked_at IS NULL GROUP BY agency
+                    UNION ALL
+                    SELECT agency, 0, count(*), 0, 0, NULL FROM agency_keys WHERE retired_at IS NULL GROUP BY agency
+                    UNION ALL
+                    SELECT source, 0, 0, count(*), 0, max(recorded_at) FROM case_events WHERE outcome = 'accepted' GROUP BY source
+                    UNION ALL
+                    SELECT source, 0, 0, 0, count(*), max(received_at) FROM rejections GROUP BY source
+                ) parts
+                GROUP BY agency
+            ) per_agency
+            """)
+        return activity.objectValue ?? [:]
+    }
+
+    /// The figures at the top of the dashboard: outbox backlog, deadlines by
+    /// stage, cases by status, refusals.
+    public func overview() async throws -> JSONValue {
+        let counts = try await json("""
+            SELECT jsonb_build_object(
+                'outboxBacklog', (SELECT count(*) FROM outbox WHERE sent_at IS NULL),
+                'oldestUnsentSeconds', (SELECT extract(epoch FROM now() - min(created_at)) FROM outbox WHERE sent_at IS NULL),
+                'cases', (SELECT count(*) FROM cases),
+                'casesByStatus', (SELECT coalesce(jsonb_object_agg(status, n), '{}'::jsonb)
+                                  FROM (SELECT status, count(*) AS n FROM cases GROUP BY status) s),
+                'events', (SELECT count(*) FROM case_events WHERE outcome = 'accepted'),
+                'rejections', (SELECT count(*) FROM rejections),
+                'rejectionsNotReplayed', (SELECT count(*) FROM rejections WHERE replayed_at IS NULL),
+                'unacknowledgedDeliveries', (SELECT count(*) FROM deliveries WHERE acked_at IS NULL)
+            )::text
+            """)
+        guard case .object(var body) = counts else { return counts }
+        body["deadlines"] = .object(try await deadlineCounts().mapValues { .integer(Int64($0)) })
+        return .object(body)
+    }
+
     /// Refused events, newest first.
     public func rejections(agency: String?, code: String?, limit: Int, offset: Int) async throws -> JSONValue {
         try await json("""
             SELECT coalesce(jsonb_agg(item ORDER BY id DESC), '[]'::jsonb)::text FROM (
                 SELECT id, jsonb_build_object(
                     'id', id, 'eventId', event_id, 'source', source, 'topic', topic, 'caseId', case_id, 'type', type,
-                    'code', code, 'reason', reason, 'violations', violations, 'receivedAt', received_at) AS item
+                    'code', code, 'reason', reason, 'violations', violations, 'receivedAt', received_at,
+                    'replayedAt', replayed_at, 'replayReason', replay_reason, 'replayedBy', replayed_by) AS item
                 FROM rejections
                 WHERE (\(agency)::text IS NULL OR source = \(agency)) AND (\(code)::text IS NULL OR code = \(code))
                 ORDER BY id DESC

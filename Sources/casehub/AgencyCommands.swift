@@ -1,3 +1,4 @@
+import AdminAPI
 import ArgumentParser
 import CaseHubServer
 import CaseModel
@@ -5,11 +6,34 @@ import Foundation
 import HubStore
 import Postgres
 
-/// `casehub agencies token|revoke`: the bearer tokens agencies' systems use.
+/// `casehub agencies list|token|revoke`: the registered agencies and the
+/// bearer tokens their systems use.
 struct AgenciesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "agencies", abstract: "Manage the agencies' access to their adapters.",
-        subcommands: [IssueToken.self, RevokeTokens.self])
+        commandName: "agencies", abstract: "The registered agencies and their access to their adapters.",
+        subcommands: [List.self, IssueToken.self, RevokeTokens.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Registered agencies with their live tokens, signing keys and events sent.")
+        @OptionGroup var options: CommonOptions
+        @Option(help: "Only agencies of this kind, e.g. procuratorate.") var kind: String?
+        @Flag(help: "JSON instead of a table.") var json = false
+
+        func run() async throws {
+            let logger = options.bootstrapLogging()
+            let configuration = try options.configuration()
+            if let kind, AgencyKind(rawValue: kind) == nil {
+                throw ValidationError("--kind is one of: \(AgencyKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            let activity = try await options.withDatabase(configuration, logger: logger) { try await AdminQueries(client: $0).agencyActivity() }
+            let all = AgencyListing.json(registry: configuration.registry, activity: activity, served: nil).arrayValue ?? []
+            let listed = all.filter { kind == nil || $0["kind"]?.stringValue == kind }
+            if json { return print(JSONValue.array(listed).canonicalString) }
+            print(TextTable(header: ["agency", "kind", "tokens", "keys", "accepted", "refused", "last event", "name"], rows: listed.map { item in
+                [item["id"], item["kind"], item["tokens"], item["keys"], item["accepted"], item["refused"], item["lastEventAt"], item["name"]].map(TextTable.cell)
+            }).rendered)
+        }
+    }
 
     struct IssueToken: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

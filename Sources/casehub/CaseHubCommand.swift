@@ -6,6 +6,7 @@ struct CaseHubCommand: AsyncParsableCommand {
         commandName: "casehub",
         abstract: "The integration hub between ecological-environment enforcement agencies.",
         subcommands: [RunCommand.self, HubCommand.self, AdapterCommand.self, MigrateCommand.self, TopicsCommand.self,
-                      AgenciesCommand.self, KeysCommand.self, AdminCommand.self, CasesCommand.self, DeadlinesCommand.self, RejectionsCommand.self, AuditCommand.self, ReplayCommand.self]
+                      AgenciesCommand.self, KeysCommand.self, AdminCommand.self, CasesCommand.self, DeadlinesCommand.self, RejectionsCommand.self,
+                      FlowsCommand.self, LagCommand.self, AuditCommand.self, ReplayCommand.self]
     )
 }

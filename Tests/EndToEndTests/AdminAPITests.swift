@@ -101,6 +101,16 @@ struct AdminAPITests {
             } ?? []
             #expect(!lags.isEmpty && lags.allSatisfy { $0 >= 0 })
 
+            // Agencies: the registry's with their activity; the overview's figures.
+            let (_, agencies) = try await get("/v1/agencies")
+            let court = agencies["agencies"]?.arrayValue?.first { $0["id"] == "zz-court" }
+            #expect(court?["name"] == "株洲市中级人民法院" && court?["refused"] == 1 && court?["adapterHere"] == true)
+            #expect(agencies["agencies"]?.arrayValue?.first { $0["id"] == "zz-epb" }?["accepted"] == 2)
+            let (_, overview) = try await get("/v1/overview")
+            #expect(overview["cases"] == 2 && overview["rejections"] == 1 && overview["rejectionsNotReplayed"] == 1, "\(overview)")
+            if case .integer(let overdue)? = overview["deadlines"]?["overdue"] { #expect(overdue >= 1) } else { Issue.record("\(overview)") }
+            #expect(overview["outboxBacklog"] != nil)
+
             // Bad parameters: 400 naming each.
             let (bad, problem) = try await get("/v1/cases?limit=0&overdue=maybe&since=yesterday")
             #expect(bad == 400)

@@ -169,3 +169,66 @@ extension CommandLineTests {
         #expect(blank.output.contains("--reason needs 1 to 1,000 characters"))
     }
 }
+
+extension CommandLineTests {
+    /// `agencies list`, `flows` and `lag` against a running stack that has
+    /// delivered one referral and refused one event.
+    @Test func agenciesListFlowsAndLagShowTheTraffic() async throws {
+        try await withRunningStack(agencies: ["zz-epb", "zz-procuratorate"]) { stack, http, _ in
+            let referral = AdminAPITests.event("referral.submitted", by: "zz-epb", case: "cli-referral", at: "2026-07-01T09:00:00+08:00",
+                                               ["receiver": "zz-procuratorate", "referralKind": "clue", "summary": "线索"])
+            #expect(try await http.send("POST", "/v1/agencies/zz-epb/events", referral).0 == 202)
+            let unknownCase = AdminAPITests.event("pil.filed", by: "zz-procuratorate", case: "cli-nothing", at: "2026-07-01T09:00:00+08:00",
+                                                  ["documentNumber": "株检行公立〔2026〕9号", "agency": "zz-epb"])
+            #expect(try await http.send("POST", "/v1/agencies/zz-procuratorate/events", unknownCase).0 == 202)
+            _ = try await http.waitForInbox("zz-procuratorate", count: 1)
+
+            var environment = ProcessInfo.processInfo.environment
+            environment["CASEHUB_DATABASE_URL"] = stack.configuration.databaseURL
+            environment["CASEHUB_KAFKA_BROKERS"] = TestEnvironment.kafkaBrokers
+            environment["CASEHUB_TOPIC_PREFIX"] = stack.configuration.topics.prefix
+            environment["CASEHUB_LOG_LEVEL"] = "error"
+
+            // Flows: the delivery and, once the hub has judged it, the refusal.
+            var flows: JSONValue = .null
+            let judged = await eventually(timeout: .seconds(60)) {
+                guard let output = try? run(["flows", "--json"], environment: environment).output,
+                      let parsed = try? JSONValue.parse(Array(output.utf8)) else { return false }
+                flows = parsed
+                return parsed["refusals"]?.arrayValue?.isEmpty == false
+            }
+            #expect(judged, "\(flows)")
+            // Besides the referral, the hub's receipts to the senders are deliveries too.
+            let delivery = try #require(flows["deliveries"]?.arrayValue?.first { $0["type"] == "casehub.referral.submitted.v1" }, "\(flows)")
+            #expect(delivery["sender"] == "zz-epb" && delivery["receiver"] == "zz-procuratorate" && delivery["count"] == 1)
+            #expect(flows["refusals"]?[0]?["sender"] == "zz-procuratorate" && flows["refusals"]?[0]?["code"] == "case.unknown")
+            let table = try run(["flows", "--bucket", "60"], environment: environment)
+            #expect(table.status == 0 && table.output.contains("casehub.referral.submitted.v1") && table.output.contains("case.unknown"), "\(table.output)")
+            #expect(try run(["flows", "--since", "yesterday"], environment: environment).output.contains("not an RFC 3339 instant"))
+
+            // Agencies: who they are, their tokens and what they sent.
+            let listed = try JSONValue.parse(Array(try run(["agencies", "list", "--json"], environment: environment).output.utf8))
+            let epb = try #require(listed.arrayValue?.first { $0["id"] == "zz-epb" })
+            #expect(epb["name"] == "株洲市生态环境局" && epb["kind"] == "environment-bureau")
+            #expect(epb["tokens"] == 1 && epb["keys"] == 1 && epb["accepted"] == 1 && epb["refused"] == 0)
+            let courts = try run(["agencies", "list", "--kind", "court"], environment: environment)
+            #expect(courts.output.contains("株洲市中级人民法院") && !courts.output.contains("株洲市生态环境局"), "\(courts.output)")
+            #expect(try run(["agencies", "list", "--kind", "bank"], environment: environment).output.contains("--kind is one of"))
+
+            // Lag: the hub's and the adapters' groups, caught up.
+            let hubGroup = stack.configuration.hub.groupID
+            var lag: [JSONValue] = []
+            let caughtUp = await eventually(timeout: .seconds(60)) {
+                guard let output = try? run(["lag", "--json"], environment: environment).output,
+                      let entries = try? JSONValue.parse(Array(output.utf8)).arrayValue else { return false }
+                lag = entries
+                let groups = Set(entries.compactMap { $0["group"]?.stringValue })
+                return groups.contains(hubGroup) && groups.contains("\(stack.configuration.topics.prefix)-adapters")
+                    && entries.allSatisfy { $0["lag"] == 0 }
+            }
+            #expect(caughtUp, "\(lag)")
+            let lagTable = try run(["lag"], environment: environment)
+            #expect(lagTable.output.contains("\(hubGroup): 0 behind"), "\(lagTable.output)")
+        }
+    }
+}
