@@ -89,7 +89,7 @@ let package = Package(
             name: "Adapters",
             dependencies: [
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                "CaseModel", "HTTPCommon", "HubStore", "Kafka", "Postgres",
+                "CaseHubMetrics", "CaseModel", "HTTPCommon", "HubStore", "Kafka", "Postgres",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,6 +1,8 @@
+import CaseHubMetrics
 import CaseModel
 import HubStore
 import Kafka
+import Foundation
 import Logging
 import ServiceLifecycle
 
@@ -11,11 +13,14 @@ public final class DeliveryConsumer: Service, Sendable {
     private let agencies: [AgencyID]
     private let topics: TopicNames
     private let store: DeliveryStore
+    private let metrics: CaseHubMetrics?
     private let consumer: KafkaConsumer
     private let delivered: Wakeup
     private let logger: Logger
 
-    public init(agencies: [AgencyID], topics: TopicNames, store: DeliveryStore, consumer: KafkaConsumer, delivered: Wakeup, logger: Logger) {
+    public init(agencies: [AgencyID], topics: TopicNames, store: DeliveryStore, consumer: KafkaConsumer, delivered: Wakeup,
+                metrics: CaseHubMetrics? = nil, logger: Logger) {
+        self.metrics = metrics
         self.agencies = agencies
         self.topics = topics
         self.store = store
@@ -58,9 +63,22 @@ public final class DeliveryConsumer: Service, Sendable {
                     delay = min(delay * 2, .seconds(5))
                 }
             }
+            recordEndToEndLatency(of: batch)
             try await consumer.commit(batch)
             delivered.signal()
         }
         await consumer.close()
+    }
+
+    /// Stored now: how long since the sender's adapter produced each event
+    /// (the hub's `casehub_submitted_at` header; absent on the hub's own notices).
+    private func recordEndToEndLatency(of batch: [KafkaMessage]) {
+        guard let metrics else { return }
+        let now = Date().timeIntervalSince1970
+        for message in batch {
+            guard let text = message.headers.first(where: { $0.key == OutboxRecord.submittedAtHeader })?.stringValue,
+                  let produced = Double(text) else { continue }
+            metrics.delivered(after: now - produced / 1000)
+        }
     }
 }

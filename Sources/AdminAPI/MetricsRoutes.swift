@@ -6,16 +6,19 @@ import Logging
 import Postgres
 
 /// `GET /metrics`: the Prometheus text exposition. Values that live in the
-/// database or the broker (outbox backlog, deadlines by stage, the hub's
-/// consumer lag) are read at scrape time.
+/// database or the broker (outbox backlog, deadlines by stage, the hub's and
+/// the adapters' consumer lag) are read at scrape time.
 public struct MetricsRoutes: Sendable {
     let metrics: CaseHubMetrics
     let database: PostgresClient
     let kafka: KafkaAdmin
     /// The hub's consumer group, for its lag; nil where no hub runs.
     let hubGroup: String?
+    /// The consumer group of this process's adapters, for theirs; nil where none run.
+    let adapterGroup: String?
 
-    public init(metrics: CaseHubMetrics, database: PostgresClient, kafka: KafkaAdmin, hubGroup: String?) {
+    public init(metrics: CaseHubMetrics, database: PostgresClient, kafka: KafkaAdmin, hubGroup: String?, adapterGroup: String? = nil) {
+        self.adapterGroup = adapterGroup
         self.metrics = metrics
         self.database = database
         self.kafka = kafka
@@ -34,11 +37,12 @@ public struct MetricsRoutes: Sendable {
     func snapshot() async -> CaseHubMetrics.Snapshot {
         let backlog = (try? await HubStore(client: database).outboxBacklog()) ?? 0
         let deadlines = (try? await AdminQueries(client: database).deadlineCounts()) ?? [:]
-        var lag: Int64?
-        if let hubGroup, let entries = try? await ConsumerLag(kafka: kafka).read(groups: [hubGroup]) {
-            lag = entries.reduce(0) { $0 + $1.lag }
+        func lag(of group: String?) async -> Int64? {
+            guard let group, let entries = try? await ConsumerLag(kafka: kafka).read(groups: [group]) else { return nil }
+            return entries.reduce(0) { $0 + $1.lag }
         }
-        return CaseHubMetrics.Snapshot(outboxBacklog: backlog, deadlines: deadlines, consumerLag: lag)
+        return CaseHubMetrics.Snapshot(outboxBacklog: backlog, deadlines: deadlines, consumerLag: await lag(of: hubGroup),
+                                       adapterLag: await lag(of: adapterGroup))
     }
 }
 

@@ -11,6 +11,14 @@ public final class CaseHubMetrics: Sendable {
     private let outboxPublished: Counter
     private let outboxBacklog: Gauge
     private let consumerLag: Gauge
+    private let submissionToCommit: DurationHistogram
+    private let endToEnd: DurationHistogram
+    private let adapterLag: Gauge
+
+    static let latencyBuckets: [Duration] = [
+        .milliseconds(10), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
+        .seconds(1), .seconds(2), .seconds(5), .seconds(10), .seconds(30), .seconds(60), .seconds(300),
+    ]
 
     public init() {
         batchSize = registry.makeValueHistogram(
@@ -24,6 +32,24 @@ public final class CaseHubMetrics: Sendable {
         outboxPublished = registry.makeCounter(name: "casehub_outbox_published_total", help: "Outbox records published to Kafka.")
         outboxBacklog = registry.makeGauge(name: "casehub_outbox_backlog", help: "Outbox records not yet published (at the last scrape).")
         consumerLag = registry.makeGauge(name: "casehub_hub_consumer_lag", help: "Messages on agency topics the hub has not committed (at the last scrape).")
+        submissionToCommit = registry.makeDurationHistogram(
+            name: "casehub_hub_event_latency_seconds", buckets: Self.latencyBuckets,
+            help: "From the sender's adapter producing an event to the hub committing its verdict.")
+        endToEnd = registry.makeDurationHistogram(
+            name: "casehub_end_to_end_latency_seconds", buckets: Self.latencyBuckets,
+            help: "From the sender's adapter producing an event to the receiver's adapter storing it in the inbox.")
+        adapterLag = registry.makeGauge(
+            name: "casehub_adapter_consumer_lag", help: "Messages on delivery topics this process's adapters have not committed (at the last scrape).")
+    }
+
+    /// Seconds from the sender's adapter producing an event to the hub's commit.
+    public func submissionCommitted(after seconds: Double) {
+        submissionToCommit.record(.milliseconds(Int64(max(0, seconds) * 1000)))
+    }
+
+    /// Seconds from the sender's adapter producing an event to the receiver's adapter storing it.
+    public func delivered(after seconds: Double) {
+        endToEnd.record(.milliseconds(Int64(max(0, seconds) * 1000)))
     }
 
     /// One event through the hub: accepted, refused (with the refusal code) or a duplicate.
@@ -56,10 +82,12 @@ public final class CaseHubMetrics: Sendable {
         public var outboxBacklog: Int
         public var deadlines: [String: Int]
         public var consumerLag: Int64?
-        public init(outboxBacklog: Int, deadlines: [String: Int], consumerLag: Int64?) {
+        public var adapterLag: Int64?
+        public init(outboxBacklog: Int, deadlines: [String: Int], consumerLag: Int64?, adapterLag: Int64? = nil) {
             self.outboxBacklog = outboxBacklog
             self.deadlines = deadlines
             self.consumerLag = consumerLag
+            self.adapterLag = adapterLag
         }
     }
 
@@ -71,6 +99,7 @@ public final class CaseHubMetrics: Sendable {
                                help: "Running statutory deadlines by stage (at the last scrape).").set(Double(count))
         }
         if let lag = snapshot.consumerLag { consumerLag.set(Double(lag)) }
+        if let lag = snapshot.adapterLag { adapterLag.set(Double(lag)) }
         return registry.emitToBuffer()
     }
 }

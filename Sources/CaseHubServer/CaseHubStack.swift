@@ -91,7 +91,9 @@ public final class CaseHubStack: Sendable {
         router.add(middleware: ProblemMiddleware())
         HealthRoutes(database: database, kafka: kafkaAdmin).add(to: router)
         MetricsRoutes(metrics: metrics, database: database, kafka: kafkaAdmin,
-                      hubGroup: configuration.roles.hub ? configuration.hub.groupID : nil).add(to: router)
+                      hubGroup: configuration.roles.hub ? configuration.hub.groupID : nil,
+                      adapterGroup: configuration.roles.adapters.isEmpty
+                          ? nil : DeliveryConsumer.groupID(for: configuration.roles.adapters, topics: configuration.topics)).add(to: router)
         if configuration.roles.hub {
             let adapters = configuration.roles.adapters
             let groups = [configuration.hub.groupID] + (adapters.isEmpty ? [] : [DeliveryConsumer.groupID(for: adapters, topics: configuration.topics)])
@@ -113,7 +115,7 @@ public final class CaseHubStack: Sendable {
             services.append(DeliveryConsumer(
                 agencies: adapters, topics: configuration.topics, store: deliveryStore,
                 consumer: try KafkaConsumer(configuration: consumerConfiguration(group: group), logger: logger),
-                delivered: delivered, logger: logger))
+                delivered: delivered, metrics: metrics, logger: logger))
             let submitProducer = try KafkaProducer(configuration: KafkaProducerConfiguration(connection: configuration.kafka), logger: logger)
             let submitter = AgencySubmitter(
                 registry: configuration.registry, topics: configuration.topics, producer: submitProducer, signingKeys: signingKeys,

@@ -204,6 +204,12 @@ public final class HubPipeline: Service, Sendable {
         }
         // Counted once committed: a batch retried or bisected is not counted twice.
         if let metrics {
+            let committedAt = Date()
+            for item in screened {
+                if let produced = item.message.timestampMilliseconds {
+                    metrics.submissionCommitted(after: committedAt.timeIntervalSince1970 - Double(produced) / 1000)
+                }
+            }
             for entry in decided where entry.outcome != .admin {
                 metrics.event(outcome: entry.outcome.rawValue, type: entry.type, agency: entry.source,
                               code: entry.outcome == .refused ? entry.body["code"]?.stringValue : nil)
@@ -320,7 +326,14 @@ public final class HubPipeline: Service, Sendable {
             occurredAt: event.time, recordedAt: receivedAt, caseVersion: Int64(state.version), body: event.structured)
 
         let topics = configuration.topics
-        var outbox = transition.recipients.map { OutboxRecord(topic: topics.to($0), event: event) }
+        var outbox = transition.recipients.map { recipient in
+            var record = OutboxRecord(topic: topics.to(recipient), event: event)
+            // When the sender's adapter produced it, so that the receiver's adapter can measure end to end.
+            if let produced = message.timestampMilliseconds {
+                record.headers.append(KafkaStyleHeader(name: OutboxRecord.submittedAtHeader, value: String(produced)))
+            }
+            return record
+        }
         outbox.append(OutboxRecord(topic: topics.to(sender.id), event: HubEvents.receipt(
             for: event.id, caseID: event.subject, sender: event.source, caseVersion: state.version,
             hubSource: configuration.hubSource, at: receivedAt)))

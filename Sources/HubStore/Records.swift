@@ -23,6 +23,10 @@ public struct OutboxRecord: Sendable, Hashable {
                   value: event.binaryValue)
     }
 
+    /// On events routed to a recipient: when the sender's adapter produced the
+    /// event (Kafka timestamp, milliseconds since 1970).
+    public static let submittedAtHeader = "casehub_submitted_at"
+
     var headersJSON: JSONValue {
         .array(headers.map { .array([.string($0.name), .string($0.value)]) })
     }

@@ -30,6 +30,11 @@ struct MetricsTests {
             _ = try await http.waitForInbox("zz-court", count: 1)
             try await http.waitForEvent("zz-procuratorate", type: "casehub.referral.submitted.v1", subject: "case-metrics")
 
+            // The receiver's adapter records its latency just after storing: the inbox may show the event a moment earlier.
+            let measured = await eventually(timeout: .seconds(10)) {
+                (try? await scrape(http.port))?.contains("casehub_end_to_end_latency_seconds_count 1") == true
+            }
+            #expect(measured)
             let text = try await scrape(http.port)
             #expect(text.contains(#"casehub_events_total{outcome="accepted",type="casehub.referral.submitted.v1",agency="zz-epb"} 1"#), "\(text)")
             #expect(text.contains(#"casehub_events_total{outcome="refused",type="casehub.litigation.accepted.v1",agency="zz-court",code="case.unknown"} 1"#))
@@ -39,6 +44,10 @@ struct MetricsTests {
             #expect(text.contains(#"casehub_deadlines{stage="running"}"#))
             #expect(text.contains("casehub_hub_consumer_lag"))
             #expect(text.contains("casehub_outbox_published_total"))
+            // Latency: two events judged (one accepted, one refused), one referral stored in the receiver's inbox.
+            #expect(text.contains("casehub_hub_event_latency_seconds_count 2"), "\(text)")
+            #expect(text.contains("casehub_end_to_end_latency_seconds_count 1"))
+            #expect(text.contains("casehub_adapter_consumer_lag"))
             // Requests by route pattern, not by raw path.
             let requests = text.split(separator: "\n").filter { $0.hasPrefix("casehub_http_requests_total{") }
             #expect(requests.contains { $0.contains(#"method="POST""#) && $0.contains("events") && $0.contains(#"status="202""#) })
