@@ -96,11 +96,12 @@ extension AgencyRegistry {
     }
 }
 
-/// The demo tokens `casehub run` issues: one per agency, label `demo`, the
+/// The demo tokens `casehub run` issues: one per agency and one for the
+/// administrators, label `demo`, the
 /// previous run's revoked, written to a file only the user can read.
 enum DemoTokens {
     static func issue(for agencies: [AgencyID], store: AgencyTokenStore, file: String) async throws {
-        var lines = ["# CaseHub demo tokens, one per agency: curl -H \"Authorization: Bearer <token>\" …"]
+        var lines = ["# CaseHub demo tokens, one per agency (casehub-admin: the dashboard and admin API): curl -H \"Authorization: Bearer <token>\" …"]
         for agency in agencies {
             try await store.revoke(agency: agency, label: "demo")
             lines.append("\(agency)\t\(try await store.issue(agency: agency, label: "demo"))")

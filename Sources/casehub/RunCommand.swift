@@ -42,10 +42,13 @@ struct RunCommand: AsyncParsableCommand {
         configuration.fileDropDirectory = dropDirectory
         let tokenFile = (dataDir as NSString).appendingPathComponent("tokens.txt")
         try await options.withDatabase(configuration, logger: logger) { client in
-            try await DemoTokens.issue(for: configuration.registry.all.map(\.id), store: AgencyTokenStore(client: client), file: tokenFile)
+            // Every agency's, and an administrator's for the dashboard.
+            try await DemoTokens.issue(for: configuration.registry.all.map(\.id) + [AgencyTokenStore.administrators],
+                                       store: AgencyTokenStore(client: client), file: tokenFile)
         }
         let stack = try await CaseHubStack(configuration: configuration, logger: logger) { port in
             logger.notice("CaseHub is up: http://\(host):\(port)  (\(agencyCount) agencies; Ctrl-C stops)")
+            logger.notice("dashboard: http://\(host):\(port)/ — sign in with the \(AgencyTokenStore.administrators) token in \(tokenFile)")
             logger.notice("each agency's bearer token (new at every start): \(tokenFile)")
             logger.notice("file drop: \(dropDirectory)/<agency>/outgoing and incoming")
         }
