@@ -19,13 +19,6 @@ import HTTPCommon
 /// Every path needs `Authorization: Bearer <token>` with a token issued to
 /// that agency (`casehub agencies token ID`); another agency's token is refused.
 public struct AdapterRoutes: Sendable {
-    public struct Limits: Sendable {
-        public var maxBodyBytes = 4 << 20
-        public var maxInboxPage = 1_000
-        public var maxWaitSeconds = 30
-        public init() {}
-    }
-
     let agencies: Set<AgencyID>
     let submitter: AgencySubmitter
     let deliveries: DeliveryStore
@@ -33,10 +26,11 @@ public struct AdapterRoutes: Sendable {
     let tokens: AgencyTokenStore
     let cases: CaseViews
     let webhooks: WebhookStore
-    let limits: Limits
+    let limits: AdapterLimits
+    let rateLimiter: AgencyRateLimiter
 
     public init(agencies: Set<AgencyID>, submitter: AgencySubmitter, deliveries: DeliveryStore, delivered: Wakeup,
-                tokens: AgencyTokenStore, cases: CaseViews, webhooks: WebhookStore, limits: Limits = Limits()) {
+                tokens: AgencyTokenStore, cases: CaseViews, webhooks: WebhookStore, limits: AdapterLimits = AdapterLimits()) {
         self.agencies = agencies
         self.submitter = submitter
         self.deliveries = deliveries
@@ -45,6 +39,7 @@ public struct AdapterRoutes: Sendable {
         self.cases = cases
         self.webhooks = webhooks
         self.limits = limits
+        rateLimiter = AgencyRateLimiter(requestsPerSecond: limits.requestsPerSecond, burst: limits.burst)
     }
 
     public func add<Context: RequestContext>(to router: Router<Context>) {
@@ -70,6 +65,8 @@ public struct AdapterRoutes: Sendable {
         guard owner == id else {
             throw ProblemDetails(.forbidden, title: "Forbidden", detail: "this token belongs to another agency; it works only on that agency's paths")
         }
+        // After authentication: only the agency's own requests spend its budget.
+        if let wait = rateLimiter.admit(id) { throw AgencyRateLimiter.tooManyRequests(retryAfter: wait, limits: limits) }
         return id
     }
 

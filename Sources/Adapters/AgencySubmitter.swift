@@ -18,7 +18,7 @@ public struct AgencySubmitter: Sendable {
     let signingKeys: SigningKeys
     let submissions: SubmissionStore
     let mappings: NativeMappings
-    public var maxEventsPerBatch = 500
+    public var limits = AdapterLimits()
 
     public init(registry: AgencyRegistry, topics: TopicNames, producer: KafkaProducer, signingKeys: SigningKeys,
                 submissions: SubmissionStore, mappings: NativeMappings) {
@@ -45,9 +45,10 @@ public struct AgencySubmitter: Sendable {
         guard !documents.isEmpty else {
             throw ProblemDetails(.unprocessableContent, title: "Empty batch", detail: "the batch holds no events")
         }
-        guard documents.count <= maxEventsPerBatch else {
-            throw ProblemDetails(.contentTooLarge, title: "Batch too large", detail: "at most \(maxEventsPerBatch) events per batch")
+        guard documents.count <= limits.maxEventsPerBatch else {
+            throw ProblemDetails(.contentTooLarge, title: "Batch too large", detail: "at most \(limits.maxEventsPerBatch) events per batch")
         }
+        try limits.checkStrings(in: json)
         var events: [CloudEvent] = []
         var violations: [Violation] = []
         for (index, document) in documents.enumerated() {
@@ -115,6 +116,7 @@ public struct AgencySubmitter: Sendable {
             throw ProblemDetails(.badRequest, title: isXML ? "Malformed XML" : "Malformed record",
                                  detail: error.violations.map(\.message).joined(separator: "; "), violations: error.violations)
         }
+        try limits.checkStrings(in: .object(record))
         let mapped: NativeMapping.Mapped
         do {
             mapped = try mapping.map(record, from: sender, registry: registry, now: Date())

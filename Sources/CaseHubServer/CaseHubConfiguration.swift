@@ -38,6 +38,8 @@ public struct CaseHubConfiguration: Sendable {
     public var nativeMappings: NativeMappings = .standard
     /// Backoff and timeouts of webhook pushes.
     public var webhooks = WebhookPusher.Configuration()
+    /// What each agency's system may send (body, batch, strings, rate).
+    public var adapterLimits = AdapterLimits()
     /// `casehub run --demo`: the demonstration scenario; off when nil.
     public var demo: DemoScenario.Configuration?
     /// Root of the adapters' file drop (`<root>/<agency>/outgoing|incoming|done|failed`); none when nil.
@@ -81,6 +83,7 @@ public struct CaseHubConfiguration: Sendable {
             topics: TopicNames(prefix: environment["CASEHUB_TOPIC_PREFIX"] ?? "casehub"))
         if let port = environment["CASEHUB_HTTP_PORT"].flatMap(Int.init) { configuration.httpPort = port }
         if let host = environment["CASEHUB_HTTP_HOST"] { configuration.httpHost = host }
+        configuration.adapterLimits.read(environment)
         return configuration
     }
 }

@@ -117,12 +117,13 @@ public final class CaseHubStack: Sendable {
                 consumer: try KafkaConsumer(configuration: consumerConfiguration(group: group), logger: logger),
                 delivered: delivered, metrics: metrics, logger: logger))
             let submitProducer = try KafkaProducer(configuration: KafkaProducerConfiguration(connection: configuration.kafka), logger: logger)
-            let submitter = AgencySubmitter(
+            var submitter = AgencySubmitter(
                 registry: configuration.registry, topics: configuration.topics, producer: submitProducer, signingKeys: signingKeys,
                 submissions: SubmissionStore(client: database), mappings: configuration.nativeMappings)
+            submitter.limits = configuration.adapterLimits
             AdapterRoutes(agencies: Set(adapters), submitter: submitter, deliveries: deliveryStore, delivered: delivered,
                           tokens: AgencyTokenStore(client: database), cases: CaseViews(client: database),
-                          webhooks: WebhookStore(client: database)).add(to: router)
+                          webhooks: WebhookStore(client: database), limits: configuration.adapterLimits).add(to: router)
             services.append(WebhookPusher(agencies: adapters, store: WebhookStore(client: database), delivered: delivered,
                                           configuration: configuration.webhooks, logger: logger))
             if let demo = configuration.demo {
