@@ -3,7 +3,7 @@
 # PostgreSQL and broker on loopback (Deploy/local/stack.sh).
 SHELL := /bin/bash
 
-.PHONY: setup build run test bench stop clean schemas
+.PHONY: setup build run test bench fuzz stop clean schemas
 
 setup:
 	@Deploy/local/setup.sh
@@ -18,6 +18,11 @@ run: setup
 ## Unit and integration tests against a fresh local broker and database.
 test: setup
 	@Deploy/local/test.sh $(ARGS)
+
+## Hostile input: at least 10,000 generated and mutated inputs over HTTP, plus
+## records straight onto Kafka (FUZZ_INPUTS, FUZZ_SEED to repeat a run).
+fuzz: setup
+	@CASEHUB_FUZZ_INPUTS=$${FUZZ_INPUTS:-10000} CASEHUB_FUZZ_SEED=$${FUZZ_SEED:-$$(date +%s)} Deploy/local/test.sh --filter FuzzTests
 
 ## Broker and SQL ceilings vs the hub end to end (release build; prints figures).
 bench: setup
