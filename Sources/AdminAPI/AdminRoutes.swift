@@ -60,16 +60,9 @@ public struct AdminRoutes: Sendable {
         }
     }
 
-    /// Administrators only: an agency's token is refused here. Returns the
-    /// token's label, which names the administrator in the audit trail.
     @discardableResult
     private func authorize(_ request: Request) async throws -> String {
-        let token = try BearerToken.require(request, realm: "casehub-admin", howToGet: "an administrator's token (casehub admin token)")
-        guard let owner = try await tokens.identity(forToken: token) else { throw BearerToken.unknown(realm: "casehub-admin") }
-        guard owner.agency == AgencyTokenStore.administrators else {
-            throw ProblemDetails(.forbidden, title: "Forbidden", detail: "an agency's token does not open the administrators' API")
-        }
-        return owner.label.isEmpty ? "administrator" : owner.label
+        try await AdministratorAuthorization(tokens: tokens).authorize(request)
     }
 
     // MARK: query parameters

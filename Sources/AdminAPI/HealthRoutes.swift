@@ -2,10 +2,13 @@ import CaseModel
 import HubStore
 import Hummingbird
 import Kafka
+import Logging
 import Postgres
 
 /// `GET /healthz` (the process answers) and `GET /readyz` (broker and
-/// database reachable, migrations current).
+/// database reachable, migrations current). Both answer without a token, for
+/// load balancers and orchestrators; so `/readyz` says only which dependency
+/// fails and how (`unreachable`, `migrations pending`), and logs the details.
 public struct HealthRoutes: Sendable {
     let database: PostgresClient
     let kafka: KafkaAdmin
@@ -19,25 +22,33 @@ public struct HealthRoutes: Sendable {
         router.get("healthz") { _, _ in
             JSONResponseBody.ok(["status": "ok"])
         }
-        router.get("readyz") { _, _ in
-            await readiness()
+        router.get("readyz") { _, context in
+            await readiness(logger: context.logger)
         }
     }
 
     /// Each dependency checked; 200 only when all are fine.
-    func readiness() async -> Response {
+    func readiness(logger: Logger) async -> Response {
         var checks: [String: String] = [:]
         do {
-            try await Migrator(client: database, logger: .init(label: "casehub.readyz")).requireCurrent()
+            try await Migrator(client: database, logger: logger).requireCurrent()
             checks["database"] = "ok"
+        } catch let error as MigrationsPending {
+            checks["database"] = "migrations pending"
+            logger.warning("not ready: database", metadata: ["error": "\(error)"])
+        } catch let error as Migrator.SchemaTooNew {
+            checks["database"] = "schema newer than this build"
+            logger.warning("not ready: database", metadata: ["error": "\(error)"])
         } catch {
-            checks["database"] = "\(error)"
+            checks["database"] = "unreachable"
+            logger.warning("not ready: database", metadata: ["error": "\(error)"])
         }
         do {
             _ = try await kafka.topics(timeoutMilliseconds: 2_000)
             checks["broker"] = "ok"
         } catch {
-            checks["broker"] = "\(error)"
+            checks["broker"] = "unreachable"
+            logger.warning("not ready: broker", metadata: ["error": "\(error)"])
         }
         let ready = checks.values.allSatisfy { $0 == "ok" }
         var body = checks

@@ -5,7 +5,9 @@ import Kafka
 import Logging
 import Postgres
 
-/// `GET /metrics`: the Prometheus text exposition. Values that live in the
+/// `GET /metrics`: the Prometheus text exposition, for administrators' tokens
+/// only (Prometheus sends one with `authorization: {credentials: …}`): the
+/// figures name agencies and their traffic. Values that live in the
 /// database or the broker (outbox backlog, deadlines by stage, the hub's and
 /// the adapters' consumer lag) are read at scrape time.
 public struct MetricsRoutes: Sendable {
@@ -26,7 +28,9 @@ public struct MetricsRoutes: Sendable {
     }
 
     public func add<Context: RequestContext>(to router: Router<Context>) {
-        router.get("metrics") { _, _ in
+        let authorization = AdministratorAuthorization(tokens: AgencyTokenStore(client: database))
+        router.get("metrics") { request, _ in
+            _ = try await authorization.authorize(request)
             let body = metrics.exposition(with: await snapshot())
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))

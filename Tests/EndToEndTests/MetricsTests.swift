@@ -1,5 +1,6 @@
 import CaseModel
 import Foundation
+import HubStore
 import Testing
 import TestSupport
 #if canImport(FoundationNetworking)
@@ -10,15 +11,18 @@ import FoundationNetworking
 /// deadlines, lag and HTTP requests, in Prometheus text format.
 @Suite(.serialized)
 struct MetricsTests {
-    func scrape(_ port: Int) async throws -> String {
-        let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/metrics")!)
+    func scrape(_ port: Int, token: String?) async throws -> String {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/metrics")!)
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        let (data, response) = try await URLSession.shared.data(for: request)
         #expect((response as? HTTPURLResponse)?.statusCode == 200)
         #expect((response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Content-Type")?.hasPrefix("text/plain") == true)
         return String(decoding: data, as: UTF8.self)
     }
 
     @Test func metricsDescribeWhatHappened() async throws {
-        try await withRunningStack(agencies: ["zz-epb", "zz-procuratorate", "zz-court"]) { _, http, _ in
+        try await withRunningStack(agencies: ["zz-epb", "zz-procuratorate", "zz-court"]) { _, http, database in
+            let admin = try await AgencyTokenStore(client: database).issue(agency: AgencyTokenStore.administrators, label: "prometheus")
             let accepted = AdapterAccessTests.referral(caseID: "case-metrics")
             #expect(try await http.send("POST", "/v1/agencies/zz-epb/events", accepted).0 == 202)
             let outOfTurn: JSONValue = .object([
@@ -32,10 +36,10 @@ struct MetricsTests {
 
             // The receiver's adapter records its latency just after storing: the inbox may show the event a moment earlier.
             let measured = await eventually(timeout: .seconds(10)) {
-                (try? await scrape(http.port))?.contains("casehub_end_to_end_latency_seconds_count 1") == true
+                (try? await scrape(http.port, token: admin))?.contains("casehub_end_to_end_latency_seconds_count 1") == true
             }
             #expect(measured)
-            let text = try await scrape(http.port)
+            let text = try await scrape(http.port, token: admin)
             #expect(text.contains(#"casehub_events_total{outcome="accepted",type="casehub.referral.submitted.v1",agency="zz-epb"} 1"#), "\(text)")
             #expect(text.contains(#"casehub_events_total{outcome="refused",type="casehub.litigation.accepted.v1",agency="zz-court",code="case.unknown"} 1"#))
             #expect(text.contains("casehub_batch_size_count"))

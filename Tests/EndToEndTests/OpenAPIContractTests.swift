@@ -182,7 +182,9 @@ struct OpenAPIContractTests {
             // Health, metrics, the dashboard.
             try await api.call("GET", "/healthz", token: nil, expect: 200)
             try await api.call("GET", "/readyz", token: nil, expect: 200)
-            try await api.call("GET", "/metrics", token: nil, expect: 200)
+            try await api.call("GET", "/metrics", token: admin, expect: 200)
+            try await api.call("GET", "/metrics", token: nil, expect: 401)
+            try await api.call("GET", "/metrics", token: epb, expect: 403)
             try await api.call("GET", "/", token: nil, expect: 200)
             try await api.call("GET", "/dashboard/{file}", ["file": "dashboard.js"], token: nil, expect: 200)
             try await api.call("GET", "/dashboard/{file}", ["file": "dashboard.css"], token: nil, expect: 200)
@@ -268,7 +270,7 @@ struct OpenAPIContractTests {
             #expect(contract.operations.subtracting(api.called).isEmpty, "never called: \(contract.operations.subtracting(api.called).sorted())")
 
             // Every route that answered (the metrics count them by pattern) is documented.
-            let metrics = try await api.call("GET", "/metrics", token: nil, expect: 200).stringValue ?? ""
+            let metrics = try await api.call("GET", "/metrics", token: admin, expect: 200).stringValue ?? ""
             let served = Set(metrics.split(separator: "\n").filter { $0.hasPrefix("casehub_http_requests_total{") }.compactMap { line -> String? in
                 guard let method = Self.label("method", in: line), let route = Self.label("route", in: line), route != "unmatched" else { return nil }
                 return "\(method) \(route)"

@@ -28,11 +28,12 @@ struct StackIdentity {
 func withRunningStack(
     agencies: [AgencyID] = ["zz-epb", "zz-procuratorate", "zz-court"],
     identity: StackIdentity? = nil,
+    logger given: Logger? = nil,
     configure: (inout CaseHubConfiguration) -> Void = { _ in },
     _ body: (CaseHubStack, HTTPClient, PostgresClient) async throws -> Void
 ) async throws {
-    var logger = Logger(label: "test.e2e")
-    logger.logLevel = .notice
+    var logger = given ?? Logger(label: "test.e2e")
+    if given == nil { logger.logLevel = .notice }
     let identity = if let identity { identity } else { try await StackIdentity.fresh() }
     var configuration = CaseHubConfiguration(
         kafka: KafkaConfiguration(bootstrapServers: [TestEnvironment.kafkaBrokers], clientID: "casehub-e2e"),
