@@ -3,7 +3,7 @@
 # PostgreSQL and broker on loopback (Deploy/local/stack.sh).
 SHELL := /bin/bash
 
-.PHONY: setup build run test bench fuzz stop clean schemas
+.PHONY: setup build run test bench fuzz fault stop clean schemas
 
 setup:
 	@Deploy/local/setup.sh
@@ -23,6 +23,11 @@ test: setup
 ## records straight onto Kafka (FUZZ_INPUTS, FUZZ_SEED to repeat a run).
 fuzz: setup
 	@CASEHUB_FUZZ_INPUTS=$${FUZZ_INPUTS:-10000} CASEHUB_FUZZ_SEED=$${FUZZ_SEED:-$$(date +%s)} Deploy/local/test.sh --filter FuzzTests
+
+## The fault suite at full size: 100,000 events with the hub SIGKILLed 20 times,
+## the broker paused, the database connection cut (FAULT_EVENTS, FAULT_KILLS).
+fault: setup
+	@CASEHUB_FAULT_EVENTS=$${FAULT_EVENTS:-100000} CASEHUB_FAULT_KILLS=$${FAULT_KILLS:-20} Deploy/local/test.sh --filter FaultTests
 
 ## Broker and SQL ceilings vs the hub end to end (release build; prints figures).
 bench: setup

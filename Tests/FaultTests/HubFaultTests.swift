@@ -1,6 +1,9 @@
 import CaseModel
 import Crypto
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Glibc
 import HubStore
 import Kafka
@@ -43,18 +46,40 @@ struct HubFaultTests {
 
     final class HubProcess: @unchecked Sendable {
         let process = Process()
+        let httpPort: Int
+        /// Its standard error (the log), when asked for.
+        let logFile: URL?
 
-        init(_ world: World) throws {
+        /// `databaseURL`/`kafkaBrokers` replace the world's (to go through a proxy);
+        /// `logFile` keeps its log for the test to read.
+        init(_ world: World, httpPort: Int = 0, databaseURL: String? = nil, kafkaBrokers: String? = nil, logFile: URL? = nil) throws {
+            self.httpPort = httpPort
+            self.logFile = logFile
             process.executableURL = PackagePaths.casehubExecutable
-            process.arguments = ["hub", "--http-port", "0", "--session-timeout-ms", "6000", "--log-level", "warning",
+            process.arguments = ["hub", "--http-port", String(httpPort), "--session-timeout-ms", "6000", "--log-level", "warning",
                                  "--kafka-property", "heartbeat.interval.ms=500"]
             var environment = ProcessInfo.processInfo.environment
-            environment["CASEHUB_DATABASE_URL"] = world.databaseURL
+            environment["CASEHUB_DATABASE_URL"] = databaseURL ?? world.databaseURL
             environment["CASEHUB_TOPIC_PREFIX"] = world.prefix
+            if let kafkaBrokers { environment["CASEHUB_KAFKA_BROKERS"] = kafkaBrokers }
             process.environment = environment
             process.standardOutput = FileHandle.nullDevice
+            if let logFile {
+                FileManager.default.createFile(atPath: logFile.path, contents: nil)
+                process.standardError = try FileHandle(forWritingTo: logFile)
+            }
             try process.run()
         }
+
+        /// `GET /readyz`: the status and the body's checks (nil when it does not answer).
+        func readiness() async -> (status: Int, body: JSONValue)? {
+            var request = URLRequest(url: URL(string: "http://127.0.0.1:\(httpPort)/readyz")!)
+            request.timeoutInterval = 10
+            guard let (data, response) = try? await URLSession.shared.data(for: request) else { return nil }
+            return ((response as? HTTPURLResponse)?.statusCode ?? 0, (try? JSONValue.parse(Array(data))) ?? .null)
+        }
+
+        var log: String { logFile.flatMap { try? String(contentsOf: $0, encoding: .utf8) } ?? "" }
 
         func kill() {
             Foundation.kill(process.processIdentifier, SIGKILL)
@@ -96,9 +121,9 @@ struct HubFaultTests {
         return events
     }
 
-    func produce(_ events: [CloudEvent], _ world: World) async throws {
+    func produce(_ events: [CloudEvent], _ world: World, brokers: String = TestEnvironment.kafkaBrokers) async throws {
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(
-            connection: KafkaConfiguration(bootstrapServers: [TestEnvironment.kafkaBrokers])), logger: logger)
+            connection: KafkaConfiguration(bootstrapServers: [brokers])), logger: logger)
         for chunk in stride(from: 0, to: events.count, by: 2_000) {
             let messages = events[chunk..<min(chunk + 2_000, events.count)].map { event in
                 KafkaOutgoingMessage(topic: world.topics.from("zz-epb"), key: event.subject, value: event.binaryValue,
@@ -115,7 +140,7 @@ struct HubFaultTests {
     }
 
     /// Waits (bounded) until the hub has claimed `expected` event ids.
-    func waitForApplied(_ world: World, _ expected: Int, timeout: Duration = .seconds(240)) async throws {
+    func waitForApplied(_ world: World, _ expected: Int, timeout: Duration = .seconds(300)) async throws {
         let applied = await eventually(timeout: timeout, every: .milliseconds(250)) {
             (try? await count(world, "SELECT count(*) FROM inbox")) ?? 0 >= expected
         }
@@ -141,7 +166,7 @@ struct HubFaultTests {
         #expect(disordered.isEmpty, "\(disordered.count) case(s) out of order")
         // Deliveries: to the procuratorate, a receipt to the bureau, a change record; all published.
         #expect(try await count(world, "SELECT count(*) FROM outbox") == events.count * 3)
-        let drained = await eventually(timeout: .seconds(120)) {
+        let drained = await eventually(timeout: .seconds(120 + events.count / 200)) {
             (try? await count(world, "SELECT count(*) FROM outbox WHERE sent_at IS NULL")) == 0
         }
         #expect(drained, "outbox not drained")
