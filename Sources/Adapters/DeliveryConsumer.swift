@@ -64,7 +64,12 @@ public final class DeliveryConsumer: Service, Sendable {
                 }
             }
             recordEndToEndLatency(of: batch)
-            try await consumer.commit(batch)
+            do {
+                try await consumer.commit(batch)
+            } catch let error as KafkaError where !error.isFatal {
+                // Stored already; a re-read is skipped by the store.
+                logger.warning("offsets not committed; the deliveries are stored and a re-read is skipped", metadata: ["error": "\(error)"])
+            }
             delivered.signal()
         }
         await consumer.close()

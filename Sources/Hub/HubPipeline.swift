@@ -55,7 +55,15 @@ public final class HubPipeline: Service, Sendable {
                 let applied = ContinuousClock.now
                 metrics?.batch(size: current.count, applied: applied - started)
                 relayWakeup.signal()
-                try await consumer.commit(current.map(\.message))
+                do {
+                    try await consumer.commit(current.map(\.message))
+                } catch let error as KafkaError where !error.isFatal {
+                    // Offsets only save re-reading: the batch is in the database, and
+                    // if it is read again (here or by the partition's next owner) the
+                    // inbox absorbs it. So a lost group membership or a broker outage
+                    // at commit time is a warning, not the end of the hub.
+                    logger.warning("offsets not committed; the batch is applied and a re-read is absorbed", metadata: ["error": "\(error)"])
+                }
                 logger.debug("batch applied", metadata: [
                     "batch.size": "\(current.count)", "batch.apply": "\(applied - started)", "batch.commit": "\(ContinuousClock.now - applied)",
                 ])

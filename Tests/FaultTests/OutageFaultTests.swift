@@ -137,12 +137,86 @@ extension HubFaultTests {
         let recovery = atCut < events.count ? await secondsUntilProgress(world, beyond: atCut, since: cut) : 0
         try await waitForApplied(world, events.count)
         let tally = try await tally(world, sent: events.count)
+        #expect(hub.process.isRunning, "the hub exited instead of recovering")
         // Clear log lines: the hub said what failed.
         let log = hub.log
         #expect(log.contains("connection") || log.contains("Connection"), "the hub's log does not mention the lost connection:\n\(log.suffix(2_000))")
         print("fault: database connection cut 5 s: \(events.count) sent, \(tally.applied) applied, \(tally.duplicates) duplicates, \(tally.losses) lost; "
               + String(format: "progress %.1f s after the cut began; readiness reported it: %@; %d log line(s) about it",
                        recovery, reported ? "yes" : "no", log.split(separator: "\n").filter { $0.lowercased().contains("connection") }.count))
+        try await verify(world, events: events, cases: cases, linksPerCase: links)
+        await world.database.shutdown()
+    }
+}
+
+extension HubFaultTests {
+    /// A broker of the test's own whose advertised address is a proxy, so that
+    /// every connection to it (bootstrap and partition leaders) can be cut.
+    final class ProxiedBroker: @unchecked Sendable {
+        let process = Process()
+        let proxy: TCPProxy
+        var address: String { "127.0.0.1:\(proxy.port)" }
+
+        init() async throws {
+            let port = freeLoopbackPort()
+            proxy = try TCPProxy(targetPort: port)
+            process.executableURL = PackagePaths.root.appendingPathComponent(".local/bin/tansu")
+            process.arguments = ["broker", "--listener-url", "tcp://127.0.0.1:\(port)",
+                                 "--advertised-listener-url", "tcp://127.0.0.1:\(proxy.port)", "--storage-engine", "memory://tansu/"]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            // Up once it accepts connections.
+            let up = await eventually(timeout: .seconds(30), every: .milliseconds(100)) {
+                let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                defer { close(fd) }
+                var target = TCPProxy.loopback(port: port)
+                return withUnsafePointer(to: &target) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                } == 0
+            }
+            #expect(up, "the test's own broker did not start")
+        }
+
+        /// SIGKILL: its storage is memory, and it may have inherited a mask that blocks SIGTERM and SIGINT.
+        func stop() {
+            proxy.stop()
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    @Test func theBrokerConnectionCutIsRecoveredFrom() async throws {
+        let world = try await makeWorld()
+        let broker = try await ProxiedBroker()
+        defer { broker.stop() }
+        let (cases, links) = (150, 19)
+        let events = try makeEvents(world, cases: cases, linksPerCase: links)
+        let logFile = FileManager.default.temporaryDirectory.appendingPathComponent(TestEnvironment.uniqueName("hub") + ".log")
+        let hub = try HubProcess(world, httpPort: freeLoopbackPort(), kafkaBrokers: broker.address, logFile: logFile)
+        defer { hub.stop() }
+        try await produce(events, world, brokers: broker.address)
+        _ = await eventually(timeout: .seconds(120), every: .milliseconds(20)) {
+            (try? await count(world, "SELECT count(*) FROM inbox")) ?? 0 >= 500
+        }
+        broker.proxy.cut(for: 5)
+        let cut = ContinuousClock.now
+        let reported = await eventually(timeout: .seconds(5), every: .milliseconds(200)) {
+            let answer = await hub.readiness()
+            return answer?.status == 503 && answer?.body["broker"] == "unreachable"
+        }
+        #expect(reported, "readiness did not report the cut broker connection")
+        let atCut = try await count(world, "SELECT count(*) FROM inbox")
+        let recovery = atCut < events.count ? await secondsUntilProgress(world, beyond: atCut, since: cut) : 0
+        try await waitForApplied(world, events.count)
+        let tally = try await tally(world, sent: events.count)
+        #expect(hub.process.isRunning, "the hub exited instead of recovering")
+        let log = hub.log
+        let lines = log.split(separator: "\n").filter { $0.contains("brokers are down") || $0.contains("transport failure") || $0.contains("Disconnected") }
+        #expect(!lines.isEmpty, "the hub's log does not mention the lost broker:\n\(log.suffix(2_000))")
+        print("fault: broker connection cut 5 s: \(events.count) sent, \(tally.applied) applied, \(tally.duplicates) duplicates, \(tally.losses) lost; "
+              + String(format: "progress %.1f s after the cut began; readiness reported it: %@; %d log line(s) about it",
+                       recovery, reported ? "yes" : "no", lines.count))
         try await verify(world, events: events, cases: cases, linksPerCase: links)
         await world.database.shutdown()
     }
