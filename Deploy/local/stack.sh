@@ -51,8 +51,31 @@ print_env() {
     cat <<ENV
 export CASEHUB_KAFKA_BROKERS=127.0.0.1:$kafka_port
 export CASEHUB_DATABASE_URL='host=127.0.0.1 port=$pg_port user=casehub dbname=casehub'
+export CASEHUB_PG_CA=$tls/ca.crt
 export LD_LIBRARY_PATH=$root/.local/lib\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}
 ENV
+}
+
+# TLS for PostgreSQL: a CA made here (never trusted outside this folder) and a
+# server certificate for 127.0.0.1 and localhost, so that clients can use
+# sslmode=verify-full sslrootcert=$tls/ca.crt (plain connections still work).
+tls="$dir/tls"
+make_tls() {
+    [ -f "$tls/server.crt" ] && return 0
+    mkdir -p "$tls"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=CaseHub local CA ($name)" \
+        -keyout "$tls/ca.key" -out "$tls/ca.crt" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$tls/server.key" -out "$tls/server.csr" 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$tls/san.ext"
+    openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" -CAcreateserial -days 3650 \
+        -extfile "$tls/san.ext" -out "$tls/server.crt" 2>/dev/null
+    chmod 600 "$tls/server.key" "$tls/ca.key"
+    if [ "$(id -u)" -eq 0 ]; then chown postgres "$tls/server.key" "$tls/server.crt"; fi
+    say "made a local CA and a server certificate in $tls"
+}
+pg_options() {
+    echo "-p $pg_port -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200 -c fsync=on" \
+        "-c ssl=on -c ssl_cert_file=$tls/server.crt -c ssl_key_file=$tls/server.key"
 }
 
 start_postgres() {
@@ -69,8 +92,8 @@ start_postgres() {
             say "port $pg_port is taken by another program; set CASEHUB_PG_PORT to a free port"
             exit 1
         fi
-        as_pg "$pg_bin/pg_ctl" -D "$pgdata" -l "$pgdata/server.log" -w -t 60 start -o \
-            "-p $pg_port -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200 -c fsync=on" >/dev/null
+        make_tls
+        as_pg "$pg_bin/pg_ctl" -D "$pgdata" -l "$pgdata/server.log" -w -t 60 start -o "$(pg_options)" >/dev/null
         say "PostgreSQL started on 127.0.0.1:$pg_port (log: $pgdata/server.log)"
     fi
     if ! psql "host=127.0.0.1 port=$pg_port user=casehub dbname=postgres" -tAc \
@@ -114,8 +137,8 @@ stop_all() {
 }
 
 restart_postgres() {
-    as_pg "$pg_bin/pg_ctl" -D "$pgdata" -l "$pgdata/server.log" -m fast -w -t 60 restart -o \
-        "-p $pg_port -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200 -c fsync=on" >/dev/null
+    make_tls
+    as_pg "$pg_bin/pg_ctl" -D "$pgdata" -l "$pgdata/server.log" -m fast -w -t 60 restart -o "$(pg_options)" >/dev/null
     say "PostgreSQL restarted"
 }
 

@@ -11,6 +11,11 @@ public enum TestEnvironment {
         ProcessInfo.processInfo.environment["CASEHUB_DATABASE_URL"] ?? "host=127.0.0.1 port=55442 user=casehub dbname=casehub"
     }
 
+    /// The CA that signed the test PostgreSQL's certificate (`Deploy/local/stack.sh`).
+    public static var databaseCA: String? {
+        ProcessInfo.processInfo.environment["CASEHUB_PG_CA"]
+    }
+
     /// A name no other test (or earlier run) uses: tests get their own topics,
     /// groups and schemas.
     public static func uniqueName(_ prefix: String) -> String {
