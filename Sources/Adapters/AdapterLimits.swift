@@ -33,6 +33,15 @@ public struct AdapterLimits: Sendable, Equatable {
         }
     }
 
+    /// A `422` for text PostgreSQL cannot store (U+0000).
+    public static func checkStorable(_ value: JSONValue, pathPrefix: String = "") throws(ProblemDetails) {
+        if let path = value.pathOfNULCharacter {
+            throw ProblemDetails(.unprocessableContent, title: "Unstorable text",
+                                 detail: "text may not contain U+0000 (NUL); nothing was submitted",
+                                 violations: [Violation(path: pathPrefix + path, rule: "text", message: "no U+0000 (NUL) characters")])
+        }
+    }
+
     static func firstString(in value: JSONValue, longerThan limit: Int, at path: String) -> String? {
         switch value {
         case .string(let text):

@@ -49,6 +49,7 @@ public struct AgencySubmitter: Sendable {
             throw ProblemDetails(.contentTooLarge, title: "Batch too large", detail: "at most \(limits.maxEventsPerBatch) events per batch")
         }
         try limits.checkStrings(in: json)
+        try AdapterLimits.checkStorable(json)
         var events: [CloudEvent] = []
         var violations: [Violation] = []
         for (index, document) in documents.enumerated() {
@@ -117,6 +118,7 @@ public struct AgencySubmitter: Sendable {
                                  detail: error.violations.map(\.message).joined(separator: "; "), violations: error.violations)
         }
         try limits.checkStrings(in: .object(record))
+        try AdapterLimits.checkStorable(.object(record))
         let mapped: NativeMapping.Mapped
         do {
             mapped = try mapping.map(record, from: sender, registry: registry, now: Date())

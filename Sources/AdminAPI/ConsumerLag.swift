@@ -21,7 +21,9 @@ public struct ConsumerLag: Sendable {
     public func read(groups: [String]) async throws -> [Entry] {
         var entries: [Entry] = []
         for group in groups {
-            for (partition, committed) in try await kafka.committedOffsets(group: group, timeoutMilliseconds: 5_000) {
+            // A generous request timeout: under load, librdkafka 2.16 has aborted on an
+            // assertion (rd_kafka_enq_once) when an offsets request timed out as its answer came.
+            for (partition, committed) in try await kafka.committedOffsets(group: group, timeoutMilliseconds: 30_000) {
                 let marks = try await kafka.watermarks(of: partition, timeoutMilliseconds: 5_000)
                 entries.append(Entry(group: group, topic: partition.topic, partition: partition.partition, committed: committed, high: marks.high))
             }

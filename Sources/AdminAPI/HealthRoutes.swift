@@ -44,7 +44,7 @@ public struct HealthRoutes: Sendable {
             logger.warning("not ready: database", metadata: ["error": "\(error)"])
         }
         do {
-            _ = try await kafka.topics(timeoutMilliseconds: 2_000)
+            _ = try await kafka.topics(timeoutMilliseconds: 5_000)
             checks["broker"] = "ok"
         } catch {
             checks["broker"] = "unreachable"

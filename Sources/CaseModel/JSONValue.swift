@@ -155,3 +155,33 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
 extension JSONValue: ExpressibleByFloatLiteral {
     public init(floatLiteral value: Double) { self = .number(value) }
 }
+
+extension JSONValue {
+    /// Where the first U+0000 is, in a string or a key, as a JSON pointer; nil
+    /// when there is none. JSON allows `\u0000` but PostgreSQL text and jsonb
+    /// cannot hold it, so events carrying one are refused before storage.
+    public var pathOfNULCharacter: String? {
+        Self.pathOfNUL(in: self, at: "")
+    }
+
+    private static func pathOfNUL(in value: JSONValue, at path: String) -> String? {
+        switch value {
+        case .string(let text):
+            return text.unicodeScalars.contains("\u{0}") ? path : nil
+        case .array(let items):
+            for (index, item) in items.enumerated() {
+                if let found = pathOfNUL(in: item, at: "\(path)/\(index)") { return found }
+            }
+            return nil
+        case .object(let members):
+            for (key, member) in members {
+                let here = "\(path)/\(key.unicodeScalars.contains("\u{0}") ? key.replacingOccurrences(of: "\u{0}", with: "\\u0000") : key)"
+                if key.unicodeScalars.contains("\u{0}") { return here }
+                if let found = pathOfNUL(in: member, at: here) { return found }
+            }
+            return nil
+        default:
+            return nil
+        }
+    }
+}

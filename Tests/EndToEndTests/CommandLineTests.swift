@@ -181,7 +181,8 @@ extension CommandLineTests {
             let unknownCase = AdminAPITests.event("pil.filed", by: "zz-procuratorate", case: "cli-nothing", at: "2026-07-01T09:00:00+08:00",
                                                   ["documentNumber": "株检行公立〔2026〕9号", "agency": "zz-epb"])
             #expect(try await http.send("POST", "/v1/agencies/zz-procuratorate/events", unknownCase).0 == 202)
-            _ = try await http.waitForInbox("zz-procuratorate", count: 1)
+            // The referral itself (the procuratorate's inbox also gets the receipt of its refused event).
+            try await http.waitForEvent("zz-procuratorate", type: "casehub.referral.submitted.v1", subject: "cli-referral")
 
             var environment = ProcessInfo.processInfo.environment
             environment["CASEHUB_DATABASE_URL"] = stack.configuration.databaseURL

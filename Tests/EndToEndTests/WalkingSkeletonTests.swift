@@ -1,3 +1,4 @@
+import Adapters
 import CaseHubServer
 import CaseModel
 import Crypto
@@ -200,18 +201,27 @@ struct WalkingSkeletonTests {
     }
 
     @Test func aPoisonEventIsRefusedAloneAndItsBatchMatesGoThrough() async throws {
-        try await withRunningStack { _, http, database in
-            func referral(_ caseID: String, summary: String) -> JSONValue {
-                .object([
-                    "specversion": "1.0", "id": .string(UUID().uuidString), "source": "zz-epb",
-                    "type": "casehub.referral.submitted.v1", "time": "2026-11-29T08:00:00+08:00", "subject": .string(caseID),
-                    "data": .object(["receiver": "zz-procuratorate", "referralKind": "clue", "summary": .string(summary)]),
-                ])
+        try await withRunningStack { stack, http, database in
+            func referral(_ caseID: String, summary: String) -> CloudEvent {
+                CloudEvent(id: UUID().uuidString.lowercased(), source: "zz-epb", type: "casehub.referral.submitted.v1", time: Date(),
+                           subject: caseID, data: .object(["receiver": "zz-procuratorate", "referralKind": "clue", "summary": .string(summary)]))
             }
-            // Valid JSON and schema, but PostgreSQL cannot store U+0000 in jsonb: the audit write fails.
-            let batch: JSONValue = [referral("poison-a", summary: "ok"), referral("poison-b", summary: "bad\u{0}byte"), referral("poison-c", summary: "ok")]
-            let (status, _) = try await http.send("POST", "/v1/agencies/zz-epb/events", batch)
-            #expect(status == 202)
+            // Valid JSON, signature and schema, but PostgreSQL cannot store U+0000 in jsonb: the audit write fails.
+            // (The adapters refuse such text; this comes straight onto the topic, signed with the bureau's key.)
+            let keys = try await SigningKeys.load(agencies: ["zz-epb"], directory: URL(fileURLWithPath: stack.configuration.keyDirectory!),
+                                                  store: AgencyKeyStore(client: database))
+            let batch = try [referral("poison-a", summary: "ok"), referral("poison-b", summary: "bad\u{0}byte"), referral("poison-c", summary: "ok")]
+                .map { try keys.sign($0) }
+            let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(connection: stack.configuration.kafka), logger: Logger(label: "test.poison"))
+            let results = try await producer.sendBatch(batch.map { event in
+                KafkaOutgoingMessage(topic: stack.configuration.topics.from("zz-epb"), key: event.subject, value: event.binaryValue,
+                                     headers: event.binaryHeaders.map { KafkaHeader(key: $0.0, string: $0.1) })
+            })
+            await producer.shutdown()
+            #expect(results.allSatisfy { (try? $0.get()) != nil })
+            // Through the adapter, the same text is refused at once.
+            let (status, problem) = try await http.send("POST", "/v1/agencies/zz-epb/events", batch[1].structured)
+            #expect(status == 422 && problem["violations"]?[0]?["path"] == "/data/summary", "\(problem)")
             let receipts = try await http.waitForInbox("zz-epb", count: 3)
             let outcomes = Dictionary(uniqueKeysWithValues: receipts.compactMap { receipt -> (String, String)? in
                 guard let subject = receipt["event"]?["subject"]?.stringValue, let outcome = receipt["event"]?["data"]?["outcome"]?.stringValue else { return nil }
@@ -250,10 +260,14 @@ struct WalkingSkeletonTests {
             try await http.waitForEvent("zz-epb", type: "casehub.pil.recommendation-issued.v1", subject: "soon")
             try await post("pil.recommendation-received", by: "zz-epb", case: "soon", at: recent, ["receivedAt": .string(recent)])
 
+            // A case's events may land in separate hub batches on a loaded machine; between `filed` and
+            // `recommendation-issued` its filing-notice deadline (long past) can rightly go overdue. It is
+            // left out: the test is about the reply deadlines and about nothing going out twice.
             func notices(_ agency: String) async throws -> [String] {
                 let (_, body) = try await http.send("GET", "/v1/agencies/\(agency)/inbox?after=0&limit=1000", nil)
                 return (body["events"]?.arrayValue ?? []).compactMap { delivery in
-                    guard let type = delivery["event"]?["type"]?.stringValue, type.hasPrefix("casehub.hub.deadline") else { return nil }
+                    guard let type = delivery["event"]?["type"]?.stringValue, type.hasPrefix("casehub.hub.deadline"),
+                          delivery["event"]?["data"]?["rule"]?.stringValue != "pil.filing-notice" else { return nil }
                     return "\(delivery["event"]?["subject"]?.stringValue ?? "") \(delivery["event"]?["data"]?["rule"]?.stringValue ?? "") \(type.contains("overdue") ? "overdue" : "warning")"
                 }.sorted()
             }
@@ -262,11 +276,15 @@ struct WalkingSkeletonTests {
             // Several more scheduler rounds: nothing is sent twice.
             try await Task.sleep(for: .seconds(1.5))
             #expect(try await notices("zz-epb") == bureauExpected)
-            #expect(try await notices("zz-procuratorate") == [
+            // The procuratorate's notices travel on their own partition: wait for them too (a loaded machine lags).
+            let procuratorateExpected = [
                 "late pil.recommendation-record overdue", "late pil.reply overdue",
                 "soon pil.recommendation-record overdue", "soon pil.reply warning",
-            ])
-            let marks = try await database.query("SELECT count(*) AS n FROM deadlines WHERE overdue_sent_at IS NOT NULL")
+            ]
+            #expect(await eventually(timeout: .seconds(30)) { (try? await notices("zz-procuratorate")) == procuratorateExpected })
+            let procuratorateGot = try await notices("zz-procuratorate")
+            #expect(procuratorateGot == procuratorateExpected)
+            let marks = try await database.query("SELECT count(*) AS n FROM deadlines WHERE overdue_sent_at IS NOT NULL AND rule_id <> 'pil.filing-notice'")
             #expect(try marks[0].decode("n", as: Int.self) == 3)
         }
     }
@@ -275,8 +293,9 @@ struct WalkingSkeletonTests {
         try await withRunningStack { _, http, _ in
             let (health, _) = try await http.send("GET", "/healthz", nil)
             #expect(health == 200)
-            let (ready, body) = try await http.send("GET", "/readyz", nil)
-            #expect(ready == 200)
+            // The broker may be slow to answer on a loaded machine: ready within a while.
+            #expect(await eventually(timeout: .seconds(30), every: .milliseconds(500)) { (try? await http.send("GET", "/readyz", nil).0) == 200 })
+            let (_, body) = try await http.send("GET", "/readyz", nil)
             #expect(body["database"] == "ok")
             #expect(body["broker"] == "ok")
         }

@@ -240,7 +240,7 @@ struct FuzzTests {
                 messages.append(message(try keys.sign(event(id: reused, data: ["summary": "另一内容"]))))
             case 6: messages.append(message(try keys.sign(event("casehub.nothing.here.v1"))))
             case 7: messages.append(message(try keys.sign(event(data: ["summary": .integer(5), "extra": .array([])]))))
-            case 8: messages.append(message(try keys.sign(event("casehub.accountability.feedback-sent.v1", data: ["x": "y"]))))
+            case 8: messages.append(message(try keys.sign(event("casehub.accountability.feedback-sent.v1", data: ["x": "y\u{0}z"]))))
             default:
                 var forged = try keys.sign(event(data: ["summary": .string(HostileInputs.injections[index % HostileInputs.injections.count])]))
                 forged.data = ["summary": "changed after signing"]
