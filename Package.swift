@@ -157,7 +157,7 @@ let package = Package(
 
         .testTarget(
             name: "CaseModelTests",
-            dependencies: ["CaseModel", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["CaseModel", "TestSupport", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,21 +1,10 @@
 import CaseModel
 import Foundation
 import Testing
+import TestSupport
 
 /// Property tests: random event sequences, reproducible from their seed.
 struct RandomSequenceTests {
-    /// SplitMix64: small, fast, and the same sequence for the same seed everywhere.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let registry = AgencyRegistry.zhuzhou
     static let allIDs = registry.all.map(\.id)
     static let machine = CaseMachine(registry: registry)
@@ -55,7 +44,7 @@ struct RandomSequenceTests {
 
     /// A payload from the type's example, with agencies, enums, booleans and
     /// event references drawn at random (biased towards the case's parties).
-    static func payload(for type: String, state: CaseState?, history: [Accepted], at clock: Date, using rng: inout SeededGenerator) -> JSONValue {
+    static func payload(for type: String, state: CaseState?, history: [Accepted], at clock: Date, using rng: inout SplitMix64) -> JSONValue {
         guard case .object(var members) = templates[type] ?? .object([:]) else { return [:] }
         let schema = schemaProperties[type] ?? [:]
         let parties = state?.partyAgencies ?? []
@@ -92,7 +81,7 @@ struct RandomSequenceTests {
     /// One random walk: the procedure's opening event, then random events of
     /// the procedure (and of litigation) from random senders.
     static func walk(seed: UInt64, steps: Int) -> (accepted: [Accepted], states: [CaseState], final: CaseState?) {
-        var rng = SeededGenerator(state: seed)
+        var rng = SplitMix64(seed: seed)
         let procedure = procedures.randomElement(using: &rng)!
         let types = EventCatalogue.standard.types.filter {
             $0.hasPrefix("casehub.\(procedure.segment).") || $0.hasPrefix("casehub.litigation.") || $0 == "casehub.case.linked.v1"
@@ -138,7 +127,7 @@ struct RandomSequenceTests {
         return (accepted, states, state)
     }
 
-    static func uuid(_ rng: inout SeededGenerator) -> uuid_t {
+    static func uuid(_ rng: inout SplitMix64) -> uuid_t {
         let a = rng.next(), b = rng.next()
         return withUnsafeBytes(of: (a, b)) { bytes in
             (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], 0x40 | (bytes[6] & 0x0f), bytes[7],

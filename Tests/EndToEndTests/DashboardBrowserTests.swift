@@ -43,14 +43,7 @@ struct DashboardBrowserTests {
     }
 
     @Test func flowMapDeadlineBoardAndCaseTimelineRenderWithDemoData() async throws {
-        let agencies: [AgencyID] = ["zz-epb", "zz-epb-enforcement", "zz-procuratorate", "zz-court", "zz-cdi", "zz-psb"]
-        try await withRunningStack(agencies: agencies, configure: { configuration in
-            var demo = DemoScenario.Configuration()
-            demo.secondsPerDay = 1
-            demo.tick = .milliseconds(150)
-            configuration.demo = demo
-            configuration.hub.deadlineRules = DeadlineRules.standard.compressed(secondsPerDay: demo.secondsPerDay)
-        }) { _, http, database in
+        try await withRunningStack(agencies: DemoScenarioTests.agencies, configure: DemoScenarioTests.fastDemo) { _, http, database in
             func count(_ sql: String) async -> Int {
                 (try? await database.query(PostgresQuery(unsafeSQL: sql))[0].decode(0, as: Int.self)) ?? 0
             }

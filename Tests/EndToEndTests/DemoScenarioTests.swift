@@ -9,15 +9,20 @@ import TestSupport
 /// procedure move, refusals show, and deadline notices go out.
 @Suite(.serialized)
 struct DemoScenarioTests {
+    /// The agencies the demo's stories involve.
+    static let agencies: [AgencyID] = ["zz-epb", "zz-epb-enforcement", "zz-procuratorate", "zz-court", "zz-cdi", "zz-psb"]
+
+    /// The demo on a fast clock: a statutory day lasts a second.
+    static func fastDemo(_ configuration: inout CaseHubConfiguration) {
+        var demo = DemoScenario.Configuration()
+        demo.secondsPerDay = 1
+        demo.tick = .milliseconds(150)
+        configuration.demo = demo
+        configuration.hub.deadlineRules = DeadlineRules.standard.compressed(secondsPerDay: demo.secondsPerDay)
+    }
+
     @Test func theDemoKeepsEveryProcedureMoving() async throws {
-        let agencies: [AgencyID] = ["zz-epb", "zz-epb-enforcement", "zz-procuratorate", "zz-court", "zz-cdi", "zz-psb"]
-        try await withRunningStack(agencies: agencies, configure: { configuration in
-            var demo = DemoScenario.Configuration()
-            demo.secondsPerDay = 1
-            demo.tick = .milliseconds(150)
-            configuration.demo = demo
-            configuration.hub.deadlineRules = DeadlineRules.standard.compressed(secondsPerDay: demo.secondsPerDay)
-        }) { _, _, database in
+        try await withRunningStack(agencies: Self.agencies, configure: Self.fastDemo) { _, _, database in
             func count(_ sql: String) async -> Int {
                 (try? await database.query(PostgresQuery(unsafeSQL: sql))[0].decode(0, as: Int.self)) ?? 0
             }
