@@ -199,9 +199,10 @@ extension HubFaultTests {
         _ = await eventually(timeout: .seconds(120), every: .milliseconds(20)) {
             (try? await count(world, "SELECT count(*) FROM inbox")) ?? 0 >= 500
         }
-        broker.proxy.cut(for: 5)
+        // 10 s: a readiness probe during the cut waits out its 5 s metadata timeout before it answers 503.
+        broker.proxy.cut(for: 10)
         let cut = ContinuousClock.now
-        let reported = await eventually(timeout: .seconds(5), every: .milliseconds(200)) {
+        let reported = await eventually(timeout: .seconds(9), every: .milliseconds(200)) {
             let answer = await hub.readiness()
             return answer?.status == 503 && answer?.body["broker"] == "unreachable"
         }
@@ -214,7 +215,7 @@ extension HubFaultTests {
         let log = hub.log
         let lines = log.split(separator: "\n").filter { $0.contains("brokers are down") || $0.contains("transport failure") || $0.contains("Disconnected") }
         #expect(!lines.isEmpty, "the hub's log does not mention the lost broker:\n\(log.suffix(2_000))")
-        print("fault: broker connection cut 5 s: \(events.count) sent, \(tally.applied) applied, \(tally.duplicates) duplicates, \(tally.losses) lost; "
+        print("fault: broker connection cut 10 s: \(events.count) sent, \(tally.applied) applied, \(tally.duplicates) duplicates, \(tally.losses) lost; "
               + String(format: "progress %.1f s after the cut began; readiness reported it: %@; %d log line(s) about it",
                        recovery, reported ? "yes" : "no", lines.count))
         try await verify(world, events: events, cases: cases, linksPerCase: links)
