@@ -22,6 +22,17 @@ struct CommandLineTests {
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
+    /// A fresh database brought to the current schema by `casehub migrate`, and
+    /// the environment that points the CLI at it.
+    func migratedDatabase() async throws -> (url: String, environment: [String: String]) {
+        let database = try await TestDatabase.create("cli")
+        var environment = ProcessInfo.processInfo.environment
+        environment["CASEHUB_DATABASE_URL"] = database
+        let migrated = try run(["migrate"], environment: environment)
+        #expect(migrated.status == 0, "\(migrated.output)")
+        return (database, environment)
+    }
+
     /// Without `.local/lib` on the loader path, the system's librdkafka loads;
     /// on Debian 12 that is 2.0.2, which must be refused with a clear message.
     @Test func refusesAnOldLibrdkafkaWithAClearMessage() throws {
@@ -74,10 +85,7 @@ struct CommandLineTests {
 
 extension CommandLineTests {
     @Test func agenciesTokenIssuesATokenThatAuthenticatesAndRevokeEndsIt() async throws {
-        let database = try await TestDatabase.create("cli")
-        var environment = ProcessInfo.processInfo.environment
-        environment["CASEHUB_DATABASE_URL"] = database
-        #expect(try run(["migrate"], environment: environment).status == 0)
+        let (database, environment) = try await migratedDatabase()
         let issued = try run(["agencies", "token", "zz-court", "--label", "court-system", "--log-level", "error"], environment: environment)
         #expect(issued.status == 0, "\(issued.output)")
         let token = issued.output.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -98,11 +106,8 @@ extension CommandLineTests {
 
 extension CommandLineTests {
     @Test func keysGenerateShowAndRotate() async throws {
-        let database = try await TestDatabase.create("cli")
-        var environment = ProcessInfo.processInfo.environment
-        environment["CASEHUB_DATABASE_URL"] = database
+        let (_, environment) = try await migratedDatabase()
         let keyDir = FileManager.default.temporaryDirectory.appendingPathComponent(TestEnvironment.uniqueName("keys")).path
-        #expect(try run(["migrate"], environment: environment).status == 0)
         let common = ["--agency", "zz-court", "--key-dir", keyDir, "--log-level", "error"]
 
         let generated = try run(["keys", "generate"] + common, environment: environment)
@@ -124,10 +129,7 @@ extension CommandLineTests {
 
 extension CommandLineTests {
     @Test func casesListIsATableOrJSON() async throws {
-        let database = try await TestDatabase.create("cli")
-        var environment = ProcessInfo.processInfo.environment
-        environment["CASEHUB_DATABASE_URL"] = database
-        #expect(try run(["migrate"], environment: environment).status == 0)
+        let (database, environment) = try await migratedDatabase()
         let client = PostgresClient(configuration: PostgresConfiguration(connectionString: database), logger: Logger(label: "test.cli"))
         for (id, title) in [("case-cn", "湘江排污案"), ("case-en", "Plain")] {
             try await client.execute("""
@@ -158,10 +160,7 @@ extension CommandLineTests {
 
 extension CommandLineTests {
     @Test func rejectionsReplayNeedsAKnownIDAndAReason() async throws {
-        let database = try await TestDatabase.create("cli")
-        var environment = ProcessInfo.processInfo.environment
-        environment["CASEHUB_DATABASE_URL"] = database
-        #expect(try run(["migrate"], environment: environment).status == 0)
+        let (_, environment) = try await migratedDatabase()
         let missing = try run(["rejections", "replay", "42", "--reason", "test"], environment: environment)
         #expect(missing.status != 0)
         #expect(missing.output.contains("no rejection 42"))

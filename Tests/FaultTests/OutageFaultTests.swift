@@ -41,6 +41,36 @@ extension HubFaultTests {
         return String(format: "median %.1f s, max %.1f s", sorted[sorted.count / 2], sorted.last!)
     }
 
+    /// Once the hub is under way, cuts `proxy` for `seconds`; then checks that
+    /// readiness reported `dependency: unreachable` while it lasted, that every
+    /// event is applied, that the hub kept running and that its log says what
+    /// failed (the lines `mentions` picks); prints the `fault:` line.
+    func cutConnection(_ name: String, through proxy: TCPProxy, for seconds: Int, dependency: String, readinessWithin window: Duration,
+                       world: World, hub: HubProcess, sent: Int, mentions: (Substring) -> Bool) async throws {
+        _ = await eventually(timeout: .seconds(120), every: .milliseconds(20)) {
+            (try? await count(world, "SELECT count(*) FROM inbox")) ?? 0 >= 500
+        }
+        proxy.cut(for: TimeInterval(seconds))
+        let cut = ContinuousClock.now
+        let reported = await eventually(timeout: window, every: .milliseconds(200)) {
+            let answer = await hub.readiness()
+            return answer?.status == 503 && answer?.body[dependency]?.stringValue == "unreachable"
+        }
+        #expect(reported, "readiness did not report the \(name)")
+        let atCut = try await count(world, "SELECT count(*) FROM inbox")
+        let recovery = atCut < sent ? await secondsUntilProgress(world, beyond: atCut, since: cut) : 0
+        try await waitForApplied(world, sent)
+        let tally = try await tally(world, sent: sent)
+        #expect(hub.process.isRunning, "the hub exited instead of recovering")
+        // Clear log lines: the hub said what failed.
+        let log = hub.log
+        let lines = log.split(separator: "\n").filter(mentions)
+        #expect(!lines.isEmpty, "the hub's log does not mention the \(name):\n\(log.suffix(2_000))")
+        print("fault: \(name) \(seconds) s: \(sent) sent, \(tally.applied) applied, \(tally.duplicates) duplicates, \(tally.losses) lost; "
+              + String(format: "progress %.1f s after the cut began; readiness reported it: %@; %d log line(s) about it",
+                       recovery, reported ? "yes" : "no", lines.count))
+    }
+
     @Test func aHubKilledAtRandomMomentsAppliesEveryEventOnce() async throws {
         let world = try await makeWorld()
         let links = 19
@@ -123,27 +153,8 @@ extension HubFaultTests {
         let hub = try HubProcess(world, httpPort: freeLoopbackPort(), databaseURL: proxied, logFile: logFile)
         defer { hub.stop() }
         try await produce(events, world)
-        _ = await eventually(timeout: .seconds(120), every: .milliseconds(20)) {
-            (try? await count(world, "SELECT count(*) FROM inbox")) ?? 0 >= 500
-        }
-        proxy.cut(for: 5)
-        let cut = ContinuousClock.now
-        let reported = await eventually(timeout: .seconds(5), every: .milliseconds(200)) {
-            let answer = await hub.readiness()
-            return answer?.status == 503 && answer?.body["database"] == "unreachable"
-        }
-        #expect(reported, "readiness did not report the cut database connection")
-        let atCut = try await count(world, "SELECT count(*) FROM inbox")
-        let recovery = atCut < events.count ? await secondsUntilProgress(world, beyond: atCut, since: cut) : 0
-        try await waitForApplied(world, events.count)
-        let tally = try await tally(world, sent: events.count)
-        #expect(hub.process.isRunning, "the hub exited instead of recovering")
-        // Clear log lines: the hub said what failed.
-        let log = hub.log
-        #expect(log.contains("connection") || log.contains("Connection"), "the hub's log does not mention the lost connection:\n\(log.suffix(2_000))")
-        print("fault: database connection cut 5 s: \(events.count) sent, \(tally.applied) applied, \(tally.duplicates) duplicates, \(tally.losses) lost; "
-              + String(format: "progress %.1f s after the cut began; readiness reported it: %@; %d log line(s) about it",
-                       recovery, reported ? "yes" : "no", log.split(separator: "\n").filter { $0.lowercased().contains("connection") }.count))
+        try await cutConnection("database connection cut", through: proxy, for: 5, dependency: "database", readinessWithin: .seconds(5),
+                                world: world, hub: hub, sent: events.count) { $0.lowercased().contains("connection") }
         try await verify(world, events: events, cases: cases, linksPerCase: links)
         await world.database.shutdown()
     }
@@ -196,28 +207,11 @@ extension HubFaultTests {
         let hub = try HubProcess(world, httpPort: freeLoopbackPort(), kafkaBrokers: broker.address, logFile: logFile)
         defer { hub.stop() }
         try await produce(events, world, brokers: broker.address)
-        _ = await eventually(timeout: .seconds(120), every: .milliseconds(20)) {
-            (try? await count(world, "SELECT count(*) FROM inbox")) ?? 0 >= 500
-        }
         // 10 s: a readiness probe during the cut waits out its 5 s metadata timeout before it answers 503.
-        broker.proxy.cut(for: 10)
-        let cut = ContinuousClock.now
-        let reported = await eventually(timeout: .seconds(9), every: .milliseconds(200)) {
-            let answer = await hub.readiness()
-            return answer?.status == 503 && answer?.body["broker"] == "unreachable"
+        try await cutConnection("broker connection cut", through: broker.proxy, for: 10, dependency: "broker", readinessWithin: .seconds(9),
+                                world: world, hub: hub, sent: events.count) {
+            $0.contains("brokers are down") || $0.contains("transport failure") || $0.contains("Disconnected")
         }
-        #expect(reported, "readiness did not report the cut broker connection")
-        let atCut = try await count(world, "SELECT count(*) FROM inbox")
-        let recovery = atCut < events.count ? await secondsUntilProgress(world, beyond: atCut, since: cut) : 0
-        try await waitForApplied(world, events.count)
-        let tally = try await tally(world, sent: events.count)
-        #expect(hub.process.isRunning, "the hub exited instead of recovering")
-        let log = hub.log
-        let lines = log.split(separator: "\n").filter { $0.contains("brokers are down") || $0.contains("transport failure") || $0.contains("Disconnected") }
-        #expect(!lines.isEmpty, "the hub's log does not mention the lost broker:\n\(log.suffix(2_000))")
-        print("fault: broker connection cut 10 s: \(events.count) sent, \(tally.applied) applied, \(tally.duplicates) duplicates, \(tally.losses) lost; "
-              + String(format: "progress %.1f s after the cut began; readiness reported it: %@; %d log line(s) about it",
-                       recovery, reported ? "yes" : "no", lines.count))
         try await verify(world, events: events, cases: cases, linksPerCase: links)
         await world.database.shutdown()
     }

@@ -84,9 +84,8 @@ const state = {
 function t(key) { return TEXT[state.language][key] ?? TEXT.zh[key] ?? key; }
 function $(id) { return document.getElementById(id); }
 
-/** An HTML element with text content and attributes; children appended as given. */
-function h(tag, attributes = {}, ...children) {
-  const node = document.createElement(tag);
+/** `node` with its attributes set and children appended (text as text nodes, never as markup). */
+function filled(node, attributes, children) {
   for (const [name, value] of Object.entries(attributes)) {
     if (value === undefined || value === null || value === false) continue;
     if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
@@ -101,18 +100,12 @@ function h(tag, attributes = {}, ...children) {
   return node;
 }
 
+/** An HTML element. */
+function h(tag, attributes = {}, ...children) { return filled(document.createElement(tag), attributes, children); }
+
 const SVG_NS = "http://www.w3.org/2000/svg";
-function s(tag, attributes = {}, ...children) {
-  const node = document.createElementNS(SVG_NS, tag);
-  for (const [name, value] of Object.entries(attributes)) {
-    if (value !== undefined && value !== null) node.setAttribute(name, String(value));
-  }
-  for (const child of children.flat()) {
-    if (child === null || child === undefined) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return node;
-}
+/** An SVG element. */
+function s(tag, attributes = {}, ...children) { return filled(document.createElementNS(SVG_NS, tag), attributes, children); }
 
 function agencyName(id) {
   const agency = state.agencies.find((a) => a.id === id);
@@ -206,9 +199,9 @@ async function refresh() {
   const bucket = Math.max(1, Math.ceil(windowSeconds / 40));
   const flowQuery = `since=${encodeURIComponent(since.toISOString())}&until=${encodeURIComponent(until.toISOString())}`;
   try {
-    const [overview, flows, chart, lag, deadlines, rejections] = await Promise.all([
+    // One flows request: the flow map sums the chart's buckets.
+    const [overview, flows, lag, deadlines, rejections] = await Promise.all([
       api("/v1/overview"),
-      api(`/v1/flows?${flowQuery}&bucket=${windowSeconds}`),
       api(`/v1/flows?${flowQuery}&bucket=${bucket}`),
       api("/v1/lag").catch((error) => ({ partitions: [], total: {}, unavailable: error.message })),
       api("/v1/deadlines?" + deadlineQuery()),
@@ -218,7 +211,7 @@ async function refresh() {
     if (state.backlogHistory.length > 120) state.backlogHistory.shift();
     renderTiles(overview, lag);
     renderFlowMap(flows);
-    renderThroughput(chart, since, until, bucket);
+    renderThroughput(flows, since, until, bucket);
     renderBacklog(lag);
     renderDeadlines(deadlines.deadlines);
     renderRejections(rejections.rejections);
