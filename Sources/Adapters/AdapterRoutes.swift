@@ -43,7 +43,17 @@ public struct AdapterRoutes: Sendable {
     }
 
     public func add<Context: RequestContext>(to router: Router<Context>) {
-        let group = router.group("v1/agencies/:agency")
+        add(to: router.group("v1/agencies/:agency"))
+    }
+
+    /// As ``add(to:)``, with `agencyMiddleware` on every agency path, after
+    /// routing and before the routes' own token check (the server's
+    /// client-certificate check).
+    public func add<Middleware: RouterMiddleware>(to router: Router<Middleware.Context>, agencyMiddleware: Middleware) {
+        add(to: router.group("v1/agencies/:agency").add(middleware: agencyMiddleware))
+    }
+
+    private func add<Context: RequestContext>(to group: RouterGroup<Context>) {
         group.post("events") { request, context in try await submitEvents(request, context) }
         group.post("records") { request, context in try await submitRecord(request, context) }
         group.get("inbox") { request, context in try await inbox(request, context) }

@@ -30,6 +30,8 @@ public struct CaseHubConfiguration: Sendable {
     public var httpHost: String = "127.0.0.1"
     /// 0 picks a free port (tests).
     public var httpPort: Int = 8080
+    /// HTTPS and optional client certificates; plain HTTP when nil.
+    public var httpTLS: HTTPTLSSettings?
     public var topics: TopicNames
     public var topicPartitions: Int = 3
     public var topicReplicationFactor: Int = 1
@@ -69,8 +71,10 @@ public struct CaseHubConfiguration: Sendable {
     }
 
     /// Reads `CASEHUB_KAFKA_BROKERS`, `CASEHUB_DATABASE_URL`, `CASEHUB_HTTP_PORT`,
-    /// `CASEHUB_TOPIC_PREFIX` and `CASEHUB_KAFKA_<PROPERTY>` (e.g.
-    /// `CASEHUB_KAFKA_SECURITY_PROTOCOL=ssl` sets `security.protocol`).
+    /// `CASEHUB_HTTP_HOST`, `CASEHUB_TOPIC_PREFIX`, `CASEHUB_KAFKA_<PROPERTY>` (e.g.
+    /// `CASEHUB_KAFKA_SECURITY_PROTOCOL=ssl` sets `security.protocol`), and for
+    /// HTTPS `CASEHUB_TLS_CERTIFICATE` + `CASEHUB_TLS_KEY`, optionally
+    /// `CASEHUB_TLS_CLIENT_CA` and `CASEHUB_TLS_REQUIRE_AGENCY_CERTIFICATES=1`.
     public static func fromEnvironment(_ environment: [String: String]) -> CaseHubConfiguration {
         let brokers = (environment["CASEHUB_KAFKA_BROKERS"] ?? "127.0.0.1:9092").split(separator: ",").map(String.init)
         var properties: [String: String] = [:]
@@ -83,6 +87,12 @@ public struct CaseHubConfiguration: Sendable {
             topics: TopicNames(prefix: environment["CASEHUB_TOPIC_PREFIX"] ?? "casehub"))
         if let port = environment["CASEHUB_HTTP_PORT"].flatMap(Int.init) { configuration.httpPort = port }
         if let host = environment["CASEHUB_HTTP_HOST"] { configuration.httpHost = host }
+        if let certificate = environment["CASEHUB_TLS_CERTIFICATE"], let key = environment["CASEHUB_TLS_KEY"] {
+            configuration.httpTLS = HTTPTLSSettings(
+                certificateChainPath: certificate, privateKeyPath: key,
+                clientCertificateAuthorityPath: environment["CASEHUB_TLS_CLIENT_CA"],
+                requireAgencyCertificates: environment["CASEHUB_TLS_REQUIRE_AGENCY_CERTIFICATES"] == "1")
+        }
         configuration.adapterLimits.read(environment)
         return configuration
     }

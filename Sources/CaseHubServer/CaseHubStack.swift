@@ -85,7 +85,7 @@ public final class CaseHubStack: Sendable {
             services.append(DeadlineScheduler(configuration: configuration.hub, store: hubStore, relayWakeup: relayWakeup, logger: logger))
         }
 
-        let router = Router()
+        let router = Router(context: CaseHubRequestContext.self)
         // Outermost, so that it sees the status ProblemMiddleware gives to errors.
         router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
         router.add(middleware: ProblemMiddleware())
@@ -121,9 +121,15 @@ public final class CaseHubStack: Sendable {
                 registry: configuration.registry, topics: configuration.topics, producer: submitProducer, signingKeys: signingKeys,
                 submissions: SubmissionStore(client: database), mappings: configuration.nativeMappings)
             submitter.limits = configuration.adapterLimits
-            AdapterRoutes(agencies: Set(adapters), submitter: submitter, deliveries: deliveryStore, delivered: delivered,
-                          tokens: AgencyTokenStore(client: database), cases: CaseViews(client: database),
-                          webhooks: WebhookStore(client: database), limits: configuration.adapterLimits).add(to: router)
+            let adapterRoutes = AdapterRoutes(
+                agencies: Set(adapters), submitter: submitter, deliveries: deliveryStore, delivered: delivered,
+                tokens: AgencyTokenStore(client: database), cases: CaseViews(client: database),
+                webhooks: WebhookStore(client: database), limits: configuration.adapterLimits)
+            if configuration.httpTLS?.requireAgencyCertificates == true {
+                adapterRoutes.add(to: router, agencyMiddleware: AgencyCertificateMiddleware())
+            } else {
+                adapterRoutes.add(to: router)
+            }
             services.append(WebhookPusher(agencies: adapters, store: WebhookStore(client: database), delivered: delivered,
                                           configuration: configuration.webhooks, logger: logger))
             if let demo = configuration.demo {
@@ -138,6 +144,7 @@ public final class CaseHubStack: Sendable {
 
         let application = Application(
             router: router,
+            server: try HTTPTLSSettings.serverBuilder(configuration.httpTLS),
             configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "casehub"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.httpPort) },
             logger: logger)

@@ -106,7 +106,9 @@ enum DemoTokens {
             try await store.revoke(agency: agency, label: "demo")
             lines.append("\(agency)\t\(try await store.issue(agency: agency, label: "demo"))")
         }
-        FileManager.default.createFile(atPath: file, contents: Data((lines.joined(separator: "\n") + "\n").utf8),
-                                       attributes: [.posixPermissions: 0o600])
+        guard FileManager.default.createFile(atPath: file, contents: Data((lines.joined(separator: "\n") + "\n").utf8),
+                                             attributes: [.posixPermissions: 0o600]) else {
+            throw ValidationError("cannot write the demo tokens to \(file)")
+        }
     }
 }

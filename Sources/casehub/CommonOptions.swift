@@ -24,6 +24,18 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "HTTP port (env CASEHUB_HTTP_PORT).")
     var httpPort: Int?
 
+    @Option(help: "PEM certificate chain: serve HTTPS instead of HTTP (with --tls-key; env CASEHUB_TLS_CERTIFICATE).")
+    var tlsCertificate: String?
+
+    @Option(help: "PEM private key of --tls-certificate (env CASEHUB_TLS_KEY).")
+    var tlsKey: String?
+
+    @Option(help: "PEM CA of agency systems' client certificates; a presented certificate must verify (env CASEHUB_TLS_CLIENT_CA).")
+    var tlsClientCA: String?
+
+    @Flag(help: "Agency paths need a client certificate whose subject CN is the agency id, besides its token (env CASEHUB_TLS_REQUIRE_AGENCY_CERTIFICATES=1).")
+    var requireAgencyCertificates = false
+
     @Option(name: .customLong("native-mapping"), help: "A native-record mapping table (JSON) replacing its kind's built-in one; repeatable.")
     var nativeMappingFiles: [String] = []
 
@@ -51,6 +63,18 @@ struct CommonOptions: ParsableArguments {
             configuration.hub.groupID = "\(topicPrefix)-hub"
         }
         if let httpPort { configuration.httpPort = httpPort }
+        switch (tlsCertificate, tlsKey) {
+        case (nil, nil): break
+        case (let certificate?, let key?): configuration.httpTLS = HTTPTLSSettings(certificateChainPath: certificate, privateKeyPath: key)
+        default: throw ValidationError("--tls-certificate and --tls-key go together")
+        }
+        if tlsClientCA != nil || requireAgencyCertificates {
+            guard configuration.httpTLS != nil else {
+                throw ValidationError("--tls-client-ca and --require-agency-certificates need HTTPS (--tls-certificate and --tls-key)")
+            }
+            if let tlsClientCA { configuration.httpTLS?.clientCertificateAuthorityPath = tlsClientCA }
+            if requireAgencyCertificates { configuration.httpTLS?.requireAgencyCertificates = true }
+        }
         if let sessionTimeoutMs { configuration.consumerSessionTimeoutMilliseconds = sessionTimeoutMs }
         for file in nativeMappingFiles {
             do {

@@ -36,6 +36,7 @@ struct RunCommand: AsyncParsableCommand {
 
         try await CaseHubStack.prepare(configuration, logger: logger)
         let host = configuration.httpHost
+        let scheme = configuration.httpTLS == nil ? "http" : "https"
         let agencyCount = configuration.registry.all.count
         configuration.keyDirectory = (dataDir as NSString).appendingPathComponent("keys")
         let dropDirectory = (dataDir as NSString).appendingPathComponent("drop")
@@ -47,8 +48,8 @@ struct RunCommand: AsyncParsableCommand {
                                        store: AgencyTokenStore(client: client), file: tokenFile)
         }
         let stack = try await CaseHubStack(configuration: configuration, logger: logger) { port in
-            logger.notice("CaseHub is up: http://\(host):\(port)  (\(agencyCount) agencies; Ctrl-C stops)")
-            logger.notice("dashboard: http://\(host):\(port)/ — sign in with the \(AgencyTokenStore.administrators) token in \(tokenFile)")
+            logger.notice("CaseHub is up: \(scheme)://\(host):\(port)  (\(agencyCount) agencies; Ctrl-C stops)")
+            logger.notice("dashboard: \(scheme)://\(host):\(port)/ — sign in with the \(AgencyTokenStore.administrators) token in \(tokenFile)")
             logger.notice("each agency's bearer token (new at every start): \(tokenFile)")
             logger.notice("file drop: \(dropDirectory)/<agency>/outgoing and incoming")
         }
