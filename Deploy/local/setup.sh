@@ -24,8 +24,10 @@ sudo_if_needed() {
 }
 
 # --- apt --------------------------------------------------------------------
-# chromium: the dashboard's browser test (headless).
-apt_packages=(libpq-dev librdkafka-dev postgresql postgresql-client patchelf python3-venv chromium)
+# chromium: the dashboard's browser test (headless). openssl: the local
+# stack's and the TLS tests' certificates. stunnel4: TLS in front of the
+# Kafka TLS test's broker (tansu has no working TLS listener).
+apt_packages=(libpq-dev librdkafka-dev postgresql postgresql-client patchelf python3-venv chromium openssl stunnel4)
 missing=()
 for p in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -178,14 +178,7 @@ extension HubFaultTests {
             process.standardError = FileHandle.nullDevice
             try process.run()
             // Up once it accepts connections.
-            let up = await eventually(timeout: .seconds(30), every: .milliseconds(100)) {
-                let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-                defer { close(fd) }
-                var target = TCPProxy.loopback(port: port)
-                return withUnsafePointer(to: &target) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-                } == 0
-            }
+            let up = await eventually(timeout: .seconds(30), every: .milliseconds(100)) { loopbackAccepts(port: port) }
             #expect(up, "the test's own broker did not start")
         }
 
