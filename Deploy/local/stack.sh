@@ -5,7 +5,7 @@
 #   Deploy/local/stack.sh start NAME   # NAME: "run" (make run), "test" (make test), "bench" (make bench)
 #   Deploy/local/stack.sh stop NAME
 #   Deploy/local/stack.sh env NAME     # prints the exports a client needs
-#   Deploy/local/stack.sh restart-db NAME  # restarts PostgreSQL (fault tests)
+#   Deploy/local/stack.sh restart-db NAME [SECONDS]  # restarts PostgreSQL, down SECONDS (fault tests)
 #
 # Ports: CASEHUB_PG_PORT and CASEHUB_KAFKA_PORT override the defaults below.
 set -euo pipefail
@@ -136,16 +136,20 @@ stop_all() {
     fi
 }
 
+# restart-db NAME [SECONDS]: down for SECONDS (default 0) between stop and start.
 restart_postgres() {
+    local down="${1:-0}"
     make_tls
-    as_pg "$pg_bin/pg_ctl" -D "$pgdata" -l "$pgdata/server.log" -m fast -w -t 60 restart -o "$(pg_options)" >/dev/null
-    say "PostgreSQL restarted"
+    as_pg "$pg_bin/pg_ctl" -D "$pgdata" -m fast -w -t 60 stop >/dev/null
+    sleep "$down"
+    as_pg "$pg_bin/pg_ctl" -D "$pgdata" -l "$pgdata/server.log" -w -t 60 start -o "$(pg_options)" >/dev/null
+    say "PostgreSQL restarted after ${down} s down"
 }
 
 case "$cmd" in
     start) start_postgres; start_broker; print_env >"$dir/env" ;;
     stop)  stop_all ;;
-    restart-db) restart_postgres ;;  # fault tests: the database goes away and comes back
+    restart-db) restart_postgres "${3:-0}" ;;  # fault tests: the database goes away and comes back
     env)   print_env ;;
     *)     echo "stack: unknown command '$cmd' (start, stop, env, restart-db)" >&2; exit 2 ;;
 esac

@@ -70,6 +70,11 @@ public enum JSONValue: Sendable, Hashable, Codable {
         return nil
     }
 
+    public var integerValue: Int64? {
+        if case .integer(let value) = self { return value }
+        return nil
+    }
+
     public var objectValue: [String: JSONValue]? {
         if case .object(let value) = self { return value }
         return nil

@@ -42,21 +42,25 @@ struct HubFaultTests {
         return world
     }
 
-    // MARK: hub processes
+    // MARK: casehub processes
 
-    final class HubProcess: @unchecked Sendable {
+    final class CaseHubProcess: @unchecked Sendable {
         let process = Process()
+        let command: [String]
         let httpPort: Int
         /// Its standard error (the log), when asked for.
         let logFile: URL?
 
+        /// `command` is the subcommand and its own options (`casehub hub` by default);
         /// `databaseURL`/`kafkaBrokers` replace the world's (to go through a proxy);
         /// `logFile` keeps its log for the test to read.
-        init(_ world: World, httpPort: Int = 0, databaseURL: String? = nil, kafkaBrokers: String? = nil, logFile: URL? = nil) throws {
+        init(_ world: World, command: [String] = ["hub"], httpPort: Int = 0, databaseURL: String? = nil, kafkaBrokers: String? = nil,
+             logFile: URL? = nil) throws {
+            self.command = command
             self.httpPort = httpPort
             self.logFile = logFile
             process.executableURL = PackagePaths.casehubExecutable
-            process.arguments = ["hub", "--http-port", String(httpPort), "--session-timeout-ms", "6000", "--log-level", "warning",
+            process.arguments = command + ["--http-port", String(httpPort), "--session-timeout-ms", "6000", "--log-level", "warning",
                                  "--kafka-property", "heartbeat.interval.ms=500"]
             var environment = ProcessInfo.processInfo.environment
             environment["CASEHUB_DATABASE_URL"] = databaseURL ?? world.databaseURL
@@ -92,7 +96,7 @@ struct HubFaultTests {
             let deadline = Date().addingTimeInterval(30)
             while process.isRunning && Date() < deadline { usleep(100_000) }
             if process.isRunning {
-                Issue.record("the hub did not shut down within 30 s of SIGTERM")
+                Issue.record("casehub \(command[0]) did not shut down within 30 s of SIGTERM")
                 kill()
             }
         }
@@ -121,11 +125,14 @@ struct HubFaultTests {
         return events
     }
 
-    func produce(_ events: [CloudEvent], _ world: World, brokers: String = TestEnvironment.kafkaBrokers) async throws {
+    /// Produces in chunks of `chunkSize`, pausing `pause` after each (to spread a load over time).
+    func produce(_ events: [CloudEvent], _ world: World, brokers: String = TestEnvironment.kafkaBrokers,
+                 chunkSize: Int = 2_000, pause: Duration = .zero) async throws {
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(
             connection: KafkaConfiguration(bootstrapServers: [brokers])), logger: logger)
-        for chunk in stride(from: 0, to: events.count, by: 2_000) {
-            let messages = events[chunk..<min(chunk + 2_000, events.count)].map { event in
+        for chunk in stride(from: 0, to: events.count, by: chunkSize) {
+            if chunk > 0 && pause > .zero { try await Task.sleep(for: pause) }
+            let messages = events[chunk..<min(chunk + chunkSize, events.count)].map { event in
                 KafkaOutgoingMessage(topic: world.topics.from("zz-epb"), key: event.subject, value: event.binaryValue,
                                      headers: event.binaryHeaders.map { KafkaHeader(key: $0.0, string: $0.1) })
             }
@@ -180,8 +187,8 @@ struct HubFaultTests {
         let (cases, links) = (500, 19)
         let events = try makeEvents(world, cases: cases, linksPerCase: links)
         #expect(events.count == 10_000)
-        let first = try HubProcess(world)
-        let second = try HubProcess(world)
+        let first = try CaseHubProcess(world)
+        let second = try CaseHubProcess(world)
         defer { first.stop(); second.stop() }
         let started = ContinuousClock.now
         try await produce(events, world)
@@ -195,7 +202,7 @@ struct HubFaultTests {
         let world = try await makeWorld()
         let (cases, links) = (200, 19)
         let events = try makeEvents(world, cases: cases, linksPerCase: links)
-        var hub = try HubProcess(world)
+        var hub = try CaseHubProcess(world)
         try await produce(events, world)
         // Kill it while it works through the backlog, twice.
         for threshold in [800, 2_000] {
@@ -203,7 +210,7 @@ struct HubFaultTests {
                 (try? await count(world, "SELECT count(*) FROM inbox")) ?? 0 >= threshold
             }
             hub.kill()
-            hub = try HubProcess(world)
+            hub = try CaseHubProcess(world)
         }
         defer { hub.stop() }
         try await waitForApplied(world, events.count)
@@ -215,17 +222,31 @@ struct HubFaultTests {
         let world = try await makeWorld()
         let (cases, links) = (150, 19)
         let events = try makeEvents(world, cases: cases, linksPerCase: links)
-        let hub = try HubProcess(world)
+        let hub = try CaseHubProcess(world, httpPort: freeLoopbackPort())
         defer { hub.stop() }
         try await produce(events, world)
         _ = await eventually(timeout: .seconds(120), every: .milliseconds(20)) {
             (try? await count(world, "SELECT count(*) FROM inbox")) ?? 0 >= 500
         }
-        // system(3) waits for the script itself; the restarted server runs on as a daemon.
+        let atRestart = try await count(world, "SELECT count(*) FROM inbox")
+        // Down 5 s between stop and start. system(3) waits for the script itself;
+        // the restarted server runs on as a daemon.
         let script = PackagePaths.root.appendingPathComponent("Deploy/local/stack.sh").path
-        let status = system("'\(script)' restart-db test >/dev/null 2>&1")
-        #expect(status == 0)
+        let restarted = ContinuousClock.now
+        let restart = Task.detached { system("'\(script)' restart-db test 5 >/dev/null 2>&1") }
+        let reported = await eventually(timeout: .seconds(8), every: .milliseconds(200)) {
+            let answer = await hub.readiness()
+            return answer?.status == 503 && answer?.body["database"]?.stringValue == "unreachable"
+        }
+        #expect(await restart.value == 0)
+        #expect(reported, "readiness did not report the database restart")
+        let recovery = atRestart < events.count ? await secondsUntilProgress(world, beyond: atRestart, since: restarted) : 0
         try await waitForApplied(world, events.count)
+        let tally = try await tally(world, sent: events.count)
+        #expect(hub.process.isRunning, "the hub exited instead of waiting the database out")
+        print("fault: database restarted (5 s down): \(events.count) sent, \(tally.applied) applied, \(tally.duplicates) duplicates, "
+              + String(format: "%d lost; progress %.1f s after the stop began; readiness reported it: %@",
+                       tally.losses, recovery, reported ? "yes" : "no"))
         try await verify(world, events: events, cases: cases, linksPerCase: links)
         await world.database.shutdown()
     }
@@ -234,7 +255,7 @@ struct HubFaultTests {
         let world = try await makeWorld()
         let (cases, links) = (100, 9)
         let events = try makeEvents(world, cases: cases, linksPerCase: links)
-        let hub = try HubProcess(world)
+        let hub = try CaseHubProcess(world)
         defer { hub.stop() }
         // Every event twice in a row, then the whole stream once more.
         try await produce(events.flatMap { [$0, $0] }, world)

@@ -46,7 +46,7 @@ extension HubFaultTests {
     /// event is applied, that the hub kept running and that its log says what
     /// failed (the lines `mentions` picks); prints the `fault:` line.
     func cutConnection(_ name: String, through proxy: TCPProxy, for seconds: Int, dependency: String, readinessWithin window: Duration,
-                       world: World, hub: HubProcess, sent: Int, mentions: (Substring) -> Bool) async throws {
+                       world: World, hub: CaseHubProcess, sent: Int, mentions: (Substring) -> Bool) async throws {
         _ = await eventually(timeout: .seconds(120), every: .milliseconds(20)) {
             (try? await count(world, "SELECT count(*) FROM inbox")) ?? 0 >= 500
         }
@@ -80,7 +80,7 @@ extension HubFaultTests {
         var rng = SystemRandomNumberGenerator()
         let started = ContinuousClock.now
         try await produce(events, world)
-        var hub = try HubProcess(world)
+        var hub = try CaseHubProcess(world)
         var recoveries: [Double] = []
         for kill in 1...kills {
             // A random moment within this kill's share of the run.
@@ -93,7 +93,7 @@ extension HubFaultTests {
             hub.kill()
             let atKill = try await count(world, "SELECT count(*) FROM inbox")
             let restarted = ContinuousClock.now
-            hub = try HubProcess(world)
+            hub = try CaseHubProcess(world)
             if atKill < events.count { recoveries.append(await secondsUntilProgress(world, beyond: atKill, since: restarted)) }
         }
         defer { hub.stop() }
@@ -109,7 +109,7 @@ extension HubFaultTests {
         let world = try await makeWorld()
         let (cases, links) = (150, 19)
         let events = try makeEvents(world, cases: cases, linksPerCase: links)
-        let hub = try HubProcess(world, httpPort: freeLoopbackPort())
+        let hub = try CaseHubProcess(world, httpPort: freeLoopbackPort())
         defer { hub.stop() }
         try await produce(events, world)
         _ = await eventually(timeout: .seconds(120), every: .milliseconds(20)) {
@@ -150,7 +150,7 @@ extension HubFaultTests {
         defer { proxy.stop() }
         let proxied = world.databaseURL + " port=\(proxy.port)"
         let logFile = FileManager.default.temporaryDirectory.appendingPathComponent(TestEnvironment.uniqueName("hub") + ".log")
-        let hub = try HubProcess(world, httpPort: freeLoopbackPort(), databaseURL: proxied, logFile: logFile)
+        let hub = try CaseHubProcess(world, httpPort: freeLoopbackPort(), databaseURL: proxied, logFile: logFile)
         defer { hub.stop() }
         try await produce(events, world)
         try await cutConnection("database connection cut", through: proxy, for: 5, dependency: "database", readinessWithin: .seconds(5),
@@ -197,7 +197,7 @@ extension HubFaultTests {
         let (cases, links) = (150, 19)
         let events = try makeEvents(world, cases: cases, linksPerCase: links)
         let logFile = FileManager.default.temporaryDirectory.appendingPathComponent(TestEnvironment.uniqueName("hub") + ".log")
-        let hub = try HubProcess(world, httpPort: freeLoopbackPort(), kafkaBrokers: broker.address, logFile: logFile)
+        let hub = try CaseHubProcess(world, httpPort: freeLoopbackPort(), kafkaBrokers: broker.address, logFile: logFile)
         defer { hub.stop() }
         try await produce(events, world, brokers: broker.address)
         // 10 s: a readiness probe during the cut waits out its 5 s metadata timeout before it answers 503.
