@@ -129,7 +129,7 @@ public final class FileDrop: Service, Sendable {
             // A name used before: keep both.
             target = folder.appendingPathComponent("\(Int(Date().timeIntervalSince1970 * 1000))-\(name)")
         }
-        try Self.writeAtomically(Data(note.canonicalBytes), to: URL(fileURLWithPath: target.path + ".\(suffix).json"))
+        try AtomicFile.write(Data(note.canonicalBytes), to: URL(fileURLWithPath: target.path + ".\(suffix).json"))
         try FileManager.default.moveItem(at: file, to: target)
     }
 
@@ -145,21 +145,10 @@ public final class FileDrop: Service, Sendable {
             guard let last = page.last else { return }
             for delivery in page {
                 let name = String(format: "%012lld", delivery.cursor) + "-\(delivery.event.type)-\(delivery.event.id).json"
-                try Self.writeAtomically(Data(delivery.event.structured.canonicalBytes), to: incoming.appendingPathComponent(name))
+                try AtomicFile.write(Data(delivery.event.structured.canonicalBytes), to: incoming.appendingPathComponent(name))
             }
             cursor = last.cursor
-            try Self.writeAtomically(Data("\(cursor)\n".utf8), to: cursorFile)
-        }
-    }
-
-    /// Temporary hidden file, then rename(2): readers see the whole file or none.
-    static func writeAtomically(_ data: Data, to url: URL) throws {
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(UUID().uuidString).tmp")
-        try data.write(to: temporary)
-        guard rename(temporary.path, url.path) == 0 else {
-            let code = errno
-            try? FileManager.default.removeItem(at: temporary)
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path, "errno": code])
+            try AtomicFile.write(Data("\(cursor)\n".utf8), to: cursorFile)
         }
     }
 }

@@ -118,14 +118,9 @@ public struct SigningKeys: Sendable {
         return key
     }
 
+    /// Created 0600; replaces an old key atomically: a reader sees the old key or the new one.
     private static func write(_ key: Curve25519.Signing.PrivateKey, to file: URL) throws {
-        let temporary = file.appendingPathExtension("tmp")
-        FileManager.default.createFile(atPath: temporary.path, contents: Data(key.rawRepresentation.base64EncodedString().utf8),
-                                       attributes: [.posixPermissions: 0o600])
-        // rename(2) replaces the old file atomically: a reader sees the old key or the new one.
-        guard rename(temporary.path, file.path) == 0 else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: file.path])
-        }
+        try AtomicFile.write(Data(key.rawRepresentation.base64EncodedString().utf8), to: file, permissions: 0o600)
     }
 
     public struct CorruptKey: Error, CustomStringConvertible {

@@ -38,15 +38,19 @@ public struct MetricsRoutes: Sendable {
     }
 
     /// What can be read; a value that cannot (database or broker down) is left as last scraped.
+    /// The four reads run at once: a scrape waits for the slowest, not for their sum.
     func snapshot() async -> CaseHubMetrics.Snapshot {
-        let backlog = (try? await HubStore(client: database).outboxBacklog()) ?? 0
-        let deadlines = (try? await AdminQueries(client: database).deadlineCounts()) ?? [:]
-        func lag(of group: String?) async -> Int64? {
+        let (database, kafka) = (database, kafka)
+        @Sendable func lag(of group: String?) async -> Int64? {
             guard let group, let entries = try? await ConsumerLag(kafka: kafka).read(groups: [group]) else { return nil }
             return entries.reduce(0) { $0 + $1.lag }
         }
-        return CaseHubMetrics.Snapshot(outboxBacklog: backlog, deadlines: deadlines, consumerLag: await lag(of: hubGroup),
-                                       adapterLag: await lag(of: adapterGroup))
+        async let backlog = (try? await HubStore(client: database).outboxBacklog()) ?? 0
+        async let deadlines = (try? await AdminQueries(client: database).deadlineCounts()) ?? [:]
+        async let hubLag = lag(of: hubGroup)
+        async let adapterLag = lag(of: adapterGroup)
+        return CaseHubMetrics.Snapshot(outboxBacklog: await backlog, deadlines: await deadlines, consumerLag: await hubLag,
+                                       adapterLag: await adapterLag)
     }
 }
 

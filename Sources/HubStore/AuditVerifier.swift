@@ -72,7 +72,13 @@ public struct AuditVerifier: Sendable {
     /// before it (of whatever case), and that the case's version matches the
     /// number of its accepted events (so deleting them is seen too).
     public func verifyCase(_ caseID: String) async throws -> Report {
-        let rows = try await client.query("\(unsafeSQL: Self.select) WHERE case_id = \(caseID) ORDER BY seq")
+        // Each row with the hash of the row before it in the whole trail (any case), in one query.
+        let rows = try await client.query("""
+            SELECT e.seq, e.event_id, e.case_id, e.outcome, e.type, e.source, e.occurred_at, e.recorded_at, e.case_version,
+                   e.body, e.prev_hash, e.hash, before.hash AS before_hash
+            FROM case_events e LEFT JOIN case_events before ON before.seq = e.seq - 1
+            WHERE e.case_id = \(caseID) ORDER BY e.seq
+            """)
         var breaks: [Break] = []
         var accepted = 0
         for row in rows {
@@ -81,8 +87,7 @@ public struct AuditVerifier: Sendable {
             if AuditChain.hash(previous: prev, entry: entry) != hash {
                 breaks.append(Break(seq: entry.seq, caseID: caseID, problem: "content changed after it was recorded"))
             }
-            let before = try await client.query("SELECT hash FROM case_events WHERE seq = \(entry.seq - 1)")
-            let expectedPrev = entry.seq == 1 ? AuditChain.genesis : try before.first.map { try $0.decode("hash", as: [UInt8].self) }
+            let expectedPrev = entry.seq == 1 ? AuditChain.genesis : try row.decode("before_hash", as: [UInt8]?.self)
             if expectedPrev != prev {
                 breaks.append(Break(seq: entry.seq, caseID: caseID, problem: "does not follow the row before it (a row was deleted, inserted or reordered here)"))
             }
