@@ -167,7 +167,7 @@ extension HubFaultTests {
         print("fault: adapter SIGKILL ×\(heldAtKills.count) holding unacknowledged deliveries (\(heldAtKills.map(String.init).joined(separator: ", ")) held): "
               + "\(events.count) sent, \(storedOnce) delivered, \(ledger.acknowledged.count) acknowledged, \(stored - storedOnce) duplicates, "
               + "\(lost) lost; \(ledger.readAgain) read again before acknowledgement, \(ledger.readAfterAcknowledgement) after; "
-              + "HTTP back after restart \(Self.format(httpBack)), consuming again \(Self.format(consumingAgain)); "
+              + "HTTP back after restart \(Self.format(httpBack)), consuming again (\(consumingAgain.count) kill(s) with events still to come) \(Self.format(consumingAgain)); "
               + "\(ContinuousClock.now - started) in all")
         #expect(heldAtKills.count == kills)
         #expect(heldAtKills.allSatisfy { $0 > 0 }, "each kill came while deliveries were held unacknowledged")

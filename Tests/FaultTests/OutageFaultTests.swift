@@ -164,19 +164,14 @@ extension HubFaultTests {
     /// A broker of the test's own whose advertised address is a proxy, so that
     /// every connection to it (bootstrap and partition leaders) can be cut.
     final class ProxiedBroker: @unchecked Sendable {
-        let process = Process()
+        let process: Process
         let proxy: TCPProxy
         var address: String { "127.0.0.1:\(proxy.port)" }
 
         init() async throws {
             let port = freeLoopbackPort()
             proxy = try TCPProxy(targetPort: port)
-            process.executableURL = PackagePaths.root.appendingPathComponent(".local/bin/tansu")
-            process.arguments = ["broker", "--listener-url", "tcp://127.0.0.1:\(port)",
-                                 "--advertised-listener-url", "tcp://127.0.0.1:\(proxy.port)", "--storage-engine", "memory://tansu/"]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+            process = try launchOwnBroker(listenPort: port, advertisedPort: proxy.port)
             // Up once it accepts connections.
             let up = await eventually(timeout: .seconds(30), every: .milliseconds(100)) { loopbackAccepts(port: port) }
             #expect(up, "the test's own broker did not start")

@@ -27,7 +27,7 @@ struct KafkaTLSTests {
         let authority: TestCertificateAuthority
         let client: TestCertificateAuthority.Issued
         let address: String
-        private let tansu = Process()
+        private let tansu: Process
         private let stunnel = Process()
 
         init() async throws {
@@ -37,12 +37,7 @@ struct KafkaTLSTests {
             let (plainPort, tlsPort) = (freeLoopbackPort(), freeLoopbackPort())
             address = "127.0.0.1:\(tlsPort)"
 
-            tansu.executableURL = PackagePaths.root.appendingPathComponent(".local/bin/tansu")
-            tansu.arguments = ["broker", "--listener-url", "tcp://127.0.0.1:\(plainPort)",
-                               "--advertised-listener-url", "tcp://127.0.0.1:\(tlsPort)", "--storage-engine", "memory://tansu/"]
-            tansu.standardOutput = FileHandle.nullDevice
-            tansu.standardError = FileHandle.nullDevice
-            try tansu.run()
+            tansu = try launchOwnBroker(listenPort: plainPort, advertisedPort: tlsPort)
 
             let configuration = authority.directory.appendingPathComponent("stunnel.conf")
             try Data("""
