@@ -22,24 +22,30 @@ public final class CaseHubMetrics: Sendable {
 
     public init() {
         batchSize = registry.makeValueHistogram(
-            name: "casehub_batch_size", buckets: [1, 5, 10, 25, 50, 100, 250, 500, 1000],
-            help: "Events per hub batch (one PostgreSQL transaction).")
+            descriptor: .casehub("casehub_batch_size", help: "Events per hub batch (one PostgreSQL transaction)."),
+            buckets: [1, 5, 10, 25, 50, 100, 250, 500, 1000])
         batchApply = registry.makeDurationHistogram(
-            name: "casehub_batch_apply_seconds",
+            descriptor: .casehub("casehub_batch_apply_seconds", help: "Time to apply one batch: screening done, transaction to commit."),
             buckets: [.milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
-                      .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5)],
-            help: "Time to apply one batch: screening done, transaction to commit.")
-        outboxPublished = registry.makeCounter(name: "casehub_outbox_published_total", help: "Outbox records published to Kafka.")
-        outboxBacklog = registry.makeGauge(name: "casehub_outbox_backlog", help: "Outbox records not yet published (at the last scrape).")
-        consumerLag = registry.makeGauge(name: "casehub_hub_consumer_lag", help: "Messages on agency topics the hub has not committed (at the last scrape).")
+                      .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5)])
+        outboxPublished = registry.makeCounter(
+            descriptor: .casehub("casehub_outbox_published_total", help: "Outbox records published to Kafka."))
+        outboxBacklog = registry.makeGauge(
+            descriptor: .casehub("casehub_outbox_backlog", help: "Outbox records not yet published (at the last scrape)."))
+        consumerLag = registry.makeGauge(
+            descriptor: .casehub("casehub_hub_consumer_lag",
+                                 help: "Messages on agency topics the hub has not committed (at the last scrape)."))
         submissionToCommit = registry.makeDurationHistogram(
-            name: "casehub_hub_event_latency_seconds", buckets: Self.latencyBuckets,
-            help: "From the sender's adapter producing an event to the hub committing its verdict.")
+            descriptor: .casehub("casehub_hub_event_latency_seconds",
+                                 help: "From the sender's adapter producing an event to the hub committing its verdict."),
+            buckets: Self.latencyBuckets)
         endToEnd = registry.makeDurationHistogram(
-            name: "casehub_end_to_end_latency_seconds", buckets: Self.latencyBuckets,
-            help: "From the sender's adapter producing an event to the receiver's adapter storing it in the inbox.")
+            descriptor: .casehub("casehub_end_to_end_latency_seconds",
+                                 help: "From the sender's adapter producing an event to the receiver's adapter storing it in the inbox."),
+            buckets: Self.latencyBuckets)
         adapterLag = registry.makeGauge(
-            name: "casehub_adapter_consumer_lag", help: "Messages on delivery topics this process's adapters have not committed (at the last scrape).")
+            descriptor: .casehub("casehub_adapter_consumer_lag",
+                                 help: "Messages on delivery topics this process's adapters have not committed (at the last scrape)."))
     }
 
     /// Seconds from the sender's adapter producing an event to the hub's commit.
@@ -56,7 +62,8 @@ public final class CaseHubMetrics: Sendable {
     public func event(outcome: String, type: String, agency: String, code: String? = nil) {
         var labels = [("outcome", outcome), ("type", type), ("agency", agency)]
         if let code { labels.append(("code", code)) }
-        registry.makeCounter(name: "casehub_events_total", labels: labels, help: "Events the hub handled, by outcome, type and sender.").increment()
+        registry.makeCounter(descriptor: .casehub("casehub_events_total", help: "Events the hub handled, by outcome, type and sender."),
+                             labels: labels).increment()
     }
 
     public func batch(size: Int, applied duration: Duration) {
@@ -70,11 +77,11 @@ public final class CaseHubMetrics: Sendable {
 
     public func httpRequest(method: String, route: String, status: Int, duration: Duration) {
         let labels = [("method", method), ("route", route), ("status", String(status))]
-        registry.makeCounter(name: "casehub_http_requests_total", labels: labels, help: "HTTP requests by route and status.").increment()
+        registry.makeCounter(descriptor: .casehub("casehub_http_requests_total", help: "HTTP requests by route and status."), labels: labels).increment()
         registry.makeDurationHistogram(
-            name: "casehub_http_request_seconds", labels: [("route", route)],
-            buckets: [.milliseconds(5), .milliseconds(25), .milliseconds(100), .milliseconds(500), .seconds(2), .seconds(10), .seconds(30)],
-            help: "HTTP request durations by route (long-polls included).").record(duration)
+            descriptor: .casehub("casehub_http_request_seconds", help: "HTTP request durations by route (long-polls included)."),
+            labels: [("route", route)],
+            buckets: [.milliseconds(5), .milliseconds(25), .milliseconds(100), .milliseconds(500), .seconds(2), .seconds(10), .seconds(30)]).record(duration)
     }
 
     /// Values read from the database or the broker when scraped.
@@ -95,11 +102,18 @@ public final class CaseHubMetrics: Sendable {
     public func exposition(with snapshot: Snapshot) -> [UInt8] {
         outboxBacklog.set(Double(snapshot.outboxBacklog))
         for (stage, count) in snapshot.deadlines {
-            registry.makeGauge(name: "casehub_deadlines", labels: [("stage", stage)],
-                               help: "Running statutory deadlines by stage (at the last scrape).").set(Double(count))
+            registry.makeGauge(descriptor: .casehub("casehub_deadlines", help: "Running statutory deadlines by stage (at the last scrape)."),
+                               labels: [("stage", stage)]).set(Double(count))
         }
         if let lag = snapshot.consumerLag { consumerLag.set(Double(lag)) }
         if let lag = snapshot.adapterLag { adapterLag.set(Double(lag)) }
         return registry.emitToBuffer()
+    }
+}
+
+extension MetricNameDescriptor {
+    /// A metric named in full (`casehub_…`, with its unit suffix) and its help text.
+    static func casehub(_ fullName: String, help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: fullName, unitName: "", helpText: help)
     }
 }
