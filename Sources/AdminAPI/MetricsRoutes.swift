@@ -38,7 +38,8 @@ public struct MetricsRoutes: Sendable {
     }
 
     /// What can be read; a value that cannot (database or broker down) is left as last scraped.
-    /// The four reads run at once: a scrape waits for the slowest, not for their sum.
+    /// The database reads and the broker reads run at once (the admin client
+    /// serialises its own requests, so the two lags still come one after the other).
     func snapshot() async -> CaseHubMetrics.Snapshot {
         let (database, kafka) = (database, kafka)
         @Sendable func lag(of group: String?) async -> Int64? {
