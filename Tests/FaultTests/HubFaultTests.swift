@@ -125,7 +125,7 @@ struct HubFaultTests {
         return events
     }
 
-    /// Produces in chunks of `chunkSize`, pausing `pause` after each (to spread a load over time).
+    /// Produces in chunks of `chunkSize`, pausing `pause` between chunks (to spread a load over time).
     func produce(_ events: [CloudEvent], _ world: World, brokers: String = TestEnvironment.kafkaBrokers,
                  chunkSize: Int = 2_000, pause: Duration = .zero) async throws {
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(
