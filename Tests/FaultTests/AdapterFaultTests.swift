@@ -188,9 +188,4 @@ extension HubFaultTests {
         #expect(disordered == 0, "\(disordered) delivery(ies) out of per-case order")
         await world.database.shutdown()
     }
-
-    private func seconds(since instant: ContinuousClock.Instant) -> Double {
-        let elapsed = ContinuousClock.now - instant
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-    }
 }

@@ -31,7 +31,11 @@ extension HubFaultTests {
         _ = await eventually(timeout: .seconds(120), every: .milliseconds(50)) {
             (try? await count(world, "SELECT count(*) FROM inbox")) ?? 0 > before
         }
-        let elapsed = ContinuousClock.now - since
+        return seconds(since: since)
+    }
+
+    func seconds(since instant: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - instant
         return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     }
 
