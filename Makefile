@@ -42,5 +42,7 @@ schemas: setup
 stop:
 	@Deploy/local/stack.sh stop run; Deploy/local/stack.sh stop test; Deploy/local/stack.sh stop bench
 
-clean: stop
-	rm -rf .local/run .local/test .local/bench .build
+## Stops the stacks and removes their data (wherever the cluster lives) and the build.
+clean:
+	@for stack in run test bench; do Deploy/local/stack.sh destroy $$stack; done
+	rm -rf .build

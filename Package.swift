@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-// One set of settings for every target (STYLE.md §15).
+// One set of settings for every target.
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
@@ -162,6 +162,17 @@ let package = Package(
         .testTarget(
             name: "CaseModelTests",
             dependencies: ["CaseModel", "TestSupport", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CaseHubServerTests",
+            dependencies: ["CaseHubServer"],
+            swiftSettings: swiftSettings
+        ),
+        // The repository itself: what its documents name exists.
+        .testTarget(
+            name: "DocumentationTests",
+            dependencies: ["TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -6,8 +6,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 
-Deploy/local/stack.sh stop bench >/dev/null 2>&1 || true
-rm -rf .local/bench
+Deploy/local/stack.sh destroy bench >/dev/null 2>&1 || true
 trap 'trap "" INT PIPE HUP; Deploy/local/stack.sh stop bench' EXIT
 Deploy/local/stack.sh start bench
 # shellcheck disable=SC1091

@@ -4,6 +4,7 @@
 #
 #   Deploy/local/stack.sh start NAME   # NAME: "run" (make run), "test" (make test), "bench" (make bench)
 #   Deploy/local/stack.sh stop NAME
+#   Deploy/local/stack.sh destroy NAME # stops it and removes its data (a fresh stack next time)
 #   Deploy/local/stack.sh env NAME     # prints the exports a client needs
 #   Deploy/local/stack.sh restart-db NAME [SECONDS]  # restarts PostgreSQL, down SECONDS (fault tests)
 #
@@ -11,8 +12,8 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-cmd="${1:?usage: stack.sh start|stop|env|restart-db NAME}"
-name="${2:?usage: stack.sh start|stop|env|restart-db NAME}"
+cmd="${1:?usage: stack.sh start|stop|destroy|env|restart-db NAME}"
+name="${2:?usage: stack.sh start|stop|destroy|env|restart-db NAME}"
 
 case "$name" in
     run)  default_pg=55432; default_kafka=59092 ;;
@@ -23,7 +24,6 @@ esac
 pg_port="${CASEHUB_PG_PORT:-$default_pg}"
 kafka_port="${CASEHUB_KAFKA_PORT:-$default_kafka}"
 dir="$root/.local/$name"
-pgdata="$dir/pgdata"
 pg_bin="$(pg_config --bindir 2>/dev/null || true)"
 [ -x "$pg_bin/initdb" ] || pg_bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
 
@@ -33,6 +33,32 @@ say() { printf 'stack[%s]: %s\n' "$name" "$*" >&2; }
 # that Debian's package creates.
 as_pg() {
     if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# Where the cluster and its server certificate live. As another user, in the
+# checkout. As root, the 'postgres' user must be able to reach them, and a
+# checkout in root's home (or any 0700 directory) is closed to it: they live
+# in that user's home instead, in a folder named after this checkout's path,
+# and .local/NAME/postgres links to it.
+if [ "$(id -u)" -eq 0 ]; then
+    pg_home="$(getent passwd postgres | cut -d: -f6)"
+    [ -d "$pg_home" ] || { say "the postgres user has no home directory ($pg_home); is Debian's postgresql installed?"; exit 1; }
+    pg_dir="$pg_home/casehub-local/$(printf '%s' "$root" | sha256sum | cut -c1-16)/$name"
+else
+    pg_dir="$dir"
+fi
+pgdata="$pg_dir/pgdata"
+tls="$pg_dir/tls"
+
+# The server's folder, owned by the user that runs PostgreSQL.
+prepare_pg_dir() {
+    mkdir -p "$dir" "$pg_dir"
+    if [ "$pg_dir" != "$dir" ]; then
+        chmod 755 "$(dirname "$(dirname "$pg_dir")")" "$(dirname "$pg_dir")"  # whatever root's umask
+        chown postgres: "$pg_dir"
+        chmod 700 "$pg_dir"
+        ln -sfn "$pg_dir" "$dir/postgres"
+    fi
 }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -59,7 +85,6 @@ ENV
 # TLS for PostgreSQL: a CA made here (never trusted outside this folder) and a
 # server certificate for 127.0.0.1 and localhost, so that clients can use
 # sslmode=verify-full sslrootcert=$tls/ca.crt (plain connections still work).
-tls="$dir/tls"
 make_tls() {
     [ -f "$tls/server.crt" ] && return 0
     mkdir -p "$tls"
@@ -70,7 +95,7 @@ make_tls() {
     openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" -CAcreateserial -days 3650 \
         -extfile "$tls/san.ext" -out "$tls/server.crt" 2>/dev/null
     chmod 600 "$tls/server.key" "$tls/ca.key"
-    if [ "$(id -u)" -eq 0 ]; then chown postgres "$tls/server.key" "$tls/server.crt"; fi
+    if [ "$(id -u)" -eq 0 ]; then chown postgres "$tls" "$tls/server.key" "$tls/server.crt"; fi
     say "made a local CA and a server certificate in $tls"
 }
 pg_options() {
@@ -79,8 +104,7 @@ pg_options() {
 }
 
 start_postgres() {
-    mkdir -p "$dir"
-    if [ "$(id -u)" -eq 0 ]; then chown postgres "$dir"; fi
+    prepare_pg_dir
     if [ ! -f "$pgdata/PG_VERSION" ]; then
         say "initialising PostgreSQL cluster in $pgdata"
         as_pg "$pg_bin/initdb" -D "$pgdata" -U casehub --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log"
@@ -136,6 +160,13 @@ stop_all() {
     fi
 }
 
+# Stops the stack and removes its data, wherever the cluster lives.
+destroy_all() {
+    stop_all
+    rm -rf "$dir"
+    if [ "$pg_dir" != "$dir" ]; then rm -rf "$pg_dir"; fi
+}
+
 # restart-db NAME [SECONDS]: down for SECONDS (default 0) between stop and start.
 restart_postgres() {
     local down="${1:-0}"
@@ -149,7 +180,8 @@ restart_postgres() {
 case "$cmd" in
     start) start_postgres; start_broker; print_env >"$dir/env" ;;
     stop)  stop_all ;;
+    destroy) destroy_all ;;
     restart-db) restart_postgres "${3:-0}" ;;  # fault tests: the database goes away and comes back
     env)   print_env ;;
-    *)     echo "stack: unknown command '$cmd' (start, stop, env, restart-db)" >&2; exit 2 ;;
+    *)     echo "stack: unknown command '$cmd' (start, stop, destroy, env, restart-db)" >&2; exit 2 ;;
 esac

@@ -5,8 +5,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 
-Deploy/local/stack.sh stop test >/dev/null 2>&1 || true
-rm -rf .local/test
+Deploy/local/stack.sh destroy test >/dev/null 2>&1 || true
 trap 'trap "" INT PIPE HUP; Deploy/local/stack.sh stop test' EXIT
 Deploy/local/stack.sh start test
 # shellcheck disable=SC1091

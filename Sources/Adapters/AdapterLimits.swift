@@ -105,20 +105,3 @@ public final class AgencyRateLimiter: Sendable {
         return problem
     }
 }
-
-extension AdapterLimits {
-    /// `CASEHUB_MAX_BODY_BYTES`, `CASEHUB_MAX_EVENTS_PER_BATCH`,
-    /// `CASEHUB_MAX_STRING_BYTES`, `CASEHUB_RATE_PER_SECOND`, `CASEHUB_RATE_BURST`;
-    /// an unset or unreadable value leaves the default.
-    public mutating func read(_ environment: [String: String]) {
-        func positive<T: LosslessStringConvertible & Comparable & Numeric>(_ name: String, _ current: T) -> T {
-            guard let value = environment[name].flatMap(T.init), value > 0 else { return current }
-            return value
-        }
-        maxBodyBytes = positive("CASEHUB_MAX_BODY_BYTES", maxBodyBytes)
-        maxEventsPerBatch = positive("CASEHUB_MAX_EVENTS_PER_BATCH", maxEventsPerBatch)
-        maxStringBytes = positive("CASEHUB_MAX_STRING_BYTES", maxStringBytes)
-        requestsPerSecond = positive("CASEHUB_RATE_PER_SECOND", requestsPerSecond)
-        burst = positive("CASEHUB_RATE_BURST", burst)
-    }
-}

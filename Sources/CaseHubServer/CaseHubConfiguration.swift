@@ -69,31 +69,4 @@ public struct CaseHubConfiguration: Sendable {
         }
         return names.map { KafkaAdmin.TopicSpecification(name: $0, partitions: topicPartitions, replicationFactor: topicReplicationFactor) }
     }
-
-    /// Reads `CASEHUB_KAFKA_BROKERS`, `CASEHUB_DATABASE_URL`, `CASEHUB_HTTP_PORT`,
-    /// `CASEHUB_HTTP_HOST`, `CASEHUB_TOPIC_PREFIX`, `CASEHUB_KAFKA_<PROPERTY>` (e.g.
-    /// `CASEHUB_KAFKA_SECURITY_PROTOCOL=ssl` sets `security.protocol`), and for
-    /// HTTPS `CASEHUB_TLS_CERTIFICATE` + `CASEHUB_TLS_KEY`, optionally
-    /// `CASEHUB_TLS_CLIENT_CA` and `CASEHUB_TLS_REQUIRE_AGENCY_CERTIFICATES=1`.
-    public static func fromEnvironment(_ environment: [String: String]) -> CaseHubConfiguration {
-        let brokers = (environment["CASEHUB_KAFKA_BROKERS"] ?? "127.0.0.1:9092").split(separator: ",").map(String.init)
-        var properties: [String: String] = [:]
-        for (key, value) in environment where key.hasPrefix("CASEHUB_KAFKA_") && key != "CASEHUB_KAFKA_BROKERS" {
-            properties[key.dropFirst("CASEHUB_KAFKA_".count).lowercased().replacingOccurrences(of: "_", with: ".")] = value
-        }
-        var configuration = CaseHubConfiguration(
-            kafka: KafkaConfiguration(bootstrapServers: brokers, clientID: "casehub", properties: properties),
-            databaseURL: environment["CASEHUB_DATABASE_URL"] ?? "",
-            topics: TopicNames(prefix: environment["CASEHUB_TOPIC_PREFIX"] ?? "casehub"))
-        if let port = environment["CASEHUB_HTTP_PORT"].flatMap(Int.init) { configuration.httpPort = port }
-        if let host = environment["CASEHUB_HTTP_HOST"] { configuration.httpHost = host }
-        if let certificate = environment["CASEHUB_TLS_CERTIFICATE"], let key = environment["CASEHUB_TLS_KEY"] {
-            configuration.httpTLS = HTTPTLSSettings(
-                certificateChainPath: certificate, privateKeyPath: key,
-                clientCertificateAuthorityPath: environment["CASEHUB_TLS_CLIENT_CA"],
-                requireAgencyCertificates: environment["CASEHUB_TLS_REQUIRE_AGENCY_CERTIFICATES"] == "1")
-        }
-        configuration.adapterLimits.read(environment)
-        return configuration
-    }
 }

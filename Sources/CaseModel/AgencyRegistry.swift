@@ -109,7 +109,7 @@ public struct AgencyRegistry: Sendable {
 
 extension AgencyRegistry {
     /// The district or county units of Zhuzhou with their pinyin names,
-    /// division codes and basic-court codes (DOMAIN.md).
+    /// administrative division codes and basic-court codes.
     struct District {
         let pinyin: String
         let chinese: String
@@ -131,7 +131,8 @@ extension AgencyRegistry {
 
     /// Zhuzhou, Hunan: the city-level agencies and, per district or county,
     /// a court, a procuratorate, a discipline commission, a police bureau and
-    /// an environment-bureau branch. Ids are stable (DOMAIN.md).
+    /// an environment-bureau branch. Ids are stable: events and cases refer
+    /// to them, so an id is never renamed or reused.
     public static let zhuzhou: AgencyRegistry = {
         let city = "430200"
         var agencies: [Agency] = [

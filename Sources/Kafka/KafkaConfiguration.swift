@@ -17,6 +17,13 @@ public struct KafkaConfiguration: Sendable {
         self.properties = properties
     }
 
+    /// Checks one raw property against the loaded librdkafka: that it exists
+    /// and takes this value. Lets configuration readers refuse a mistyped
+    /// setting at start-up, naming where it came from.
+    public static func checkProperty(_ key: String, value: String) throws(KafkaError) {
+        try RDKafkaConfig.check(key, value)
+    }
+
     /// The properties handed to librdkafka, typed fields first.
     func librdkafkaProperties(defaults: [String: String]) -> [String: String] {
         var all = defaults

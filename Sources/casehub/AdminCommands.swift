@@ -17,7 +17,7 @@ struct AdminCommand: AsyncParsableCommand {
         var label: String = ""
 
         func run() async throws {
-            let logger = options.bootstrapLogging()
+            let logger = try options.bootstrapLogging()
             let configuration = try options.configuration()
             print(try await options.withDatabase(configuration, logger: logger) { client in
                 try await AgencyTokenStore(client: client).issue(agency: AgencyTokenStore.administrators, label: label)
@@ -34,7 +34,7 @@ extension AdminCommand {
         var label: String?
 
         func run() async throws {
-            let logger = options.bootstrapLogging()
+            let logger = try options.bootstrapLogging()
             let configuration = try options.configuration()
             let count = try await options.withDatabase(configuration, logger: logger) { client in
                 try await AgencyTokenStore(client: client).revoke(agency: AgencyTokenStore.administrators, label: label)
@@ -60,7 +60,7 @@ struct CasesCommand: AsyncParsableCommand {
         @Flag(help: "JSON instead of a table.") var json = false
 
         func run() async throws {
-            let logger = options.bootstrapLogging()
+            let logger = try options.bootstrapLogging()
             let configuration = try options.configuration()
             var filter = AdminQueries.CaseFilter()
             filter.procedure = procedure
@@ -84,7 +84,7 @@ struct CasesCommand: AsyncParsableCommand {
         @Flag(help: "JSON instead of text.") var json = false
 
         func run() async throws {
-            let logger = options.bootstrapLogging()
+            let logger = try options.bootstrapLogging()
             let configuration = try options.configuration()
             let (detail, events) = try await options.withDatabase(configuration, logger: logger) { client in
                 (try await AdminQueries(client: client).caseDetail(caseID), try await AdminQueries(client: client).caseEvents(caseID))
@@ -116,7 +116,7 @@ struct DeadlinesCommand: AsyncParsableCommand {
     @Flag(help: "JSON instead of a table.") var json = false
 
     func run() async throws {
-        let logger = options.bootstrapLogging()
+        let logger = try options.bootstrapLogging()
         let configuration = try options.configuration()
         let stage = try state.map { text in
             guard let stage = AdminQueries.DeadlineStage(rawValue: text) else { throw ValidationError("--state is warning or overdue") }
@@ -148,7 +148,7 @@ struct RejectionsCommand: AsyncParsableCommand {
         @Option(help: "Why it may pass now; recorded in the audit trail.") var reason: String
 
         func run() async throws {
-            let logger = options.bootstrapLogging()
+            let logger = try options.bootstrapLogging()
             let configuration = try options.configuration()
             let trimmed = reason.trimmingCharacters(in: .whitespacesAndNewlines)
             guard (1...1_000).contains(trimmed.count) else { throw ValidationError("--reason needs 1 to 1,000 characters") }
@@ -174,7 +174,7 @@ struct RejectionsCommand: AsyncParsableCommand {
         @Flag(help: "JSON instead of a table.") var json = false
 
         func run() async throws {
-            let logger = options.bootstrapLogging()
+            let logger = try options.bootstrapLogging()
             let configuration = try options.configuration()
             let items = try await options.withDatabase(configuration, logger: logger) { client in
                 try await AdminQueries(client: client).rejections(agency: agency, code: code, limit: min(max(limit, 1), 500), offset: 0)

@@ -20,7 +20,7 @@ struct AgenciesCommand: AsyncParsableCommand {
         @Flag(help: "JSON instead of a table.") var json = false
 
         func run() async throws {
-            let logger = options.bootstrapLogging()
+            let logger = try options.bootstrapLogging()
             let configuration = try options.configuration()
             if let kind, AgencyKind(rawValue: kind) == nil {
                 throw ValidationError("--kind is one of: \(AgencyKind.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -79,7 +79,7 @@ extension CommonOptions {
     /// For the per-agency admin commands: logging, the configuration, the
     /// agency checked against the registry, and a database client.
     func withAgency<T>(_ text: String, _ body: (AgencyID, PostgresClient) async throws -> T) async throws -> T {
-        let logger = bootstrapLogging()
+        let logger = try bootstrapLogging()
         let configuration = try configuration()
         let agency = try configuration.registry.require(text)
         return try await withDatabase(configuration, logger: logger) { client in try await body(agency, client) }

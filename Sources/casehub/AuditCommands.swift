@@ -20,7 +20,7 @@ struct AuditCommand: AsyncParsableCommand {
         var caseID: String?
 
         func run() async throws {
-            let logger = options.bootstrapLogging()
+            let logger = try options.bootstrapLogging()
             let configuration = try options.configuration()
             let progress = ProgressBar(label: "verifying")
             let report = try await options.withDatabase(configuration, logger: logger) { client in
@@ -49,7 +49,7 @@ struct ReplayCommand: AsyncParsableCommand {
     @OptionGroup var options: CommonOptions
 
     func run() async throws {
-        let logger = options.bootstrapLogging()
+        let logger = try options.bootstrapLogging()
         let configuration = try options.configuration()
         let progress = ProgressBar(label: "replaying")
         let report = try await options.withDatabase(configuration, logger: logger) { client in

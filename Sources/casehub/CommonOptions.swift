@@ -3,6 +3,7 @@ import CaseHubServer
 import Adapters
 import CaseModel
 import Foundation
+import Kafka
 import Logging
 import Postgres
 
@@ -12,7 +13,7 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "Kafka bootstrap servers, comma-separated (env CASEHUB_KAFKA_BROKERS).")
     var kafkaBrokers: String?
 
-    @Option(name: .customLong("kafka-property"), help: "A librdkafka property as key=value; repeatable (env CASEHUB_KAFKA_<KEY>).")
+    @Option(name: .customLong("kafka-property"), help: "A librdkafka property as key=value; repeatable (env CASEHUB_LIBRDKAFKA_<KEY>, '_' for '.').")
     var kafkaProperties: [String] = []
 
     @Option(help: "libpq connection string (env CASEHUB_DATABASE_URL; empty uses PG* variables).")
@@ -47,12 +48,17 @@ struct CommonOptions: ParsableArguments {
 
     func configuration() throws -> CaseHubConfiguration {
         let environment = ProcessInfo.processInfo.environment
-        var configuration = CaseHubConfiguration.fromEnvironment(environment)
+        var configuration = try CaseHubConfiguration.fromEnvironment(environment)
         if let kafkaBrokers { configuration.kafka.bootstrapServers = kafkaBrokers.split(separator: ",").map(String.init) }
         for property in kafkaProperties {
             let parts = property.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2, !parts[0].isEmpty else {
                 throw ValidationError("--kafka-property takes key=value, got '\(property)'")
+            }
+            do {
+                try KafkaConfiguration.checkProperty(parts[0], value: parts[1])
+            } catch {
+                throw ValidationError("--kafka-property \(property): \(error.message)")
             }
             configuration.kafka.properties[parts[0]] = parts[1]
         }
@@ -99,9 +105,12 @@ struct CommonOptions: ParsableArguments {
         }
     }
 
-    func bootstrapLogging() -> Logger {
+    func bootstrapLogging() throws -> Logger {
         let levelText = logLevel ?? ProcessInfo.processInfo.environment["CASEHUB_LOG_LEVEL"] ?? "info"
-        let level = Logger.Level(rawValue: levelText) ?? .info
+        guard let level = Logger.Level(rawValue: levelText) else {
+            let source = logLevel == nil ? "CASEHUB_LOG_LEVEL=\(levelText)" : "--log-level \(levelText)"
+            throw ValidationError("\(source): expected one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level

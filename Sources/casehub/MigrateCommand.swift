@@ -11,7 +11,7 @@ struct MigrateCommand: AsyncParsableCommand {
     @OptionGroup var options: CommonOptions
 
     func run() async throws {
-        let logger = options.bootstrapLogging()
+        let logger = try options.bootstrapLogging()
         let configuration = try options.configuration()
         let applied = try await options.withDatabase(configuration, logger: logger) { client in
             try await Migrator(client: client, logger: logger).migrate()
@@ -29,7 +29,7 @@ struct TopicsCommand: AsyncParsableCommand {
     @OptionGroup var options: CommonOptions
 
     func run() async throws {
-        let logger = options.bootstrapLogging()
+        let logger = try options.bootstrapLogging()
         let configuration = try options.configuration()
         try LibrdkafkaVersion.requireSupported()
         let admin = try KafkaAdmin(configuration: configuration.kafka, logger: logger)

@@ -17,7 +17,7 @@ struct FlowsCommand: AsyncParsableCommand {
     @Flag(help: "JSON instead of tables.") var json = false
 
     func run() async throws {
-        let logger = options.bootstrapLogging()
+        let logger = try options.bootstrapLogging()
         let configuration = try options.configuration()
         let end = try until.map(Self.instant) ?? Date()
         let start = try since.map(Self.instant) ?? end.addingTimeInterval(-3600)
@@ -65,7 +65,7 @@ struct LagCommand: AsyncParsableCommand {
     @Flag(help: "JSON instead of a table.") var json = false
 
     func run() async throws {
-        let logger = options.bootstrapLogging()
+        let logger = try options.bootstrapLogging()
         let configuration = try options.configuration()
         let admin = try KafkaAdmin(configuration: configuration.kafka, logger: logger)
         // Without --group: the hub's group, the shared adapters' group, and one per registered agency.

@@ -21,7 +21,7 @@ struct RunCommand: AsyncParsableCommand {
     var demo = false
 
     func run() async throws {
-        let logger = options.bootstrapLogging()
+        let logger = try options.bootstrapLogging()
         var configuration = try options.configuration()
         // tansu delays a group join by about half the session timeout.
         if options.sessionTimeoutMs == nil { configuration.consumerSessionTimeoutMilliseconds = 6_000 }
@@ -64,7 +64,7 @@ struct HubCommand: AsyncParsableCommand {
     @OptionGroup var options: CommonOptions
 
     func run() async throws {
-        let logger = options.bootstrapLogging()
+        let logger = try options.bootstrapLogging()
         var configuration = try options.configuration()
         configuration.roles = .init(hub: true, adapters: [])
         try await CaseHubStack.prepare(configuration, logger: logger)
@@ -88,7 +88,7 @@ struct AdapterCommand: AsyncParsableCommand {
     var dropDir: String?
 
     func run() async throws {
-        let logger = options.bootstrapLogging()
+        let logger = try options.bootstrapLogging()
         var configuration = try options.configuration()
         let agencyRecord: Agency
         do {

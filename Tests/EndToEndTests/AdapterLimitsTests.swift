@@ -11,15 +11,6 @@ import FoundationNetworking
 /// and a problem body naming the limit; one agency's flood does not slow another.
 @Suite(.serialized)
 struct AdapterLimitsTests {
-    @Test func limitsAreReadFromTheEnvironment() {
-        var limits = AdapterLimits()
-        limits.read(["CASEHUB_MAX_BODY_BYTES": "1000", "CASEHUB_MAX_EVENTS_PER_BATCH": "7", "CASEHUB_MAX_STRING_BYTES": "x",
-                     "CASEHUB_RATE_PER_SECOND": "2.5", "CASEHUB_RATE_BURST": "-1"])
-        #expect(limits.maxBodyBytes == 1000 && limits.maxEventsPerBatch == 7 && limits.requestsPerSecond == 2.5)
-        // Unreadable or non-positive values keep the defaults.
-        #expect(limits.maxStringBytes == AdapterLimits().maxStringBytes && limits.burst == AdapterLimits().burst)
-    }
-
     @Test func theTokenBucketRefillsAtItsRate() {
         let limiter = AgencyRateLimiter(requestsPerSecond: 2, burst: 2)
         let start = ContinuousClock.now

@@ -1,5 +1,6 @@
-/// Every statutory deadline the hub tracks. Values DOMAIN.md marks as not
-/// confirmed from the legal text (`confirmed: false`) are configuration:
+/// Every statutory deadline the hub tracks. Periods the legal text does not
+/// fix for every case (`confirmed: false`: local practice or a city's own
+/// setting) are configuration:
 /// replace a rule with ``replacing(_:)`` (e.g. from a city's settings file).
 public struct DeadlineRules: Sendable {
     public private(set) var rules: [String: DeadlineRule]

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The procedures a case can follow (DOMAIN.md).
+/// The procedures a case can follow (docs/case-model.md lists them).
 public enum Procedure: String, Sendable, Hashable, Codable, CaseIterable {
     case referral
     case crimeTransfer = "crime-transfer"

@@ -20,4 +20,14 @@ enum RDKafkaConfig {
         rd_kafka_conf_set_events(conf, events)
         return conf
     }
+
+    /// Whether librdkafka takes `value` for `key`, on a configuration of its own.
+    static func check(_ key: String, _ value: String) throws(KafkaError) {
+        let conf = rd_kafka_conf_new()!
+        defer { rd_kafka_conf_destroy(conf) }
+        var errorBuffer = [CChar](repeating: 0, count: 512)
+        if rd_kafka_conf_set(conf, key, value, &errorBuffer, errorBuffer.count) != RD_KAFKA_CONF_OK {
+            throw KafkaError(.configuration, "librdkafka property \(key): \(String(errorBuffer: errorBuffer))")
+        }
+    }
 }
