@@ -61,6 +61,22 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Retrying work that must not be dropped, with a growing wait.
+        .target(
+            name: "Backoff",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The CloudEvents Kafka binding over the Kafka module's record types.
+        .target(
+            name: "CloudEventsKafka",
+            dependencies: ["CaseModel", "Kafka"],
+            swiftSettings: swiftSettings
+        ),
+
         // Pure domain: no I/O.
         .target(
             name: "CaseModel",
@@ -81,7 +97,8 @@ let package = Package(
         .target(
             name: "Hub",
             dependencies: [
-                "CaseHubMetrics", "CaseModel", "HubStore", "Kafka", "Postgres",
+                "Backoff", "CaseHubMetrics", "CaseModel", "CloudEventsKafka", "HubStore", "Kafka", "Postgres",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -92,12 +109,13 @@ let package = Package(
             name: "Adapters",
             dependencies: [
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                "CaseHubMetrics", "CaseModel", "HTTPCommon", "HubStore", "Kafka", "Postgres",
+                "Backoff", "CaseHubMetrics", "CaseModel", "CloudEventsKafka", "HTTPCommon", "HubStore", "Kafka", "Postgres",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            resources: [.copy("Native/Tables")],
             swiftSettings: swiftSettings
         ),
         // The process's Prometheus metrics (swift-prometheus registry, no global state).
@@ -151,7 +169,7 @@ let package = Package(
         .executableTarget(
             name: "CaseHubBench",
             dependencies: [
-                "CaseModel", "Hub", "HubStore", "Kafka", "Postgres",
+                "CaseModel", "CloudEventsKafka", "Hub", "HubStore", "Kafka", "Postgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -169,10 +187,11 @@ let package = Package(
             dependencies: ["CaseHubServer"],
             swiftSettings: swiftSettings
         ),
-        // The repository itself: what its documents name exists.
+        // The repository itself: documents name only files it has; code spells
+        // no event type or refusal code out.
         .testTarget(
-            name: "DocumentationTests",
-            dependencies: ["TestSupport"],
+            name: "RepositoryTests",
+            dependencies: ["CaseModel", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -212,7 +231,7 @@ let package = Package(
         // Finds the test broker and database started by `make test`.
         .target(
             name: "TestSupport",
-            dependencies: ["Postgres", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CaseModel", "Postgres", .product(name: "Logging", package: "swift-log")],
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),

@@ -66,12 +66,16 @@ for variable in $documented; do
 done
 for name in "${!settings[@]}"; do export "$name=${settings[$name]}"; done
 
+# Built first, so that the wait below measures start-up, not a first build.
+make -s setup
+swift build --product casehub
+
 say "make run with $(echo "$documented" | wc -l) documented variables set"
 setsid make run >"$work/run.log" 2>&1 </dev/null &
 run_pid=$!
 
 healthy=""
-for _ in $(seq 1 600); do
+for _ in $(seq 1 180); do
     if curl -sf --cacert "$work/ca.crt" "https://$host:8181/healthz" >/dev/null 2>&1; then healthy=1; break; fi
     kill -0 "$run_pid" 2>/dev/null || break
     sleep 1

@@ -7,6 +7,8 @@ generate.py, which writes from it:
   Schemas/examples/<type>/*.json        valid-*.json and invalid-*.json payloads
   Schemas/asyncapi.yaml                 topics and messages (AsyncAPI 3)
   Sources/CaseModel/Generated/EventCatalogue+Generated.swift
+  Sources/CaseModel/Generated/EventType+Generated.swift   named event types
+  Sources/CaseModel/Generated/RefusalCode+Generated.swift refusal codes
 """
 
 # Patterns end in `$(?!\n)`, not a bare `$`: in ECMA-262 regular expressions
@@ -71,6 +73,60 @@ def event(procedure, name, zh, en, sender, required, optional=None, valid=None, 
     EVENTS[f"casehub.{procedure}.{name}.v1"] = dict(
         procedure=procedure, name=name, zh=zh, en=en, sender=sender,
         required=required, optional=optional or {}, valid=valid or [], invalid=invalid or [])
+
+# Every code the hub refuses an event with: code -> (Chinese, English). The
+# receipt carries the code with a reason written for the case at hand; this
+# table says what each code means, and generates the Swift `RefusalCode`s.
+REFUSALS = {
+    # the envelope and the sender
+    "envelope.invalid": ("事件信封格式不正确", "The CloudEvents envelope is malformed"),
+    "topic.unknown": ("未知的主题", "The record came on a topic that is not an agency's"),
+    "sender.unknown": ("发送机关未登记", "The sending agency is not registered"),
+    "sender.mismatch": ("事件声明的发送机关与其所在主题的机关不一致", "The declared source is not the agency whose topic carried the event"),
+    "signature.missing": ("事件缺少签名", "The event carries no adapter signature"),
+    "signature.malformed": ("签名格式不正确", "The signature attribute is not <key id>:<base64>"),
+    "signature.unknown-key": ("签名密钥未登记", "The signing key is not registered for the sender"),
+    "signature.key-retired": ("签名密钥已停用", "The signing key was retired before the event's time"),
+    "signature.invalid": ("签名验证失败", "The signature does not match the event"),
+    "event.id-reused": ("事件编号已被内容不同的事件使用", "The event id was used before for other content"),
+    "event.unprocessable": ("枢纽无法处理该事件", "The hub could not store the event; it was refused so that others proceed"),
+    "time.in-future": ("事件时间晚于当前时间", "The declared time lies in the future"),
+    # type and payload
+    "type.unknown": ("未知的事件类型", "The event type is not in the catalogue"),
+    "type.reserved": ("该类型事件只能由枢纽发出", "Only the hub emits this type"),
+    "schema.invalid": ("事件内容不符合数据规范", "The payload breaks its type's schema"),
+    "agency.unknown": ("机关未登记", "A field names an agency that is not registered"),
+    "agency.wrong-kind": ("机关类别不符", "A field names an agency of the wrong kind"),
+    "reasons.required": ("应当说明理由", "The decision must record its reasons"),
+    "proof.mismatch": ("所附证明与本案记录不符", "A referenced event is not the one the case records"),
+    # the case
+    "case.unknown": ("案件不存在", "No such case (for this sender)"),
+    "case.exists": ("案件已存在", "A case with this id exists"),
+    "case.closed": ("案件已办结", "The case is closed"),
+    "procedure.unknown": ("未知的程序", "The procedure named is not known"),
+    "procedure.mismatch": ("事件不属于本案程序", "The event belongs to another procedure than the case's"),
+    "sender.not-allowed": ("发送机关在本案中无权发出该事件", "The sender's role on the case does not allow this event"),
+    "transition.not-allowed": ("本案当前状态不允许该事件", "The case's state does not allow this event now"),
+    "link.self": ("案件不能关联自身", "A case cannot be linked to itself"),
+    "deadline.passed": ("期限已届满", "The period for this act has run"),
+    "deadline.not-running": ("相关期限未在计算中", "No such period is running"),
+    # procedures
+    "referral.to-self": ("不能向本机关移送", "An agency cannot refer a case to itself"),
+    "pil.no-recommendation": ("尚未发出检察建议", "No pre-litigation recommendation was issued"),
+    "pil.reply-period-running": ("检察建议回复期限未届满", "The organ's reply period is still running"),
+    "pil.no-continuing-failure": ("跟进调查未认定仍未依法履职且公益仍处于受侵害状态", "No follow-up found the organ still failing and the harm continuing"),
+    "recommendation.wrong-agency": ("检察建议对象不符", "The reply is not from the organ the recommendation addressed"),
+    "civil-pil.announcement-running": ("诉前公告期未届满", "The 30-day pre-suit announcement is still running"),
+    "suit.wrong-court": ("受诉法院不符", "The court is not the one the suit was filed with"),
+    "judgment.wrong-instance": ("审级不符", "The judgment names another instance than the case's"),
+    "appeal.wrong-court": ("上诉法院不符", "The appeal court is not the one above the first-instance court"),
+    "appeal.period-running": ("上诉期限未届满，裁判尚未生效", "The appeal period has not run; the decision is not final yet"),
+    "appeal.final-instance": ("终审裁判不得上诉", "A final-instance decision cannot be appealed"),
+    "accountability.no-verification": ("尚未完成初步核实", "No preliminary verification was concluded"),
+    "feedback.wrong-referrer": ("反馈对象不是移送机关", "Feedback goes to the agency that referred the clue"),
+    "consultation.round-order": ("磋商轮次不连续", "Consultation rounds come in order"),
+    "consultation.rounds-exceeded": ("磋商轮次超过上限", "Too many consultation rounds"),
+}
 
 PROCEDURE_NAMES = ["referral", "crime-transfer", "administrative-pil", "civil-pil", "accountability", "damage-compensation"]
 

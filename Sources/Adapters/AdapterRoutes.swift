@@ -105,7 +105,7 @@ public struct AdapterRoutes: Sendable {
         let agency = try await agency(request, context)
         let json = try await readJSON(request)
         let ids = try await submitter.submit(documents: json, from: agency, logger: context.logger)
-        return JSONResponse.make(.accepted, .object(["accepted": .array(ids.map(JSONValue.string))]))
+        return JSONResponse.make(.accepted, .object(["accepted": .array(ids.map { .string($0.description) })]))
     }
 
     // MARK: POST records

@@ -1,4 +1,5 @@
 import CaseModel
+import CloudEventsKafka
 import Crypto
 import Foundation
 import HubStore
@@ -32,7 +33,7 @@ public struct AgencySubmitter: Sendable {
 
     /// Canonical events in CloudEvents structured JSON: one, or an array.
     /// Returns their ids.
-    public func submit(documents json: JSONValue, from agency: AgencyID, logger: Logger) async throws -> [String] {
+    public func submit(documents json: JSONValue, from agency: AgencyID, logger: Logger) async throws -> [EventID] {
         let isBatch: Bool
         let documents: [JSONValue]
         if case .array(let items) = json {
@@ -56,7 +57,7 @@ public struct AgencySubmitter: Sendable {
             let prefix = isBatch ? "/\(index)" : ""
             do {
                 let event = try CloudEvent(structured: document)
-                if event.source != agency.rawValue {
+                if event.source != agency {
                     violations.append(Violation(path: prefix + "/source", rule: "sender",
                                                 message: "source must be '\(agency)', the agency of this path"))
                 }
@@ -88,7 +89,7 @@ public struct AgencySubmitter: Sendable {
             record["note"] = note.map(JSONValue.string)
             return .object([
                 "record": .object(record),
-                "events": .array(event.map { [.object(["id": .string($0.id), "type": .string($0.type), "subject": .string($0.subject)])] } ?? []),
+                "events": .array(event.map { [.object(["id": .string($0.id.description), "type": .string($0.type.rawValue), "subject": .string($0.subject)])] } ?? []),
             ])
         }
     }
@@ -143,7 +144,7 @@ public struct AgencySubmitter: Sendable {
         // An id is the agency's promise about content: the same content again
         // is a harmless retry, other content a conflict (nothing is published).
         let claims = try await submissions.claim(agency: agency, events.map {
-            (eventID: UUID(uuidString: $0.id)!, contentHash: Array(SHA256.hash(data: $0.structured.canonicalBytes)))
+            (eventID: $0.id.uuid, contentHash: Array(SHA256.hash(data: $0.structured.canonicalBytes)))
         })
         let conflicts = zip(events, claims).enumerated().filter { $0.element.1 == .conflicting }
         guard conflicts.isEmpty else {
@@ -154,11 +155,7 @@ public struct AgencySubmitter: Sendable {
                                  })
         }
         // The adapter vouches for its agency: every event leaves signed with the agency's key.
-        let messages = try events.map { try signingKeys.sign($0) }.map { event in
-            KafkaOutgoingMessage(
-                topic: topics.from(agency), key: event.subject, value: event.binaryValue,
-                headers: event.binaryHeaders.map { KafkaHeader(key: $0.0, string: $0.1) })
-        }
+        let messages = try events.map { KafkaOutgoingMessage(topic: topics.from(agency), event: try signingKeys.sign($0)) }
         let results = try await producer.sendBatch(messages)
         let failures = results.compactMap { result -> KafkaError? in
             if case .failure(let error) = result { return error }

@@ -1,4 +1,6 @@
+import Backoff
 import CaseHubMetrics
+import CloudEventsKafka
 import CaseModel
 import HubStore
 import Kafka
@@ -43,26 +45,15 @@ public final class DeliveryConsumer: Service, Sendable {
             var events: [(agency: AgencyID, event: CloudEvent)] = []
             for message in batch {
                 guard let agency = topics.recipient(ofTopic: message.topic) else { continue }
-                let headers = message.headers.compactMap { header in header.stringValue.map { (header.key, $0) } }
                 do {
-                    events.append((agency, try CloudEvent(binaryHeaders: headers, value: message.value)))
+                    events.append((agency, try message.cloudEvent()))
                 } catch {
                     // The hub wrote it; an unreadable record is a bug to see, not to block on.
                     logger.error("undecodable delivery skipped", metadata: ["kafka.topic": "\(message.topic)", "kafka.offset": "\(message.offset)", "error": "\(error)"])
                 }
             }
-            var delay = Duration.milliseconds(100)
-            while true {
-                do {
-                    try await store.store(events)
-                    break
-                } catch {
-                    if Task.isShuttingDownGracefully || Task.isCancelled { await consumer.close(); return }
-                    logger.error("storing deliveries failed; retrying", metadata: ["error": "\(error)"])
-                    try? await Task.sleep(for: delay)
-                    delay = min(delay * 2, .seconds(5))
-                }
-            }
+            let stored = await retryWithBackoff("storing deliveries", logger: logger) { try await store.store(events) }
+            guard stored != nil else { break }  // shutting down: not committed, so read again by the next owner
             recordEndToEndLatency(of: batch)
             do {
                 try await consumer.commit(batch)

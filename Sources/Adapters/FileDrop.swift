@@ -117,7 +117,7 @@ public final class FileDrop: Service, Sendable {
         }
         if isEvents {
             let ids = try await submitter.submit(documents: json, from: agency, logger: logger)
-            return .object(["accepted": .array(ids.map(JSONValue.string))])
+            return .object(["accepted": .array(ids.map { .string($0.description) })])
         }
         return try await submitter.submitRecord(bytes, isXML: false, from: agency, logger: logger).json
     }

@@ -66,8 +66,8 @@ public struct SigningKeys: Sendable {
     }
 
     public func sign(_ event: CloudEvent) throws -> CloudEvent {
-        guard let agency = AgencyID(rawValue: event.source), let key = try currentKey(agency) else {
-            throw MissingKey(agency: event.source)
+        guard let key = try currentKey(event.source) else {
+            throw MissingKey(agency: event.source.rawValue)
         }
         return try EventSignature.sign(event, with: key)
     }

@@ -51,7 +51,7 @@ struct HubEndToEnd {
         defer { hub.stop() }
         let sampler = RSSSampler(pid: hub.pid)
         let started = ContinuousClock.now
-        let backlogIDs = Set(backlog.map(\.id))
+        let backlogIDs = Set(backlog.map(\.id.description))
         let (firstAt, lastAt) = try await deliveries.waitFor(ids: backlogIDs, progressLabel: "backlog")
         let sustained = Rate(count: backlog.count - 1, elapsed: lastAt - firstAt)
         let rssAfterBacklog = RSSSampler.current(pid: hub.pid)
@@ -84,7 +84,7 @@ struct HubEndToEnd {
                 let due = min(messages.count, Int((Double(ticks) * perTick).rounded()))
                 if due > sent {
                     let now = ContinuousClock.now
-                    for index in sent..<due { sentAt[events[index].id] = now }
+                    for index in sent..<due { sentAt[events[index].id.description] = now }
                     let chunk = Array(messages[sent..<due])
                     group.addTask { try await BrokerCeiling.sendAll(chunk, with: producer) }
                     sent = due
@@ -93,7 +93,7 @@ struct HubEndToEnd {
             }
             try await group.waitForAll()
         }
-        _ = try await watcher.waitFor(ids: Set(events.map(\.id)), progressLabel: "offered load")
+        _ = try await watcher.waitFor(ids: Set(events.map(\.id.description)), progressLabel: "offered load")
         return sentAt
     }
 }

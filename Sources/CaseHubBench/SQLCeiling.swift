@@ -29,7 +29,7 @@ struct SQLCeiling {
         var states: [String: CaseState] = [:]
         var prepared: [(event: CloudEvent, hash: [UInt8], transition: Transition)] = []
         for event in events {
-            let sender = registry[AgencyID(rawValue: event.source)!]!
+            guard let sender = registry[event.source] else { throw BenchError("the workload's sender \(event.source) is not registered") }
             guard case .success(let transition) = machine.apply(event, by: sender, at: receivedAt, to: states[event.subject]) else {
                 throw BenchError("the workload's event \(event.type) for \(event.subject) is refused by the state machine")
             }
@@ -44,7 +44,7 @@ struct SQLCeiling {
             let chunk = prepared[chunkStart..<min(chunkStart + batchSize, prepared.count)]
             try await store.withTransaction { transaction in
                 _ = try await transaction.claimInbox(chunk.map {
-                    .init(eventID: UUID(uuidString: $0.event.id)!, source: $0.event.source, contentHash: $0.hash)
+                    .init(eventID: $0.event.id.uuid, source: $0.event.source.rawValue, contentHash: $0.hash)
                 })
                 _ = try await transaction.lockCases(Set(chunk.map(\.event.subject)))
                 for (event, _, transition) in chunk {
@@ -52,11 +52,11 @@ struct SQLCeiling {
                     transaction.saveCase(state)
                     transaction.saveDeadlines(caseID: state.caseID, Array(state.deadlines.values))
                     transaction.appendAudit(
-                        eventID: event.id, caseID: event.subject, outcome: .accepted, type: event.type, source: event.source,
+                        eventID: event.id.description, caseID: event.subject, outcome: .accepted, type: event.type.rawValue, source: event.source.rawValue,
                         occurredAt: event.time, recordedAt: receivedAt, caseVersion: Int64(state.version), body: event.structured)
                     var outbox = transition.recipients.map { OutboxRecord(topic: topics.to($0), event: event) }
-                    outbox.append(OutboxRecord(topic: topics.to(AgencyID(rawValue: event.source)!), event: HubEvents.receipt(
-                        for: event.id, caseID: event.subject, sender: event.source, caseVersion: state.version,
+                    outbox.append(OutboxRecord(topic: topics.to(event.source), event: HubEvents.receipt(
+                        for: event.id.description, caseID: event.subject, sender: event.source, caseVersion: state.version,
                         hubSource: "casehub", at: receivedAt)))
                     outbox.append(OutboxRecord(topic: topics.changes, event: event))
                     transaction.enqueue(outbox)

@@ -1,4 +1,5 @@
 import CaseModel
+import CloudEventsKafka
 import Crypto
 import Foundation
 import Kafka
@@ -28,8 +29,8 @@ struct Workload {
                     ? ["receiver": .string(Self.receiver.rawValue), "referralKind": "clue", "summary": .string("河道排污线索 \(index)")]
                     : ["linkedCaseId": .string("\(caseID)-link-\(step)"), "relation": "same-act"]
                 let event = CloudEvent(
-                    id: UUID().uuidString.lowercased(), source: Self.sender.rawValue,
-                    type: step == 0 ? "casehub.referral.submitted.v1" : "casehub.case.linked.v1",
+                    source: Self.sender,
+                    type: step == 0 ? EventType.referralSubmitted : EventType.caseLinked,
                     time: start.addingTimeInterval(Double(step)), subject: caseID, data: data)
                 events.append(try EventSignature.sign(event, with: key))
             }
@@ -40,7 +41,6 @@ struct Workload {
 
     /// The record an agency adapter would produce for the event.
     static func message(_ event: CloudEvent, topic: String) -> KafkaOutgoingMessage {
-        KafkaOutgoingMessage(topic: topic, key: event.subject, value: event.binaryValue,
-                             headers: event.binaryHeaders.map { KafkaHeader(key: $0.0, string: $0.1) })
+        KafkaOutgoingMessage(topic: topic, event: event)
     }
 }

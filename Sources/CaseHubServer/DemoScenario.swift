@@ -63,7 +63,7 @@ public final class DemoScenario: Service, Sendable {
     // MARK: stories
 
     struct Step {
-        let type: String
+        let type: EventType
         let sender: AgencyID
         let data: (Story) -> JSONValue
     }
@@ -74,11 +74,11 @@ public final class DemoScenario: Service, Sendable {
         var steps: [Step]
         var next = 0
         var state: CaseState?
-        var eventIDs: [String: String] = [:]
+        var eventIDs: [EventType: EventID] = [:]
         var waitedTicks = 0
         var finished: Bool { next >= steps.count }
 
-        func id(of type: String) -> JSONValue { .string(eventIDs["casehub.\(type).v1"] ?? "") }
+        func id(of type: EventType) -> JSONValue { .string(eventIDs[type]?.description ?? "") }
     }
 
     /// Sends the story's next step once the local state machine accepts it;
@@ -87,7 +87,7 @@ public final class DemoScenario: Service, Sendable {
         guard !story.finished, let sender = registry[story.steps[story.next].sender] else { return }
         let step = story.steps[story.next]
         let now = Date()
-        let event = CloudEvent(id: UUID().uuidString.lowercased(), source: step.sender.rawValue, type: "casehub.\(step.type).v1",
+        let event = CloudEvent(source: step.sender, type: step.type,
                                time: now, subject: story.caseID, data: step.data(story))
         guard case .success(let transition) = machine.apply(event, by: sender, at: now, to: story.state) else {
             story.waitedTicks += 1
@@ -110,14 +110,14 @@ public final class DemoScenario: Service, Sendable {
     private func sendSomethingInvalid(number: Int) async {
         let now = Date()
         let event: CloudEvent = number % 2 == 0
-            ? CloudEvent(id: UUID().uuidString.lowercased(), source: "zz-epb", type: "casehub.referral.submitted.v1", time: now,
+            ? CloudEvent(source: "zz-epb", type: .referralSubmitted, time: now,
                          subject: "demo-invalid-\(number)", data: ["receiver": "nobody", "referralKind": "rumour"])
-            : CloudEvent(id: UUID().uuidString.lowercased(), source: "zz-court", type: "casehub.litigation.accepted.v1", time: now,
+            : CloudEvent(source: "zz-court", type: .litigationAccepted, time: now,
                          subject: "demo-never-filed-\(number)",
                          data: ["caseNumber": .string("（\(LocalDate(now).year)）湘02民初\(9000 + number)号"),
                                 "acceptedOn": .string(LocalDate(now).description), "causeOfAction": "无诉先立"])
         do {
-            _ = try await submitter.submit(documents: event.structured, from: AgencyID(rawValue: event.source)!, logger: logger)
+            _ = try await submitter.submit(documents: event.structured, from: event.source, logger: logger)
         } catch {
             logger.info("demo: an invalid submission was refused, as intended", metadata: ["type": "\(event.type)", "error": "\(error)"])
         }
@@ -141,85 +141,85 @@ public final class DemoScenario: Service, Sendable {
         switch kind {
         case "referral":
             let all = [
-                Step(type: "referral.submitted", sender: "zz-epb") { _ in
+                Step(type: .referralSubmitted, sender: "zz-epb") { _ in
                     ["receiver": "zz-procuratorate", "referralKind": "clue", "summary": .string("渌江沿岸非法排污线索（演示 \(number)）")]
                 },
-                Step(type: "referral.received", sender: "zz-procuratorate") { ["referralEventId": $0.id(of: "referral.submitted")] },
-                Step(type: "referral.accepted", sender: "zz-procuratorate") { _ in
+                Step(type: .referralReceived, sender: "zz-procuratorate") { ["referralEventId": $0.id(of: .referralSubmitted)] },
+                Step(type: .referralAccepted, sender: "zz-procuratorate") { _ in
                     ["receiverNumber": .string("株检受〔\(year())〕\(number)号"), "acceptedOn": today()]
                 },
-                Step(type: "referral.concluded", sender: "zz-procuratorate") { _ in ["outcome": "已立案办理"] },
+                Step(type: .referralConcluded, sender: "zz-procuratorate") { _ in ["outcome": "已立案办理"] },
             ]
             return late ? Array(all.prefix(1)) : all
         case "crime":
             let all = [
-                Step(type: "crime.case-reported", sender: "zz-epb-enforcement") { _ in ["summary": .string("渗坑排放含重金属废水（演示 \(number)）")] },
-                Step(type: "crime.transfer-decided", sender: "zz-epb-enforcement") { _ in ["decision": "transfer"] },
-                Step(type: "crime.transferred", sender: "zz-epb-enforcement") { _ in
+                Step(type: .crimeCaseReported, sender: "zz-epb-enforcement") { _ in ["summary": .string("渗坑排放含重金属废水（演示 \(number)）")] },
+                Step(type: .crimeTransferDecided, sender: "zz-epb-enforcement") { _ in ["decision": "transfer"] },
+                Step(type: .crimeTransferred, sender: "zz-epb-enforcement") { _ in
                     ["police": "zz-psb", "procuratorate": "zz-procuratorate", "transferNumber": .string("株环移〔\(year())〕\(number)号"),
                      "materials": [["kind": "transfer-letter", "attachment": attachment]]]
                 },
-                Step(type: "crime.receipt-signed", sender: "zz-psb") { _ in [:] },
-                Step(type: "crime.filing-decided", sender: "zz-psb") { _ in ["decision": "filed"] },
+                Step(type: .crimeReceiptSigned, sender: "zz-psb") { _ in [:] },
+                Step(type: .crimeFilingDecided, sender: "zz-psb") { _ in ["decision": "filed"] },
             ]
             return late ? Array(all.prefix(4)) : all
         case "pil":
             let all = [
-                Step(type: "pil.clue-registered", sender: "zz-procuratorate") { _ in ["clueSource": "public-report", "summary": .string("湘江排污口超标排放（演示 \(number)）")] },
-                Step(type: "pil.filed", sender: "zz-procuratorate") { _ in ["documentNumber": .string("株检行公立〔\(year())〕\(number)号"), "agency": "zz-epb"] },
-                Step(type: "pil.filing-notice-served", sender: "zz-procuratorate") { _ in ["servedAt": .string(RFC3339.format(Date()))] },
-                Step(type: "pil.recommendation-issued", sender: "zz-procuratorate") { _ in
+                Step(type: .pilClueRegistered, sender: "zz-procuratorate") { _ in ["clueSource": "public-report", "summary": .string("湘江排污口超标排放（演示 \(number)）")] },
+                Step(type: .pilFiled, sender: "zz-procuratorate") { _ in ["documentNumber": .string("株检行公立〔\(year())〕\(number)号"), "agency": "zz-epb"] },
+                Step(type: .pilFilingNoticeServed, sender: "zz-procuratorate") { _ in ["servedAt": .string(RFC3339.format(Date()))] },
+                Step(type: .pilRecommendationIssued, sender: "zz-procuratorate") { _ in
                     ["documentNumber": .string("株检行公建〔\(year())〕\(number)号"), "agency": "zz-epb", "urgent": false,
                      "recommendations": ["依法查处超标排放", "督促开展生态修复"]]
                 },
-                Step(type: "pil.recommendation-received", sender: "zz-epb") { _ in ["receivedAt": .string(RFC3339.format(Date()))] },
-                Step(type: "pil.reply-submitted", sender: "zz-epb") { _ in ["rectified": true, "measures": ["已责令停产整治", "已立案处罚"]] },
-                Step(type: "pil.follow-up-recorded", sender: "zz-procuratorate") { _ in
+                Step(type: .pilRecommendationReceived, sender: "zz-epb") { _ in ["receivedAt": .string(RFC3339.format(Date()))] },
+                Step(type: .pilReplySubmitted, sender: "zz-epb") { _ in ["rectified": true, "measures": ["已责令停产整治", "已立案处罚"]] },
+                Step(type: .pilFollowUpRecorded, sender: "zz-procuratorate") { _ in
                     ["agencyStillFailing": false, "harmContinuing": false, "findings": "整改到位"]
                 },
-                Step(type: "pil.terminated", sender: "zz-procuratorate") { _ in ["reasons": ["行政机关已依法履职"]] },
+                Step(type: .pilTerminated, sender: "zz-procuratorate") { _ in ["reasons": ["行政机关已依法履职"]] },
             ]
             return late ? Array(all.prefix(5)) : all
         case "civil-pil":
             return [
-                Step(type: "civil-pil.clue-registered", sender: "zz-procuratorate") { _ in ["clueSource": "criminal-case", "summary": .string("非法倾倒危险废物（演示 \(number)）")] },
-                Step(type: "civil-pil.filed", sender: "zz-procuratorate") { _ in ["documentNumber": .string("株检民公立〔\(year())〕\(number)号")] },
-                Step(type: "civil-pil.announcement-published", sender: "zz-procuratorate") { _ in
+                Step(type: .civilPILClueRegistered, sender: "zz-procuratorate") { _ in ["clueSource": "criminal-case", "summary": .string("非法倾倒危险废物（演示 \(number)）")] },
+                Step(type: .civilPILFiled, sender: "zz-procuratorate") { _ in ["documentNumber": .string("株检民公立〔\(year())〕\(number)号")] },
+                Step(type: .civilPILAnnouncementPublished, sender: "zz-procuratorate") { _ in
                     ["documentNumber": .string("株检民公告〔\(year())〕\(number)号"), "publishedOn": today(), "channel": "正义网"]
                 },
-                Step(type: "civil-pil.announcement-ended", sender: "zz-procuratorate") { _ in ["qualifiedPlaintiffSued": false] },
-                Step(type: "civil-pil.suit-filed", sender: "zz-procuratorate") {
+                Step(type: .civilPILAnnouncementEnded, sender: "zz-procuratorate") { _ in ["qualifiedPlaintiffSued": false] },
+                Step(type: .civilPILSuitFiled, sender: "zz-procuratorate") {
                     ["court": "zz-court", "complaintNumber": .string("株检民公诉〔\(year())〕\(number)号"),
-                     "announcementEventId": $0.id(of: "civil-pil.announcement-published")]
+                     "announcementEventId": $0.id(of: .civilPILAnnouncementPublished)]
                 },
-                Step(type: "litigation.accepted", sender: "zz-court") { _ in
+                Step(type: .litigationAccepted, sender: "zz-court") { _ in
                     ["caseNumber": .string("（\(year())）湘02民初\(number)号"), "acceptedOn": today(), "causeOfAction": "环境污染民事公益诉讼"]
                 },
             ]
         case "accountability":
             let all = [
-                Step(type: "accountability.clue-referred", sender: "zz-epb") { _ in
+                Step(type: .accountabilityClueReferred, sender: "zz-epb") { _ in
                     ["commission": "zz-cdi", "summary": .string("对辖区非法采砂长期未履职（演示 \(number)）"), "officials": [["position": "某镇副镇长"]]]
                 },
-                Step(type: "accountability.disposal-chosen", sender: "zz-cdi") { _ in ["disposal": "preliminary-verification"] },
-                Step(type: "accountability.verification-concluded", sender: "zz-cdi") { _ in ["finding": "substantiated"] },
-                Step(type: "accountability.review-filed", sender: "zz-cdi") { _ in ["documentNumber": .string("株纪立〔\(year())〕\(number)号")] },
-                Step(type: "accountability.sanction-decided", sender: "zz-cdi") { _ in ["measures": ["major-demerit"]] },
-                Step(type: "accountability.feedback-sent", sender: "zz-cdi") { _ in ["referrer": "zz-epb", "summary": "已给予记大过处分"] },
+                Step(type: .accountabilityDisposalChosen, sender: "zz-cdi") { _ in ["disposal": "preliminary-verification"] },
+                Step(type: .accountabilityVerificationConcluded, sender: "zz-cdi") { _ in ["finding": "substantiated"] },
+                Step(type: .accountabilityReviewFiled, sender: "zz-cdi") { _ in ["documentNumber": .string("株纪立〔\(year())〕\(number)号")] },
+                Step(type: .accountabilitySanctionDecided, sender: "zz-cdi") { _ in ["measures": ["major-demerit"]] },
+                Step(type: .accountabilityFeedbackSent, sender: "zz-cdi") { _ in ["referrer": "zz-epb", "summary": "已给予记大过处分"] },
             ]
             return late ? Array(all.prefix(1)) : all
         default:  // compensation
             return [
-                Step(type: "compensation.assessment-completed", sender: "zz-epb") { _ in
+                Step(type: .compensationAssessmentCompleted, sender: "zz-epb") { _ in
                     ["reportNumber": .string("湘环鉴字〔\(year())〕第\(number)号"), "damageAmount": 1_862_000.5]
                 },
-                Step(type: "compensation.consultation-started", sender: "zz-epb") { _ in ["responsibleParty": "株洲某化工有限公司"] },
-                Step(type: "compensation.consultation-round-held", sender: "zz-epb") { _ in ["round": 1, "heldOn": today()] },
-                Step(type: "compensation.consultation-failed", sender: "zz-epb") { _ in ["reasons": ["赔偿义务人拒绝承担修复费用"]] },
-                Step(type: "compensation.suit-filed", sender: "zz-epb") {
-                    ["court": "zz-court", "consultationFailedEventId": $0.id(of: "compensation.consultation-failed")]
+                Step(type: .compensationConsultationStarted, sender: "zz-epb") { _ in ["responsibleParty": "株洲某化工有限公司"] },
+                Step(type: .compensationConsultationRoundHeld, sender: "zz-epb") { _ in ["round": 1, "heldOn": today()] },
+                Step(type: .compensationConsultationFailed, sender: "zz-epb") { _ in ["reasons": ["赔偿义务人拒绝承担修复费用"]] },
+                Step(type: .compensationSuitFiled, sender: "zz-epb") {
+                    ["court": "zz-court", "consultationFailedEventId": $0.id(of: .compensationConsultationFailed)]
                 },
-                Step(type: "litigation.accepted", sender: "zz-court") { _ in
+                Step(type: .litigationAccepted, sender: "zz-court") { _ in
                     ["caseNumber": .string("（\(year())）湘02民初\(500 + number)号"), "acceptedOn": today(), "causeOfAction": "生态环境损害赔偿纠纷"]
                 },
             ]

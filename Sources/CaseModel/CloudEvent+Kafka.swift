@@ -1,22 +1,22 @@
 import Foundation
 
 /// The CloudEvents Kafka protocol binding, binary mode, without depending on
-/// the Kafka module: headers as (name, UTF-8 value) pairs, the payload as bytes.
+/// the Kafka module: headers as ``RecordHeader``s, the payload as bytes.
 extension CloudEvent {
     public static let contentTypeHeader = "content-type"
 
     /// `ce_*` headers plus `content-type`.
-    public var binaryHeaders: [(String, String)] {
-        var headers: [(String, String)] = [
-            ("ce_specversion", Self.specVersion),
-            ("ce_id", id),
-            ("ce_source", source),
-            ("ce_type", type),
-            ("ce_time", RFC3339.format(time)),
-            ("ce_subject", subject),
-            (Self.contentTypeHeader, "application/json"),
+    public var binaryHeaders: [RecordHeader] {
+        var headers = [
+            RecordHeader(name: "ce_specversion", value: Self.specVersion),
+            RecordHeader(name: "ce_id", value: id.description),
+            RecordHeader(name: "ce_source", value: source.rawValue),
+            RecordHeader(name: "ce_type", value: type.rawValue),
+            RecordHeader(name: "ce_time", value: RFC3339.format(time)),
+            RecordHeader(name: "ce_subject", value: subject),
+            RecordHeader(name: Self.contentTypeHeader, value: "application/json"),
         ]
-        for (name, value) in extensions.sorted(by: { $0.key < $1.key }) { headers.append(("ce_\(name)", value)) }
+        for (name, value) in extensions.sorted(by: { $0.key < $1.key }) { headers.append(RecordHeader(name: "ce_\(name)", value: value)) }
         return headers
     }
 
@@ -24,13 +24,13 @@ extension CloudEvent {
     public var binaryValue: [UInt8] { data.canonicalBytes }
 
     /// Reads a binary-mode record. Checks the same rules as structured mode.
-    public init(binaryHeaders headers: [(String, String)], value: [UInt8]) throws(EnvelopeError) {
+    public init(binaryHeaders headers: [RecordHeader], value: [UInt8]) throws(EnvelopeError) {
         var object: [String: JSONValue] = [:]
-        for (name, text) in headers {
-            if name.hasPrefix("ce_") {
-                object[String(name.dropFirst(3))] = .string(text)
-            } else if name == Self.contentTypeHeader {
-                object["datacontenttype"] = .string(text)
+        for header in headers {
+            if header.name.hasPrefix("ce_") {
+                object[String(header.name.dropFirst(3))] = .string(header.value)
+            } else if header.name == Self.contentTypeHeader {
+                object["datacontenttype"] = .string(header.value)
             }
         }
         do {

@@ -9,9 +9,10 @@ import Foundation
 public struct CloudEvent: Sendable, Hashable {
     public static let specVersion = "1.0"
 
-    public var id: String
-    public var source: String
-    public var type: String
+    public var id: EventID
+    /// The sending agency (or the hub, for what it emits).
+    public var source: AgencyID
+    public var type: EventType
     /// When the act happened, as the sender declares it.
     public var time: Date
     /// The case id.
@@ -20,7 +21,7 @@ public struct CloudEvent: Sendable, Hashable {
     /// Extension attributes (lower-case names), e.g. the adapter signature.
     public var extensions: [String: String]
 
-    public init(id: String, source: String, type: String, time: Date, subject: String, data: JSONValue, extensions: [String: String] = [:]) {
+    public init(id: EventID = EventID(), source: AgencyID, type: EventType, time: Date, subject: String, data: JSONValue, extensions: [String: String] = [:]) {
         self.id = id
         self.source = source
         self.type = type
@@ -80,12 +81,18 @@ extension CloudEvent {
         if let specVersion, specVersion != Self.specVersion {
             violations.append(Violation(path: "/specversion", rule: "const", message: "specversion must be \"1.0\", got \"\(specVersion)\""))
         }
-        let id = string("id")
-        if let id, UUID(uuidString: id) == nil {
+        let idText = string("id")
+        let id = idText.flatMap(EventID.init)
+        if idText != nil, id == nil {
             violations.append(Violation(path: "/id", rule: "format", message: "id must be a UUID (it is the idempotency key)"))
         }
-        let source = string("source")
-        let type = string("type")
+        let sourceText = string("source")
+        let source = sourceText.flatMap(AgencyID.init(rawValue:))
+        if let sourceText, source == nil {
+            violations.append(Violation(path: "/source", rule: "pattern",
+                                        message: "source must be an agency id (lower-case letters, digits, hyphens), got \"\(sourceText.prefix(80))\""))
+        }
+        let type = string("type").map(EventType.init(rawValue:))
         let subject = string("subject")
         let timeText = string("time")
         let time = timeText.flatMap(RFC3339.parse)
@@ -115,16 +122,16 @@ extension CloudEvent {
         guard violations.isEmpty, let id, let source, let type, let subject, let time, let data else {
             throw EnvelopeError(violations: violations)
         }
-        self.init(id: id.lowercased(), source: source, type: type, time: time, subject: subject, data: data, extensions: extensions)
+        self.init(id: id, source: source, type: type, time: time, subject: subject, data: data, extensions: extensions)
     }
 
     /// The structured-mode JSON object.
     public var structured: JSONValue {
         var object: [String: JSONValue] = [
             "specversion": .string(Self.specVersion),
-            "id": .string(id),
-            "source": .string(source),
-            "type": .string(type),
+            "id": .string(id.description),
+            "source": .string(source.rawValue),
+            "type": .string(type.rawValue),
             "time": .string(RFC3339.format(time)),
             "subject": .string(subject),
             "datacontenttype": .string("application/json"),

@@ -15,9 +15,9 @@ public enum EventSignature {
     public static func signingInput(of event: CloudEvent) -> [UInt8] {
         JSONValue.object([
             "specversion": .string(CloudEvent.specVersion),
-            "id": .string(event.id),
-            "source": .string(event.source),
-            "type": .string(event.type),
+            "id": .string(event.id.description),
+            "source": .string(event.source.rawValue),
+            "type": .string(event.type.rawValue),
             "time": .string(RFC3339.format(event.time)),
             "subject": .string(event.subject),
             "datacontenttype": "application/json",
@@ -50,15 +50,15 @@ public enum EventSignature {
         public var refusal: Refusal {
             switch self {
             case .missing:
-                Refusal(code: "signature.missing", reason: "the event carries no adapter signature", reasonZH: "事件缺少签名")
+                Refusal(code: .signatureMissing, reason: "the event carries no adapter signature", reasonZH: "事件缺少签名")
             case .malformed:
-                Refusal(code: "signature.malformed", reason: "the signature attribute is not <key id>:<base64>", reasonZH: "签名格式不正确")
+                Refusal(code: .signatureMalformed, reason: "the signature attribute is not <key id>:<base64>", reasonZH: "签名格式不正确")
             case .unknownKey(let id):
-                Refusal(code: "signature.unknown-key", reason: "key \(id.prefix(32)) is not registered for the sending agency", reasonZH: "签名密钥未登记")
+                Refusal(code: .signatureUnknownKey, reason: "key \(id.prefix(32)) is not registered for the sending agency", reasonZH: "签名密钥未登记")
             case .keyRetired(let id):
-                Refusal(code: "signature.key-retired", reason: "key \(id.prefix(32)) was retired before the event's time", reasonZH: "签名密钥已停用")
+                Refusal(code: .signatureKeyRetired, reason: "key \(id.prefix(32)) was retired before the event's time", reasonZH: "签名密钥已停用")
             case .invalid:
-                Refusal(code: "signature.invalid", reason: "the signature does not match the event", reasonZH: "签名验证失败")
+                Refusal(code: .signatureInvalid, reason: "the signature does not match the event", reasonZH: "签名验证失败")
             }
         }
     }

@@ -42,7 +42,7 @@ public struct CaseReplayer: Sendable {
                 after = try row.decode("seq")
                 let event = try CloudEvent(structured: try JSONValue.parse(Array(try row.decode("body", as: String.self).utf8)))
                 let receivedAt: Date = try row.decode("recorded_at")
-                guard let sender = AgencyID(rawValue: event.source).flatMap({ machine.registry[$0] }) else {
+                guard let sender = machine.registry[event.source] else {
                     refused.append("seq \(after): unknown sender \(event.source)")
                     continue
                 }

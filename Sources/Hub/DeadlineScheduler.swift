@@ -66,8 +66,8 @@ public final class DeadlineScheduler: Service, Sendable {
             for deadline in due {
                 let overdue = deadline.dueAt <= now
                 let notice = CloudEvent(
-                    id: UUID().uuidString.lowercased(), source: configuration.hubSource,
-                    type: overdue ? "casehub.hub.deadline-overdue.v1" : "casehub.hub.deadline-warning.v1",
+                    source: configuration.hubSource,
+                    type: overdue ? EventType.hubDeadlineOverdue : EventType.hubDeadlineWarning,
                     time: now, subject: deadline.caseID,
                     data: [
                         "deadlineId": .string(String("\(deadline.caseID):\(deadline.ruleID)".prefix(200))),
@@ -77,7 +77,7 @@ public final class DeadlineScheduler: Service, Sendable {
                         "obligedAgency": .string(deadline.obligedAgency),
                     ])
                 transaction.appendAudit(
-                    eventID: notice.id, caseID: deadline.caseID, outcome: .admin, type: notice.type, source: configuration.hubSource,
+                    eventID: notice.id.description, caseID: deadline.caseID, outcome: .admin, type: notice.type.rawValue, source: configuration.hubSource.rawValue,
                     occurredAt: now, recordedAt: now, caseVersion: nil, body: notice.structured)
                 // The agency that must act, and the agency that holds the case.
                 var recipients = [deadline.obligedAgency]

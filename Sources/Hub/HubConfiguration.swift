@@ -18,7 +18,7 @@ public struct HubConfiguration: Sendable {
     /// Deadlines handled per scheduler transaction.
     public var deadlineScanBatch: Int = 500
     /// The id the hub signs its own events (receipts, notices) with.
-    public var hubSource: String = "casehub-hub"
+    public var hubSource: AgencyID = "casehub-hub"
     /// The statutory deadline rules (compressed only for `casehub run --demo`).
     public var deadlineRules: DeadlineRules = .standard
 

@@ -1,4 +1,6 @@
+import Backoff
 import CaseHubMetrics
+import CloudEventsKafka
 import CaseModel
 import HubStore
 import Kafka
@@ -28,19 +30,12 @@ public final class OutboxRelay: Service, Sendable {
     }
 
     public func run() async throws {
-        var failureDelay = Duration.milliseconds(100)
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                let marked = try await relayOnce()
-                if let marked, marked > 0 { metrics?.published(marked) }
-                failureDelay = .milliseconds(100)
-                if marked ?? 0 < configuration.relayBatchSize {
-                    await wakeup.wait(timeout: .milliseconds(configuration.relayPollMilliseconds))
-                }
-            } catch {
-                logger.error("outbox relay round failed; retrying", metadata: ["error": "\(error)"])
-                try? await Task.sleep(for: failureDelay)
-                failureDelay = min(failureDelay * 2, .seconds(5))
+            // A round that fails (broker or database away) is tried again, waiting longer each time.
+            guard let marked = await retryWithBackoff("outbox relay round", logger: logger, { try await relayOnce() }) else { break }
+            if let marked, marked > 0 { metrics?.published(marked) }
+            if marked ?? 0 < configuration.relayBatchSize {
+                await wakeup.wait(timeout: .milliseconds(configuration.relayPollMilliseconds))
             }
         }
         await producer.shutdown()
@@ -52,9 +47,7 @@ public final class OutboxRelay: Service, Sendable {
     public func relayOnce() async throws -> Int? {
         try await store.relayOutbox(limit: configuration.relayBatchSize) { pending in
             let messages = pending.map { item in
-                KafkaOutgoingMessage(
-                    topic: item.record.topic, key: item.record.key, value: item.record.value,
-                    headers: item.record.headers.map { KafkaHeader(key: $0.name, string: $0.value) })
+                KafkaOutgoingMessage(topic: item.record.topic, key: item.record.key, headers: item.record.headers, value: item.record.value)
             }
             let results = try await producer.sendBatch(messages)
             // Mark only the delivered prefix, so that a failure never lets a

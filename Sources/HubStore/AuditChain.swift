@@ -18,9 +18,13 @@ public struct AuditEntry: Sendable, Hashable {
     public var recordedAt: Date
     public var caseVersion: Int64?
     public var body: JSONValue
+    /// `body`'s canonical JSON: hashed into the entry and stored as is.
+    public var bodyBytes: [UInt8]
 
+    /// `bodyBytes`, when given, must be `body.canonicalBytes` (the pipeline
+    /// has them already: the event's content hash is taken over them).
     public init(seq: Int64, eventID: String?, caseID: String?, outcome: Outcome, type: String, source: String,
-                occurredAt: Date, recordedAt: Date, caseVersion: Int64?, body: JSONValue) {
+                occurredAt: Date, recordedAt: Date, caseVersion: Int64?, body: JSONValue, bodyBytes: [UInt8]? = nil) {
         self.seq = seq
         self.eventID = eventID
         self.caseID = caseID
@@ -31,6 +35,7 @@ public struct AuditEntry: Sendable, Hashable {
         self.recordedAt = recordedAt
         self.caseVersion = caseVersion
         self.body = body
+        self.bodyBytes = bodyBytes ?? body.canonicalBytes
     }
 
     /// The bytes hashed: canonical JSON of all fields, times as whole microseconds
@@ -43,12 +48,20 @@ public struct AuditEntry: Sendable, Hashable {
             "source": .string(source),
             "occurredAt": .integer(Self.micros(occurredAt)),
             "recordedAt": .integer(Self.micros(recordedAt)),
-            "body": body,
         ]
         fields["eventId"] = eventID.map(JSONValue.string) ?? .null
         fields["caseId"] = caseID.map(JSONValue.string) ?? .null
         fields["caseVersion"] = caseVersion.map(JSONValue.integer) ?? .null
-        return JSONValue.object(fields).canonicalBytes
+        // Canonical order puts "body" first ("body" < "caseId" < …): its bytes,
+        // already canonical, are spliced in rather than serialised again.
+        let rest = JSONValue.object(fields).canonicalBytes
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(bodyBytes.count + rest.count + 8)
+        bytes += Array(#"{"body":"#.utf8)
+        bytes += bodyBytes
+        bytes.append(UInt8(ascii: ","))
+        bytes += rest.dropFirst()
+        return bytes
     }
 
     static func micros(_ date: Date) -> Int64 {
@@ -58,6 +71,14 @@ public struct AuditEntry: Sendable, Hashable {
     /// A time truncated to what PostgreSQL stores, so hashes survive the round trip.
     public static func storable(_ date: Date) -> Date {
         Date(timeIntervalSince1970: Double(micros(date)) / 1_000_000)
+    }
+}
+
+extension AuditEntry {
+    /// Audit entry types for what administrators do. They are not events of
+    /// the catalogue: no agency sends them, and they go to no one.
+    public enum AdministratorAction: String, Sendable {
+        case rejectionReplayed = "casehub.admin.rejection-replayed"
     }
 }
 

@@ -26,9 +26,9 @@ public struct DeliveryStore: Sendable {
         guard !events.isEmpty else { return 0 }
         // One statement for the whole batch, in consumption order.
         let agencies = PostgresArray(events.map { Optional($0.agency.rawValue) })
-        let ids = PostgresArray(events.map { Optional($0.event.id) })
+        let ids = PostgresArray(events.map { Optional($0.event.id.description) })
         let cases = PostgresArray(events.map { Optional($0.event.subject) })
-        let types = PostgresArray(events.map { Optional($0.event.type) })
+        let types = PostgresArray(events.map { Optional($0.event.type.rawValue) })
         let bodies = PostgresArray(events.map { Optional($0.event.structured.canonicalString) })
         return try await client.execute("""
             INSERT INTO deliveries (agency, event_id, case_id, type, event)

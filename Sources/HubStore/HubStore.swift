@@ -64,11 +64,11 @@ public struct HubStore: Sendable {
 
     static let relayLockKey: Int64 = 0x4341_5345_4855_4202
 
-    static func headers(fromJSON text: String) throws -> [KafkaStyleHeader] {
+    static func headers(fromJSON text: String) throws -> [RecordHeader] {
         guard case .array(let pairs) = try JSONValue.parse(Array(text.utf8)) else { return [] }
         return pairs.compactMap { pair in
             guard case .array(let parts) = pair, parts.count == 2, let name = parts[0].stringValue, let value = parts[1].stringValue else { return nil }
-            return KafkaStyleHeader(name: name, value: value)
+            return RecordHeader(name: name, value: value)
         }
     }
 }

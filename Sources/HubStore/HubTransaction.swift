@@ -160,12 +160,12 @@ public struct HubTransaction: Sendable {
     @discardableResult
     public mutating func appendAudit(
         eventID: String?, caseID: String?, outcome: AuditEntry.Outcome, type: String, source: String,
-        occurredAt: Date, recordedAt: Date, caseVersion: Int64?, body: JSONValue
+        occurredAt: Date, recordedAt: Date, caseVersion: Int64?, body: JSONValue, bodyBytes: [UInt8]? = nil
     ) -> AuditEntry {
         let entry = AuditEntry(
             seq: head.seq + 1, eventID: eventID, caseID: caseID, outcome: outcome, type: type, source: source,
             occurredAt: AuditEntry.storable(occurredAt), recordedAt: AuditEntry.storable(recordedAt),
-            caseVersion: caseVersion, body: body)
+            caseVersion: caseVersion, body: body, bodyBytes: bodyBytes)
         let hash = AuditChain.hash(previous: head.hash, entry: entry)
         pendingAudit.append((entry, head.hash, hash))
         appended.append(entry)
@@ -208,7 +208,7 @@ public struct HubTransaction: Sendable {
         let rows: [[(any PostgresEncodable)?]] = pendingAudit.map { item in
             let entry = item.entry
             return [entry.seq, entry.eventID, entry.caseID, entry.outcome.rawValue, entry.type, entry.source,
-                    entry.occurredAt, entry.recordedAt, entry.caseVersion, PostgresJSON(entry.body.canonicalString),
+                    entry.occurredAt, entry.recordedAt, entry.caseVersion, PostgresJSON(String(decoding: entry.bodyBytes, as: UTF8.self)),
                     item.previous, item.hash]
         }
         try await connection.copy(into: "case_events", columns: [
@@ -259,8 +259,8 @@ public struct HubTransaction: Sendable {
                                    started_at, due_at, warn_at, state, closed_at)
             SELECT * FROM unnest(
                 \(column { $0.caseID })::text[], \(column { $0.deadline.rule.id })::text[], \(column { $0.deadline.obligedAgency.rawValue })::text[],
-                \(column { $0.deadline.rule.legalBasis })::text[], \(column { $0.deadline.triggerEventID })::text[],
-                \(column { $0.deadline.triggerEventType })::text[], \(column { $0.deadline.startedAt })::timestamptz[],
+                \(column { $0.deadline.rule.legalBasis })::text[], \(column { $0.deadline.triggerEventID.description })::text[],
+                \(column { $0.deadline.triggerEventType.rawValue })::text[], \(column { $0.deadline.startedAt })::timestamptz[],
                 \(column { $0.deadline.dueAt })::timestamptz[], \(column { $0.deadline.warnAt })::timestamptz[],
                 \(column { $0.deadline.state.rawValue })::text[], \(column { $0.deadline.closedAt })::timestamptz[])
             ON CONFLICT (case_id, rule_id) DO UPDATE SET

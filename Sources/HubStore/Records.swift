@@ -6,10 +6,10 @@ import Postgres
 public struct OutboxRecord: Sendable, Hashable {
     public var topic: String
     public var key: String?
-    public var headers: [KafkaStyleHeader]
+    public var headers: [RecordHeader]
     public var value: [UInt8]
 
-    public init(topic: String, key: String?, headers: [KafkaStyleHeader], value: [UInt8]) {
+    public init(topic: String, key: String?, headers: [RecordHeader], value: [UInt8]) {
         self.topic = topic
         self.key = key
         self.headers = headers
@@ -19,7 +19,7 @@ public struct OutboxRecord: Sendable, Hashable {
     /// A CloudEvent in binary mode, to `topic`, keyed by its case id.
     public init(topic: String, event: CloudEvent) {
         self.init(topic: topic, key: event.subject,
-                  headers: event.binaryHeaders.map { KafkaStyleHeader(name: $0.0, value: $0.1) },
+                  headers: event.binaryHeaders,
                   value: event.binaryValue)
     }
 
@@ -29,16 +29,6 @@ public struct OutboxRecord: Sendable, Hashable {
 
     var headersJSON: JSONValue {
         .array(headers.map { .array([.string($0.name), .string($0.value)]) })
-    }
-}
-
-/// A record header with a UTF-8 value (all CaseHub headers are text).
-public struct KafkaStyleHeader: Sendable, Hashable {
-    public var name: String
-    public var value: String
-    public init(name: String, value: String) {
-        self.name = name
-        self.value = value
     }
 }
 
@@ -54,11 +44,11 @@ public struct RejectionRecord: Sendable, Hashable {
     /// Human-readable reason.
     public var reason: String
     public var violations: JSONValue
-    public var headers: [KafkaStyleHeader]
+    public var headers: [RecordHeader]
     public var value: [UInt8]
 
     public init(eventID: String?, source: String?, topic: String, caseID: String?, type: String?, code: String,
-                reason: String, violations: JSONValue = .array([]), headers: [KafkaStyleHeader], value: [UInt8]) {
+                reason: String, violations: JSONValue = .array([]), headers: [RecordHeader], value: [UInt8]) {
         self.eventID = eventID
         self.source = source
         self.topic = topic

@@ -29,7 +29,7 @@ extension HubStore {
             guard let row = rows.first else { return .notFound }
             if let replayedAt = try row.decode("replayed_at", as: Date?.self) { return .alreadyReplayed(at: replayedAt) }
             let code: String = try row.decode("code")
-            guard code != "event.id-reused" else {
+            guard RefusalCode(rawValue: code) != .eventIDReused else {
                 return .notReplayable("its id belongs to another event: the agency must send it under a new id")
             }
             let topic: String = try row.decode("topic")
@@ -39,14 +39,14 @@ extension HubStore {
             let caseID = try row.decode("case_id", as: String?.self)
             // Release the claim only if it is this record's: the hash of the same canonical form the pipeline claims with.
             if let eventID, let uuid = UUID(uuidString: eventID),
-               let event = try? CloudEvent(binaryHeaders: headers.map { ($0.name, $0.value) }, value: value) {
+               let event = try? CloudEvent(binaryHeaders: headers, value: value) {
                 let hash = Array(SHA256.hash(data: event.structured.canonicalBytes))
                 try await transaction.connection.execute("DELETE FROM inbox WHERE event_id = \(uuid) AND content_hash = \(hash)")
             }
             let source = try row.decode("source", as: String?.self)
             transaction.enqueue([OutboxRecord(topic: topic, key: caseID ?? source, headers: headers, value: value)])
             transaction.appendAudit(
-                eventID: nil, caseID: caseID, outcome: .admin, type: "casehub.admin.rejection-replayed", source: "admin:\(administrator)",
+                eventID: nil, caseID: caseID, outcome: .admin, type: AuditEntry.AdministratorAction.rejectionReplayed.rawValue, source: "admin:\(administrator)",
                 occurredAt: instant, recordedAt: instant, caseVersion: nil,
                 body: ["rejectionId": .integer(id), "eventId": eventID.map(JSONValue.string) ?? .null, "code": .string(code),
                        "reason": .string(reason), "by": .string(administrator)])

@@ -54,4 +54,16 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
 
     /// A unique constraint refused a row.
     public var isUniqueViolation: Bool { sqlState == "23505" }
+
+    /// A failure that says nothing about the statement or its data: the
+    /// database was unreachable, restarting, out of resources, or chose this
+    /// transaction as a serialization or deadlock victim. The same work may
+    /// succeed when tried again later; anything else would fail again.
+    public var isTransient: Bool {
+        if [.connection, .poolTimeout, .closed].contains(code) { return true }
+        guard let sqlState else { return false }
+        // 08 connection exception, 57 operator intervention (shutdown, cancel),
+        // 53 insufficient resources.
+        return sqlState.hasPrefix("08") || sqlState.hasPrefix("57") || sqlState.hasPrefix("53") || isTransactionRetryable
+    }
 }

@@ -217,7 +217,7 @@ struct CaseMachineRuleTests {
         s.refuse("hub.deadline-overdue", by: "zz-epb", at: "2025-03-01", [:], code: "type.reserved")
         let machine = CaseMachine(registry: .zhuzhou)
         let now = Date()
-        let event = CloudEvent(id: UUID().uuidString, source: "zz-epb", type: "casehub.referral.submitted.v1",
+        let event = CloudEvent(source: "zz-epb", type: "casehub.referral.submitted.v1",
                                time: now.addingTimeInterval(3600), subject: "c1",
                                data: ["receiver": "zz-psb", "referralKind": "clue", "summary": "x"])
         guard case .failure(let refusal) = machine.apply(event, by: AgencyRegistry.zhuzhou["zz-epb"]!, at: now, to: nil) else {

@@ -23,8 +23,8 @@ struct RandomSequenceTests {
         ("compensation", "compensation.assessment-completed", [.environmentBureau]),
     ]
 
-    static let templates: [String: JSONValue] = {
-        var result: [String: JSONValue] = [:]
+    static let templates: [EventType: JSONValue] = {
+        var result: [EventType: JSONValue] = [:]
         for type in EventCatalogue.standard.types {
             let file = SchemaAgreementTests.schemas.appendingPathComponent("examples/\(type)/valid-1.json")
             result[type] = try? SchemaAgreementTests.read(file)
@@ -32,7 +32,7 @@ struct RandomSequenceTests {
         return result
     }()
 
-    static let schemaProperties: [String: [String: JSONValue]] = Dictionary(uniqueKeysWithValues: EventCatalogue.standard.types.map {
+    static let schemaProperties: [EventType: [String: JSONValue]] = Dictionary(uniqueKeysWithValues: EventCatalogue.standard.types.map {
         ($0, EventCatalogue.standard.schema(of: $0)?["properties"]?.objectValue ?? [:])
     })
 
@@ -44,7 +44,7 @@ struct RandomSequenceTests {
 
     /// A payload from the type's example, with agencies, enums, booleans and
     /// event references drawn at random (biased towards the case's parties).
-    static func payload(for type: String, state: CaseState?, history: [Accepted], at clock: Date, using rng: inout SplitMix64) -> JSONValue {
+    static func payload(for type: EventType, state: CaseState?, history: [Accepted], at clock: Date, using rng: inout SplitMix64) -> JSONValue {
         guard case .object(var members) = templates[type] ?? .object([:]) else { return [:] }
         let schema = schemaProperties[type] ?? [:]
         let parties = state?.partyAgencies ?? []
@@ -84,7 +84,7 @@ struct RandomSequenceTests {
         var rng = SplitMix64(seed: seed)
         let procedure = procedures.randomElement(using: &rng)!
         let types = EventCatalogue.standard.types.filter {
-            $0.hasPrefix("casehub.\(procedure.segment).") || $0.hasPrefix("casehub.litigation.") || $0 == "casehub.case.linked.v1"
+            $0.rawValue.hasPrefix("casehub.\(procedure.segment).") || $0.rawValue.hasPrefix("casehub.litigation.") || $0 == "casehub.case.linked.v1"
         }
         var state: CaseState?
         var accepted: [Accepted] = []
@@ -96,11 +96,11 @@ struct RandomSequenceTests {
             // each; the first the rules accept is taken. Walks so get deep into
             // the procedure, and every refused candidate exercised a rule.
             // Side steps (links, terminations, steps that keep the state) mostly go last, so walks get deep before they end.
-            let sideSteps = Set(types.filter { type in ["linked", "terminated", "withdrawn", "hearing-scheduled", "recommendation-recorded"].contains { type.contains($0) } })
+            let sideSteps = Set(types.filter { type in ["linked", "terminated", "withdrawn", "hearing-scheduled", "recommendation-recorded"].contains { type.rawValue.contains($0) } })
             let shuffled = types.shuffled(using: &rng)
             let ordered = Int.random(in: 0..<10, using: &rng) == 0
                 ? shuffled : shuffled.filter { !sideSteps.contains($0) } + shuffled.filter { sideSteps.contains($0) }
-            let candidates = index == 0 ? ["casehub.\(procedure.opening).v1"] : ordered.flatMap { [$0, $0, $0] }
+            let candidates = index == 0 ? [EventType(rawValue: "casehub.\(procedure.opening).v1")] : ordered.flatMap { [$0, $0, $0] }
             for type in candidates {
                 let parties = state?.partyAgencies ?? []
                 let senderID: AgencyID
@@ -112,7 +112,7 @@ struct RandomSequenceTests {
                     senderID = allIDs.randomElement(using: &rng)!
                 }
                 let sender = registry[senderID]!
-                let event = CloudEvent(id: UUID(uuid: uuid(&rng)).uuidString.lowercased(), source: senderID.rawValue, type: type,
+                let event = CloudEvent(id: EventID(UUID(uuid: uuid(&rng))), source: senderID, type: type,
                                        time: clock, subject: "walk-\(seed)",
                                        data: payload(for: type, state: state, history: accepted, at: clock, using: &rng))
                 let receivedAt = clock.addingTimeInterval(30)
@@ -166,7 +166,7 @@ struct RandomSequenceTests {
                 }
                 // Only parties send accepted events (a procuratorate joins by its opinion or supervision).
                 let wasParty = previous.map { !$0.role(of: step.sender.id).isEmpty } ?? true
-                let joins = step.event.type.contains("opinion-issued")
+                let joins = step.event.type.rawValue.contains("opinion-issued")
                 #expect(wasParty || joins, "seed \(seed): \(step.sender.id) was no party but sent \(step.event.type)")
             }
         }

@@ -8,7 +8,7 @@ struct Scenario {
     let caseID: String
     var state: CaseState?
     var accepted: [(CloudEvent, AgencyID)] = []
-    var lastEventID: String?
+    var lastEventID: EventID?
 
     init(_ caseID: String = "case-\(UUID().uuidString.prefix(8))") {
         self.caseID = caseID
@@ -24,7 +24,7 @@ struct Scenario {
     @discardableResult
     mutating func send(_ type: String, by sender: AgencyID, at time: String, _ data: JSONValue = [:]) -> Result<Transition, Refusal> {
         let when = Self.instant(time.contains("T") ? time : time + "T10:00:00+08:00")
-        let event = CloudEvent(id: UUID().uuidString.lowercased(), source: sender.rawValue, type: "casehub.\(type).v1",
+        let event = CloudEvent(source: sender, type: EventType(rawValue: "casehub.\(type).v1"),
                                time: when, subject: caseID, data: data)
         let result = machine.apply(event, by: machine.registry[sender]!, at: when.addingTimeInterval(60), to: state)
         if case .success(let transition) = result {
@@ -56,7 +56,7 @@ struct Scenario {
         case .success:
             Issue.record("\(type) by \(sender) was accepted; expected refusal \(code)", sourceLocation: sourceLocation)
         case .failure(let refusal):
-            #expect(refusal.code == code, "\(refusal)", sourceLocation: sourceLocation)
+            #expect(refusal.code.rawValue == code, "\(refusal)", sourceLocation: sourceLocation)
             #expect(!refusal.reason.isEmpty && !refusal.reasonZH.isEmpty, sourceLocation: sourceLocation)
         }
         #expect(state == before, sourceLocation: sourceLocation)

@@ -10,7 +10,7 @@ struct SchemaAgreementTests {
     static let schemas = root.appendingPathComponent("Schemas")
 
     struct Case {
-        let type: String
+        let type: EventType
         let instance: JSONValue
         let label: String
     }
@@ -26,7 +26,7 @@ struct SchemaAgreementTests {
             let typeFolder = folder.appendingPathComponent(type)
             for file in try FileManager.default.contentsOfDirectory(atPath: typeFolder.path).sorted() where file.hasSuffix(".json") {
                 let instance = try read(typeFolder.appendingPathComponent(file))
-                result.append((Case(type: type, instance: instance, label: "\(type)/\(file)"), file.hasPrefix("valid-")))
+                result.append((Case(type: EventType(rawValue: type), instance: instance, label: "\(type)/\(file)"), file.hasPrefix("valid-")))
             }
         }
         return result
@@ -115,7 +115,7 @@ struct SchemaAgreementTests {
 
     /// Runs the reference validator once over all cases.
     static func referenceVerdicts(_ cases: [Case]) throws -> [Bool] {
-        let input = JSONValue.array(cases.map { .object(["type": .string($0.type), "instance": $0.instance]) })
+        let input = JSONValue.array(cases.map { .object(["type": .string($0.type.rawValue), "instance": $0.instance]) })
         let data = try runReference("validate.py", arguments: ["--stdin"], input: Data(input.canonicalBytes))
         guard case .array(let verdicts) = try JSONValue.parse(Array(data)) else {
             throw ReferenceUnavailable(message: "the reference validator's answer is not a JSON array")

@@ -148,13 +148,13 @@ struct WalkingSkeletonTests {
     @Test func hubRefusesAnEventWhoseSourceIsNotItsTopicsAgency() async throws {
         try await withRunningStack { stack, http, database in
             // Straight onto zz-epb's topic, claiming to be the court: only the hub can catch this.
-            let event = CloudEvent(id: UUID().uuidString.lowercased(), source: "zz-court", type: "casehub.referral.submitted.v1",
+            let event = CloudEvent(source: "zz-court", type: "casehub.referral.submitted.v1",
                                    time: Date(), subject: "case-forged",
                                    data: .object(["receiver": "zz-procuratorate", "referralKind": "clue", "summary": "x"]))
             let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(connection: stack.configuration.kafka), logger: Logger(label: "test"))
             _ = try await producer.send(KafkaOutgoingMessage(
                 topic: stack.configuration.topics.from("zz-epb"), key: event.subject, value: event.binaryValue,
-                headers: event.binaryHeaders.map { KafkaHeader(key: $0.0, string: $0.1) }))
+                headers: event.binaryHeaders.map { KafkaHeader(key: $0.name, string: $0.value) }))
             await producer.shutdown()
 
             let receipts = try await http.waitForInbox("zz-epb", count: 1)
@@ -177,15 +177,15 @@ struct WalkingSkeletonTests {
             func publish(_ event: CloudEvent) async throws {
                 _ = try await producer.send(KafkaOutgoingMessage(
                     topic: stack.configuration.topics.from("zz-epb"), key: event.subject, value: event.binaryValue,
-                    headers: event.binaryHeaders.map { KafkaHeader(key: $0.0, string: $0.1) }))
+                    headers: event.binaryHeaders.map { KafkaHeader(key: $0.name, string: $0.value) }))
             }
-            let unsigned = CloudEvent(id: UUID().uuidString.lowercased(), source: "zz-epb", type: "casehub.referral.submitted.v1",
+            let unsigned = CloudEvent(source: "zz-epb", type: "casehub.referral.submitted.v1",
                                       time: Date(), subject: "case-unsigned",
                                       data: .object(["receiver": "zz-procuratorate", "referralKind": "clue", "summary": "x"]))
             try await publish(unsigned)
             // Signed, but with a key nobody registered for zz-epb.
             var forged = try EventSignature.sign(unsigned, with: Curve25519.Signing.PrivateKey())
-            forged.id = UUID().uuidString.lowercased()
+            forged.id = EventID()
             forged = try EventSignature.sign(forged, with: Curve25519.Signing.PrivateKey())
             try await publish(forged)
             await producer.shutdown()
@@ -203,7 +203,7 @@ struct WalkingSkeletonTests {
     @Test func aPoisonEventIsRefusedAloneAndItsBatchMatesGoThrough() async throws {
         try await withRunningStack { stack, http, database in
             func referral(_ caseID: String, summary: String) -> CloudEvent {
-                CloudEvent(id: UUID().uuidString.lowercased(), source: "zz-epb", type: "casehub.referral.submitted.v1", time: Date(),
+                CloudEvent(source: "zz-epb", type: "casehub.referral.submitted.v1", time: Date(),
                            subject: caseID, data: .object(["receiver": "zz-procuratorate", "referralKind": "clue", "summary": .string(summary)]))
             }
             // Valid JSON, signature and schema, but PostgreSQL cannot store U+0000 in jsonb: the audit write fails.
@@ -215,7 +215,7 @@ struct WalkingSkeletonTests {
             let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(connection: stack.configuration.kafka), logger: Logger(label: "test.poison"))
             let results = try await producer.sendBatch(batch.map { event in
                 KafkaOutgoingMessage(topic: stack.configuration.topics.from("zz-epb"), key: event.subject, value: event.binaryValue,
-                                     headers: event.binaryHeaders.map { KafkaHeader(key: $0.0, string: $0.1) })
+                                     headers: event.binaryHeaders.map { KafkaHeader(key: $0.name, string: $0.value) })
             })
             await producer.shutdown()
             #expect(results.allSatisfy { (try? $0.get()) != nil })

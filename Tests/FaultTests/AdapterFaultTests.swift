@@ -160,7 +160,7 @@ extension HubFaultTests {
         }
 
         try await production.value
-        let sentIDs = Set(events.map(\.id))
+        let sentIDs = Set(events.map(\.id.description))
         let stored = try await count(world, "SELECT count(*) FROM deliveries WHERE agency = 'zz-procuratorate'")
         let storedOnce = try await count(world, "SELECT count(DISTINCT event_id) FROM deliveries WHERE agency = 'zz-procuratorate'")
         let lost = sentIDs.subtracting(ledger.reads.keys).count

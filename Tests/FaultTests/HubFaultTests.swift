@@ -116,7 +116,7 @@ struct HubFaultTests {
                     ? ["receiver": "zz-procuratorate", "referralKind": "clue", "summary": .string("案件\(index)")]
                     : ["linkedCaseId": .string("linked-\(index)-\(step)"), "relation": "same-act"]
                 let event = CloudEvent(
-                    id: UUID().uuidString.lowercased(), source: "zz-epb",
+                    source: "zz-epb",
                     type: step == 0 ? "casehub.referral.submitted.v1" : "casehub.case.linked.v1",
                     time: start.addingTimeInterval(Double(step)), subject: caseID, data: data)
                 events.append(try EventSignature.sign(event, with: world.key))
@@ -134,7 +134,7 @@ struct HubFaultTests {
             if chunk > 0 && pause > .zero { try await Task.sleep(for: pause) }
             let messages = events[chunk..<min(chunk + chunkSize, events.count)].map { event in
                 KafkaOutgoingMessage(topic: world.topics.from("zz-epb"), key: event.subject, value: event.binaryValue,
-                                     headers: event.binaryHeaders.map { KafkaHeader(key: $0.0, string: $0.1) })
+                                     headers: event.binaryHeaders.map { KafkaHeader(key: $0.name, string: $0.value) })
             }
             let results = try await producer.sendBatch(messages)
             #expect(results.allSatisfy { (try? $0.get()) != nil })

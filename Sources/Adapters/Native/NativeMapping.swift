@@ -36,7 +36,7 @@ public struct NativeMapping: Sendable {
     public struct RecordRule: Sendable {
         public let label: String
         /// Nil: a record the hub has no canonical event for (acknowledged, nothing sent).
-        public let event: String?
+        public let event: EventType?
         public let note: String?
         public let data: [String: FieldSpec]
     }
@@ -92,7 +92,7 @@ public struct NativeMapping: Sendable {
         for (type, rule) in json["records"]?.objectValue ?? [:] {
             var data: [String: FieldSpec] = [:]
             for (name, value) in rule["data"]?.objectValue ?? [:] { data[name] = try spec(value, "/records/\(type)/data/\(name)") }
-            let event = rule["event"]?.stringValue
+            let event = rule["event"]?.stringValue.map(EventType.init(rawValue:))
             if let event, EventCatalogue.standard[event] == nil {
                 throw InvalidTable(description: "/records/\(type)/event: unknown event type \(event)")
             }
@@ -145,7 +145,7 @@ public struct NativeMapping: Sendable {
         }
         guard violations.isEmpty, let recordID, let caseID else { throw NativeRecordError(violations: violations) }
         guard let type = rule.event else { return Mapped(recordType: recordType, rule: rule, event: nil) }
-        let event = CloudEvent(id: Self.eventID(agency: sender.id, recordID: recordID), source: sender.id.rawValue, type: type,
+        let event = CloudEvent(id: Self.eventID(agency: sender.id, recordID: recordID), source: sender.id, type: type,
                                time: time, subject: caseID, data: .object(data))
         return Mapped(recordType: recordType, rule: rule, event: event)
     }
@@ -153,13 +153,12 @@ public struct NativeMapping: Sendable {
     /// The canonical event id of a native record: the same record always
     /// gives the same id, so a resent record is a harmless retry and a changed
     /// one a conflict (UUID layout, version 8, from SHA-256).
-    public static func eventID(agency: AgencyID, recordID: String) -> String {
+    public static func eventID(agency: AgencyID, recordID: String) -> EventID {
         var bytes = Array(SHA256.hash(data: Array("casehub-native:\(agency):\(recordID)".utf8)).prefix(16))
         bytes[6] = (bytes[6] & 0x0F) | 0x80
         bytes[8] = (bytes[8] & 0x3F) | 0x80
-        let hex = bytes.map { String(format: "%02x", $0) }.joined()
-        let parts = [hex.prefix(8), hex.dropFirst(8).prefix(4), hex.dropFirst(12).prefix(4), hex.dropFirst(16).prefix(4), hex.dropFirst(20)]
-        return parts.joined(separator: "-")
+        return EventID(UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                                   bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15])))
     }
 
     private func convert(_ spec: FieldSpec, in record: [String: JSONValue], path: String, sender: Agency, registry: AgencyRegistry,
@@ -219,7 +218,7 @@ public struct NativeMapping: Sendable {
             value = .string(agency.id.rawValue)
         case "eventRef":
             // A hub event id as delivered, or the id of one of the sender's own records.
-            value = .string(UUID(uuidString: text) != nil ? text.lowercased() : Self.eventID(agency: sender.id, recordID: text))
+            value = .string((EventID(text) ?? Self.eventID(agency: sender.id, recordID: text)).description)
         case "objects":
             guard case .array(let items) = raw! else { return fail("\(from) must be a list of objects") }
             var converted: [JSONValue] = []

@@ -47,14 +47,14 @@ public struct StatutoryDeadline: Sendable, Hashable, Codable {
     /// The agency that must act.
     public var obligedAgency: AgencyID
     /// The event that started the clock, and the legal trigger's declared time.
-    public var triggerEventID: String
-    public var triggerEventType: String
+    public var triggerEventID: EventID
+    public var triggerEventType: EventType
     public var startedAt: Date
     public var dueAt: Date
     public var warnAt: Date
     public var state: State
     /// The event that met or stopped it.
-    public var closedByEventID: String?
+    public var closedByEventID: EventID?
     public var closedAt: Date?
 
     /// Unique on a case: one deadline per rule at a time.

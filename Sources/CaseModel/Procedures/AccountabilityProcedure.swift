@@ -5,19 +5,19 @@
 enum AccountabilityProcedure {
     static func apply(_ step: inout Step) throws(Refusal) {
         switch step.event.type {
-        case "casehub.accountability.clue-referred.v1":
+        case .accountabilityClueReferred:
             try step.require(status: ["opened"], to: "refer a clue")
             try step.require(role: .holder, to: "refer a clue")
             let commission = try step.agency(at: "commission", kinds: [.disciplineCommission])
             guard commission.id != step.sender.id else {
-                throw Refusal(code: "referral.to-self", reason: "a commission cannot refer a clue to itself", reasonZH: "不能向本机关移送")
+                throw Refusal(code: .referralToSelf, reason: "a commission cannot refer a clue to itself", reasonZH: "不能向本机关移送")
             }
             step.setRole(.commission, commission.id)
             step.start("accountability.disposal", obliged: commission.id, trigger: step.event.time)
             step.start("accountability.feedback", obliged: commission.id, trigger: step.event.time)
             step.move(to: "referred")
 
-        case "casehub.accountability.disposal-chosen.v1":
+        case .accountabilityDisposalChosen:
             try step.require(status: ["referred", "inquiry-replied"], to: "choose a disposal")
             try step.require(role: .commission, to: "choose a disposal")
             step.meet("accountability.disposal")
@@ -32,20 +32,20 @@ enum AccountabilityProcedure {
             default: step.move(to: "closed")
             }
 
-        case "casehub.accountability.inquiry-replied.v1":
+        case .accountabilityInquiryReplied:
             try step.require(status: ["inquiry"], to: "record the inquiry reply")
             try step.require(role: .commission, to: "record the inquiry reply")
             step.meet("accountability.inquiry-reply")
             step.move(to: "inquiry-replied")
 
-        case "casehub.accountability.verification-concluded.v1":
+        case .accountabilityVerificationConcluded:
             try step.require(status: ["verification"], to: "conclude the preliminary verification")
             try step.require(role: .commission, to: "conclude the verification")
             step.move(to: step.string("finding") == "substantiated" ? "verified" : "closed")
 
-        case "casehub.accountability.review-filed.v1":
+        case .accountabilityReviewFiled:
             if step.state.status == "inquiry" || step.state.status == "referred" || step.state.status == "inquiry-replied" {
-                throw Refusal(code: "accountability.no-verification", reason: "a review is filed only after preliminary verification",
+                throw Refusal(code: .accountabilityNoVerification, reason: "a review is filed only after preliminary verification",
                               reasonZH: "未经初步核实不得立案审查调查")
             }
             try step.require(status: ["verified"], to: "file for review")
@@ -53,16 +53,16 @@ enum AccountabilityProcedure {
             step.recordNumber("documentNumber")
             step.move(to: "review")
 
-        case "casehub.accountability.sanction-decided.v1":
+        case .accountabilitySanctionDecided:
             try step.require(status: ["review"], to: "decide a sanction")
             try step.require(role: .commission, to: "decide a sanction")
             step.recordNumber("documentNumber")
             step.move(to: "decided")
 
-        case "casehub.accountability.feedback-sent.v1":
+        case .accountabilityFeedbackSent:
             try step.require(role: .commission, to: "send feedback")
             guard step.string("referrer") == step.state.parties[.holder]?.rawValue else {
-                throw Refusal(code: "feedback.wrong-referrer", reason: "feedback goes to the organ that referred the clue",
+                throw Refusal(code: .feedbackWrongReferrer, reason: "feedback goes to the organ that referred the clue",
                               reasonZH: "应当向移送线索的机关反馈",
                               violations: [Violation(path: "/data/referrer", rule: "case-party", message: "must be \(step.state.parties[.holder]?.rawValue ?? "")")])
             }
@@ -70,7 +70,7 @@ enum AccountabilityProcedure {
             step.state.facts.feedbackSent = true
 
         default:
-            throw Refusal(code: "type.unknown", reason: "unknown accountability event \(step.event.type)")
+            throw Refusal(code: .typeUnknown, reason: "unknown accountability event \(step.event.type)")
         }
     }
 }

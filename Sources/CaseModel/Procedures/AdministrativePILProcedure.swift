@@ -8,12 +8,12 @@ enum AdministrativePILProcedure {
     static func apply(_ step: inout Step) throws(Refusal) {
         let holder = step.state.parties[.holder]!
         switch step.event.type {
-        case "casehub.pil.clue-registered.v1":
+        case .pilClueRegistered:
             try step.require(status: ["opened"], to: "register a PIL clue")
             try step.require(role: .holder, to: "register a PIL clue")
             step.move(to: "clue")
 
-        case "casehub.pil.filed.v1":
+        case .pilFiled:
             try step.require(status: ["opened", "clue"], to: "file the PIL case")
             try step.require(role: .holder, to: "file the PIL case")
             let agency = try step.agency(at: "agency", kinds: administrativeKinds)
@@ -22,18 +22,18 @@ enum AdministrativePILProcedure {
             step.start("pil.filing-notice", obliged: holder, trigger: step.event.time)
             step.move(to: "filed")
 
-        case "casehub.pil.filing-notice-served.v1":
+        case .pilFilingNoticeServed:
             try step.require(status: ["filed"], to: "record service of the filing notice")
             try step.require(role: .holder, to: "record service of the filing notice")
             step.meet("pil.filing-notice")
             step.move(to: "investigation")
 
-        case "casehub.pil.recommendation-issued.v1":
+        case .pilRecommendationIssued:
             try step.require(status: ["filed", "investigation"], to: "issue a recommendation")
             try step.require(role: .holder, to: "issue a recommendation")
             let agency = try step.agency(at: "agency", kinds: administrativeKinds)
             guard agency.id == step.state.parties[.addressee] else {
-                throw Refusal(code: "recommendation.wrong-agency",
+                throw Refusal(code: .recommendationWrongAgency,
                               reason: "the recommendation must address the agency the case was filed against (\(step.state.parties[.addressee]?.rawValue ?? "-"))",
                               reasonZH: "检察建议应当向立案时确定的行政机关发出",
                               violations: [Violation(path: "/data/agency", rule: "case-party", message: "must be the case's administrative organ")])
@@ -43,7 +43,7 @@ enum AdministrativePILProcedure {
             step.state.facts.recommendationEventID = step.event.id
             step.move(to: "recommendation-issued")
 
-        case "casehub.pil.recommendation-received.v1":
+        case .pilRecommendationReceived:
             try step.require(status: ["recommendation-issued"], to: "record receipt of the recommendation")
             try step.require(role: .addressee, .holder, to: "record receipt of the recommendation")
             // The reply clock starts at the agency's receipt, not at issue.
@@ -53,23 +53,23 @@ enum AdministrativePILProcedure {
             step.start("pil.recommendation-record", obliged: holder, trigger: received)
             step.move(to: "awaiting-reply")
 
-        case "casehub.pil.recommendation-recorded.v1":
+        case .pilRecommendationRecorded:
             try step.require(status: ["awaiting-reply", "replied", "follow-up"], to: "record the recommendation upstream")
             try step.require(role: .holder, to: "record the recommendation upstream")
             step.meet("pil.recommendation-record")
 
-        case "casehub.pil.reply-submitted.v1":
+        case .pilReplySubmitted:
             try step.require(status: ["awaiting-reply"], to: "reply to the recommendation")
             try step.require(role: .addressee, to: "reply to the recommendation")
             step.meet("pil.reply", "pil.reply-urgent")
             step.state.facts.replyEventID = step.event.id
             step.move(to: "replied")
 
-        case "casehub.pil.follow-up-recorded.v1":
+        case .pilFollowUpRecorded:
             try step.require(status: ["awaiting-reply", "replied", "follow-up"], to: "record a follow-up investigation")
             try step.require(role: .holder, to: "record a follow-up investigation")
             if step.state.status == "awaiting-reply", !replyPeriodHasRun(step) {
-                throw Refusal(code: "pil.reply-period-running",
+                throw Refusal(code: .pilReplyPeriodRunning,
                               reason: "follow-up comes after the agency's reply or after the reply period has run",
                               reasonZH: "行政机关回复期限未届满且未回复，不能跟进调查")
             }
@@ -78,13 +78,13 @@ enum AdministrativePILProcedure {
             step.state.facts.harmContinuing = step.bool("harmContinuing")
             step.move(to: "follow-up")
 
-        case "casehub.pil.terminated.v1":
+        case .pilTerminated:
             try step.require(status: ["clue", "filed", "investigation", "replied", "follow-up"], to: "terminate the case")
             try step.require(role: .holder, to: "terminate the case")
             step.stopRunning(except: ["pil.recommendation-record"])
             step.move(to: "terminated")
 
-        case "casehub.pil.suit-filed.v1":
+        case .pilSuitFiled:
             try step.require(status: ["follow-up"], to: "file an administrative PIL suit")
             try step.require(role: .holder, to: "file the suit")
             try requireSuitConditions(step)
@@ -92,7 +92,7 @@ enum AdministrativePILProcedure {
             if let holderAgency = step.machine.registry[holder], holderAgency.level == .county,
                let addressee = step.state.parties[.addressee].flatMap({ step.machine.registry[$0] }),
                court.level != .county || court.divisionCode != addressee.divisionCode {
-                throw Refusal(code: "suit.wrong-court",
+                throw Refusal(code: .suitWrongCourt,
                               reason: "a basic procuratorate sues in the basic court where the agency sits (division \(addressee.divisionCode))",
                               reasonZH: "基层检察院应当向行政机关所在地的基层法院起诉",
                               violations: [Violation(path: "/data/court", rule: "jurisdiction", message: "must be the basic court of division \(addressee.divisionCode)")])
@@ -102,7 +102,7 @@ enum AdministrativePILProcedure {
             step.move(to: "suit-filed")
 
         default:
-            throw Refusal(code: "type.unknown", reason: "unknown PIL event \(step.event.type)")
+            throw Refusal(code: .typeUnknown, reason: "unknown PIL event \(step.event.type)")
         }
     }
 
@@ -117,14 +117,14 @@ enum AdministrativePILProcedure {
     /// the filing proves all three by referencing their events.
     static func requireSuitConditions(_ step: Step) throws(Refusal) {
         guard step.state.facts.recommendationEventID != nil else {
-            throw Refusal(code: "pil.no-recommendation", reason: "no pre-litigation recommendation was issued", reasonZH: "未发出诉前检察建议")
+            throw Refusal(code: .pilNoRecommendation, reason: "no pre-litigation recommendation was issued", reasonZH: "未发出诉前检察建议")
         }
         guard replyPeriodHasRun(step) else {
-            throw Refusal(code: "pil.reply-period-running", reason: "the agency's reply period has not run yet",
+            throw Refusal(code: .pilReplyPeriodRunning, reason: "the agency's reply period has not run yet",
                           reasonZH: "行政机关回复期限尚未届满")
         }
         guard step.state.facts.agencyStillFailing == true, step.state.facts.harmContinuing == true else {
-            throw Refusal(code: "pil.no-continuing-failure",
+            throw Refusal(code: .pilNoContinuingFailure,
                           reason: "the follow-up does not show the agency still failing to act and the harm continuing",
                           reasonZH: "跟进调查未认定行政机关仍未依法履职且公益仍处于受侵害状态")
         }

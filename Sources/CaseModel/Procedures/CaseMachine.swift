@@ -20,13 +20,13 @@ public struct CaseMachine: Sendable {
     }
 
     /// The event that opens a case of each procedure without a `case.opened` first.
-    static let openingTypes: [String: Procedure] = [
-        "casehub.referral.submitted.v1": .referral,
-        "casehub.crime.case-reported.v1": .crimeTransfer,
-        "casehub.pil.clue-registered.v1": .administrativePIL,
-        "casehub.civil-pil.clue-registered.v1": .civilPIL,
-        "casehub.accountability.clue-referred.v1": .accountability,
-        "casehub.compensation.assessment-completed.v1": .damageCompensation,
+    static let openingTypes: [EventType: Procedure] = [
+        .referralSubmitted: .referral,
+        .crimeCaseReported: .crimeTransfer,
+        .pilClueRegistered: .administrativePIL,
+        .civilPILClueRegistered: .civilPIL,
+        .accountabilityClueReferred: .accountability,
+        .compensationAssessmentCompleted: .damageCompensation,
     ]
 
     /// Applies `event` (sent by `sender`, received at `receivedAt`) to `state`
@@ -40,44 +40,43 @@ public struct CaseMachine: Sendable {
     }
 
     func transition(_ event: CloudEvent, by sender: Agency, at receivedAt: Date, to existing: CaseState?) throws(Refusal) -> Transition {
-        if event.type.hasPrefix("casehub.hub.") {
-            throw Refusal(code: "type.reserved", reason: "\(event.type) is emitted by the hub only", reasonZH: "该类型事件只能由枢纽发出")
+        if event.type.isHubNotice {
+            throw Refusal(code: .typeReserved, reason: "\(event.type) is emitted by the hub only", reasonZH: "该类型事件只能由枢纽发出")
         }
         if event.time.timeIntervalSince(receivedAt) > allowedClockSkew {
-            throw Refusal(code: "time.in-future",
+            throw Refusal(code: .timeInFuture,
                           reason: "the event's time \(RFC3339.format(event.time)) is in the future",
                           reasonZH: "事件时间晚于当前时间",
                           violations: [Violation(path: "/time", rule: "not-future", message: "must not be later than now")])
         }
-        let opening = event.type == "casehub.case.opened.v1" || Self.openingTypes[event.type] != nil
+        let opening = event.type == .caseOpened || Self.openingTypes[event.type] != nil
         var step: Step
         if let existing {
             if opening {
-                throw Refusal(code: "case.exists", reason: "case \(existing.caseID) already exists", reasonZH: "案件已存在")
+                throw Refusal(code: .caseExists, reason: "case \(existing.caseID) already exists", reasonZH: "案件已存在")
             }
             step = Step(state: existing, event: event, sender: sender, receivedAt: receivedAt, machine: self)
         } else {
             guard opening else {
-                throw Refusal(code: "case.unknown",
+                throw Refusal(code: .caseUnknown,
                               reason: "case \(event.subject.prefix(128)) does not exist; a case starts with casehub.case.opened.v1 or its procedure's first event",
                               reasonZH: "案件不存在")
             }
             step = Step(state: try open(event, by: sender), event: event, sender: sender, receivedAt: receivedAt, machine: self)
-            if event.type == "casehub.case.opened.v1" {
+            if event.type == .caseOpened {
                 return finish(step)
             }
         }
-        if event.type == "casehub.case.linked.v1" {
+        if event.type == .caseLinked {
             try link(&step)
             return finish(step)
         }
         // Feedback to the referrer is due also after the case is closed.
-        if step.state.isClosed && event.type != "casehub.accountability.feedback-sent.v1" {
-            throw Refusal(code: "case.closed", reason: "case \(step.state.caseID) is closed ('\(step.state.status)')", reasonZH: "案件已办结")
+        if step.state.isClosed && event.type != .accountabilityFeedbackSent {
+            throw Refusal(code: .caseClosed, reason: "case \(step.state.caseID) is closed ('\(step.state.status)')", reasonZH: "案件已办结")
         }
-        let segment = event.type.split(separator: ".").dropFirst().first.map(String.init) ?? ""
         let procedure = step.state.procedure
-        switch (segment, procedure) {
+        switch (event.type.procedure, procedure) {
         case ("referral", .referral): try ReferralProcedure.apply(&step)
         case ("crime", .crimeTransfer): try CrimeTransferProcedure.apply(&step)
         case ("pil", .administrativePIL): try AdministrativePILProcedure.apply(&step)
@@ -86,7 +85,7 @@ public struct CaseMachine: Sendable {
         case ("compensation", .damageCompensation): try DamageCompensationProcedure.apply(&step)
         case ("litigation", _) where procedure.hasLitigation: try LitigationSteps.apply(&step)
         default:
-            throw Refusal(code: "procedure.mismatch",
+            throw Refusal(code: .procedureMismatch,
                           reason: "\(event.type) does not belong to a \(procedure.rawValue) case",
                           reasonZH: "该事件不属于本案的程序")
         }
@@ -96,9 +95,9 @@ public struct CaseMachine: Sendable {
     /// A new case, held by its sender.
     private func open(_ event: CloudEvent, by sender: Agency) throws(Refusal) -> CaseState {
         let procedure: Procedure
-        if event.type == "casehub.case.opened.v1" {
+        if event.type == .caseOpened {
             guard let name = event.data["procedure"]?.stringValue, let named = Procedure(rawValue: name) else {
-                throw Refusal(code: "procedure.unknown", reason: "unknown procedure", violations: [Violation(path: "/data/procedure", rule: "enum", message: "unknown procedure")])
+                throw Refusal(code: .procedureUnknown, reason: "unknown procedure", violations: [Violation(path: "/data/procedure", rule: "enum", message: "unknown procedure")])
             }
             procedure = named
         } else {
@@ -110,7 +109,7 @@ public struct CaseMachine: Sendable {
         case .administrativePIL, .civilPIL: [.procuratorate]
         }
         guard allowed.contains(sender.kind) else {
-            throw Refusal(code: "sender.not-allowed",
+            throw Refusal(code: .senderNotAllowed,
                           reason: "a \(sender.kind.rawValue) cannot open a \(procedure.rawValue) case",
                           reasonZH: "\(sender.name)不能立此类案件")
         }
@@ -125,12 +124,12 @@ public struct CaseMachine: Sendable {
 
     private func link(_ step: inout Step) throws(Refusal) {
         guard !step.state.role(of: step.sender.id).isEmpty else {
-            throw Refusal(code: "sender.not-allowed", reason: "only a party to the case may link it", reasonZH: "只有本案当事机关可以关联案件")
+            throw Refusal(code: .senderNotAllowed, reason: "only a party to the case may link it", reasonZH: "只有本案当事机关可以关联案件")
         }
         let other = step.string("linkedCaseId") ?? ""
         let relation = step.string("relation") ?? ""
         guard other != step.state.caseID else {
-            throw Refusal(code: "link.self", reason: "a case cannot be linked to itself", reasonZH: "案件不能关联自身")
+            throw Refusal(code: .linkSelf, reason: "a case cannot be linked to itself", reasonZH: "案件不能关联自身")
         }
         if !step.state.links.contains(CaseLink(caseID: other, relation: relation)) {
             step.state.links.append(CaseLink(caseID: other, relation: relation))

@@ -55,16 +55,16 @@ public struct CaseLink: Sendable, Hashable, Codable {
 /// Facts that later steps check (guards) and that the state records.
 public struct CaseFacts: Sendable, Hashable, Codable {
     public var urgent: Bool?
-    public var recommendationEventID: String?
-    public var replyEventID: String?
-    public var followUpEventID: String?
+    public var recommendationEventID: EventID?
+    public var replyEventID: EventID?
+    public var followUpEventID: EventID?
     public var agencyStillFailing: Bool?
     public var harmContinuing: Bool?
-    public var announcementEventID: String?
+    public var announcementEventID: EventID?
     public var announcementPublishedOn: LocalDate?
     public var criminalIncidental: Bool?
     public var consultationRounds: Int = 0
-    public var consultationFailedEventID: String?
+    public var consultationFailedEventID: EventID?
     public var disposal: String?
     public var judgmentForm: String?
     public var judgmentInstance: String?

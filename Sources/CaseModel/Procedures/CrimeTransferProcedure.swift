@@ -13,14 +13,14 @@ enum CrimeTransferProcedure {
     static func apply(_ step: inout Step) throws(Refusal) {
         let holder = step.state.parties[.holder]!
         switch step.event.type {
-        case "casehub.crime.case-reported.v1":
+        case .crimeCaseReported:
             try step.require(status: ["opened"], to: "report the case to the head")
             try step.require(role: .holder, to: "report the case")
             step.recordNumber("number")
             step.start("crime.head-decision", obliged: holder, trigger: step.event.time)
             step.move(to: "reported")
 
-        case "casehub.crime.transfer-decided.v1":
+        case .crimeTransferDecided:
             try step.require(status: ["reported"], to: "decide on the transfer")
             try step.require(role: .holder, to: "decide on the transfer")
             step.meet("crime.head-decision")
@@ -29,21 +29,21 @@ enum CrimeTransferProcedure {
                 step.move(to: "transfer-decided")
             } else {
                 guard step.data["reasons"]?.arrayValue?.isEmpty == false else {
-                    throw Refusal(code: "reasons.required", reason: "a decision not to transfer must record its reasons",
+                    throw Refusal(code: .reasonsRequired, reason: "a decision not to transfer must record its reasons",
                                   reasonZH: "不移送的决定应当记录理由",
                                   violations: [Violation(path: "/data/reasons", rule: "required", message: "reasons are required when decision is not-transfer")])
                 }
                 step.move(to: "not-transferred")
             }
 
-        case "casehub.crime.procuratorial-opinion-issued.v1":
+        case .crimeProcuratorialOpinionIssued:
             try step.require(status: ["not-transferred"], to: "issue a procuratorial opinion to transfer")
             try step.require(kind: .procuratorate, to: "issue a procuratorial opinion")
             step.setRole(.procuratorate, step.sender.id)
             step.start("crime.transfer-after-opinion", obliged: holder, trigger: step.event.time)
             step.move(to: "opinion-issued")
 
-        case "casehub.crime.transferred.v1":
+        case .crimeTransferred:
             try step.require(status: ["transfer-decided", "opinion-issued"], to: "transfer the case")
             try step.require(role: .holder, to: "transfer the case")
             let police = try step.agency(at: "police", kinds: [.publicSecurity])
@@ -54,13 +54,13 @@ enum CrimeTransferProcedure {
             step.meet("crime.transfer", "crime.transfer-after-opinion")
             step.move(to: "transferred")
 
-        case "casehub.crime.receipt-signed.v1":
+        case .crimeReceiptSigned:
             try step.require(status: ["transferred"], to: "sign the receipt")
             try step.require(role: .police, to: "sign the receipt")
             step.start("crime.police-filing-decision", obliged: step.sender.id, trigger: step.event.time)
             step.move(to: "received-by-police")
 
-        case "casehub.crime.forwarded.v1":
+        case .crimeForwarded:
             try step.require(status: ["transferred", "received-by-police"], to: "forward the case")
             try step.require(role: .police, to: "forward the case")
             let police = try step.agency(at: "police", kinds: [.publicSecurity])
@@ -68,17 +68,17 @@ enum CrimeTransferProcedure {
             step.setRole(.police, police.id)
             step.move(to: "transferred")
 
-        case "casehub.crime.filing-period-extended.v1":
+        case .crimeFilingPeriodExtended:
             try step.require(status: ["received-by-police"], to: "extend the filing review")
             try step.require(role: .police, to: "extend the filing review")
             guard let current = step.state.deadlines["crime.police-filing-decision"], current.state == .running else {
-                throw Refusal(code: "deadline.not-running", reason: "no filing review period is running", reasonZH: "立案审查期限未在计算中")
+                throw Refusal(code: .deadlineNotRunning, reason: "no filing review period is running", reasonZH: "立案审查期限未在计算中")
             }
             let rule = step.string("extension") == "clue-check-7-days" ? "crime.police-filing-decision-clue-check" : "crime.police-filing-decision-major"
             step.stopRunning()
             step.start(rule, obliged: step.sender.id, trigger: current.startedAt)
 
-        case "casehub.crime.filing-decided.v1":
+        case .crimeFilingDecided:
             try step.require(status: ["transferred", "received-by-police", "filing-notice"], to: "decide on filing")
             try step.require(role: .police, to: "decide on filing")
             step.recordNumber("policeNumber")
@@ -89,11 +89,11 @@ enum CrimeTransferProcedure {
                 step.move(to: "filed")
             } else {
                 guard step.state.status != "filing-notice" else {
-                    throw Refusal(code: "transition.not-allowed", reason: "after a notice to file, the police must file",
+                    throw Refusal(code: .transitionNotAllowed, reason: "after a notice to file, the police must file",
                                   reasonZH: "检察院通知立案后，公安机关应当立案")
                 }
                 guard step.data["reasons"]?.arrayValue?.isEmpty == false else {
-                    throw Refusal(code: "reasons.required", reason: "a decision not to file must give reasons and return the file",
+                    throw Refusal(code: .reasonsRequired, reason: "a decision not to file must give reasons and return the file",
                                   reasonZH: "不予立案应当说明理由并退回案卷",
                                   violations: [Violation(path: "/data/reasons", rule: "required", message: "reasons are required when decision is not-filed")])
                 }
@@ -102,18 +102,18 @@ enum CrimeTransferProcedure {
                 step.move(to: "not-filed")
             }
 
-        case "casehub.crime.reconsideration-requested.v1":
+        case .crimeReconsiderationRequested:
             try step.require(status: ["not-filed"], to: "request reconsideration")
             try step.require(role: .holder, to: "request reconsideration")
             if let refused = step.state.facts.notFiledAt,
                step.event.time > step.machine.calculator.due(after: refused, period: .days(3)) {
-                throw Refusal(code: "deadline.passed", reason: "reconsideration must be requested within 3 days of the refusal to file",
+                throw Refusal(code: .deadlinePassed, reason: "reconsideration must be requested within 3 days of the refusal to file",
                               reasonZH: "应当在收到不予立案决定后3日内提请复议")
             }
             step.start("crime.reconsideration-answer", obliged: step.state.parties[.police]!, trigger: step.event.time)
             step.move(to: "reconsideration")
 
-        case "casehub.crime.reconsideration-answered.v1":
+        case .crimeReconsiderationAnswered:
             try step.require(status: ["reconsideration"], to: "answer the reconsideration")
             try step.require(role: .police, to: "answer the reconsideration")
             step.meet("crime.reconsideration-answer")
@@ -124,40 +124,40 @@ enum CrimeTransferProcedure {
                 step.move(to: "refusal-maintained")
             }
 
-        case "casehub.crime.supervision-requested.v1":
+        case .crimeSupervisionRequested:
             try step.require(status: ["not-filed", "refusal-maintained"], to: "request filing supervision")
             try step.require(role: .holder, to: "request filing supervision")
             let procuratorate = try step.agency(at: "procuratorate", kinds: [.procuratorate])
             step.setRole(.procuratorate, procuratorate.id)
             step.move(to: "supervision-requested")
 
-        case "casehub.crime.explanation-requested.v1":
+        case .crimeExplanationRequested:
             try step.require(status: ["supervision-requested"], to: "ask the police to explain")
             try step.require(role: .procuratorate, to: "ask the police to explain")
             step.start("crime.police-explanation", obliged: step.state.parties[.police]!, trigger: step.event.time)
             step.move(to: "explanation-requested")
 
-        case "casehub.crime.explanation-given.v1":
+        case .crimeExplanationGiven:
             try step.require(status: ["explanation-requested"], to: "explain not filing")
             try step.require(role: .police, to: "explain not filing")
             step.meet("crime.police-explanation")
             step.move(to: "explanation-given")
 
-        case "casehub.crime.filing-notice-issued.v1":
+        case .crimeFilingNoticeIssued:
             try step.require(status: ["explanation-requested", "explanation-given"], to: "issue a notice to file")
             try step.require(role: .procuratorate, to: "issue a notice to file")
             step.stopRunning()
             step.start("crime.police-filing-after-notice", obliged: step.state.parties[.police]!, trigger: step.event.time)
             step.move(to: "filing-notice")
 
-        case "casehub.crime.exhibits-handed-over.v1":
+        case .crimeExhibitsHandedOver:
             try step.require(status: ["filed"], to: "hand over exhibits")
             try step.require(role: .holder, to: "hand over exhibits")
             step.meet("crime.exhibits-handover")
             step.move(to: "exhibits-handed-over")
 
         default:
-            throw Refusal(code: "type.unknown", reason: "unknown crime-transfer event \(step.event.type)")
+            throw Refusal(code: .typeUnknown, reason: "unknown crime-transfer event \(step.event.type)")
         }
     }
 }

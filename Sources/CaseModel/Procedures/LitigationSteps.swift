@@ -6,23 +6,23 @@ import Foundation
 enum LitigationSteps {
     static func apply(_ step: inout Step) throws(Refusal) {
         switch step.event.type {
-        case "casehub.litigation.accepted.v1":
+        case .litigationAccepted:
             try step.require(status: ["suit-filed", "supporting"], to: "accept the suit")
             try step.require(role: .court, to: "accept the suit")
             step.recordNumber("caseNumber")
             step.start("litigation.first-instance", obliged: step.sender.id, trigger: step.event.time)
             step.move(to: "in-court")
 
-        case "casehub.litigation.hearing-scheduled.v1":
+        case .litigationHearingScheduled:
             try step.require(status: ["in-court", "appeal"], to: "schedule a hearing")
             try step.require(role: step.state.status == "appeal" ? .appealCourt : .court, to: "schedule a hearing")
 
-        case "casehub.litigation.judgment-issued.v1":
+        case .litigationJudgmentIssued:
             try step.require(status: ["in-court", "appeal"], to: "issue a judgment or ruling")
             let expected = step.state.status == "appeal" ? "second" : "first"
             try step.require(role: expected == "second" ? .appealCourt : .court, to: "issue the judgment")
             guard step.string("instance") == expected else {
-                throw Refusal(code: "judgment.wrong-instance", reason: "this is the \(expected) instance",
+                throw Refusal(code: .judgmentWrongInstance, reason: "this is the \(expected) instance",
                               reasonZH: "审级不符", violations: [Violation(path: "/data/instance", rule: "const", message: "must be \(expected)")])
             }
             step.meet(expected == "first" ? "litigation.first-instance" : "litigation.second-instance")
@@ -31,27 +31,27 @@ enum LitigationSteps {
             step.state.facts.judgmentServedOn = step.date("servedOn")
             step.move(to: "judged")
 
-        case "casehub.litigation.withdrawn.v1":
+        case .litigationWithdrawn:
             try step.require(status: ["suit-filed", "in-court", "appeal"], to: "withdraw the suit")
             try step.require(role: .holder, to: "withdraw the suit")
             step.stopRunning()
             step.move(to: "withdrawn")
 
-        case "casehub.litigation.appeal-filed.v1":
+        case .litigationAppealFiled:
             try step.require(status: ["judged"], to: "appeal")
             guard step.state.facts.judgmentInstance == "first" else {
-                throw Refusal(code: "appeal.final-instance", reason: "a second-instance decision cannot be appealed", reasonZH: "二审裁判不得上诉")
+                throw Refusal(code: .appealFinalInstance, reason: "a second-instance decision cannot be appealed", reasonZH: "二审裁判不得上诉")
             }
             guard step.state.role(of: step.sender.id).contains(where: { $0 == .holder || $0 == .addressee }) else {
-                throw Refusal(code: "sender.not-allowed", reason: "only a party to the suit may appeal", reasonZH: "只有当事人可以上诉")
+                throw Refusal(code: .senderNotAllowed, reason: "only a party to the suit may appeal", reasonZH: "只有当事人可以上诉")
             }
             if let deadline = appealDeadline(step), step.event.time >= deadline {
-                throw Refusal(code: "deadline.passed", reason: "the appeal period has run", reasonZH: "上诉期限已届满")
+                throw Refusal(code: .deadlinePassed, reason: "the appeal period has run", reasonZH: "上诉期限已届满")
             }
             let appealCourt = try step.agency(at: "appealCourt", kinds: [.court])
             let firstCourt = step.state.parties[.court].flatMap { step.machine.registry[$0] }
             if let firstCourt, firstCourt.level == .county, firstCourt.parent != appealCourt.id {
-                throw Refusal(code: "appeal.wrong-court", reason: "an appeal goes to the court above \(firstCourt.id)",
+                throw Refusal(code: .appealWrongCourt, reason: "an appeal goes to the court above \(firstCourt.id)",
                               reasonZH: "上诉应当向上一级法院提出",
                               violations: [Violation(path: "/data/appealCourt", rule: "jurisdiction", message: "must be \(firstCourt.parent?.rawValue ?? "the court above")")])
             }
@@ -59,23 +59,23 @@ enum LitigationSteps {
             step.start("litigation.second-instance", obliged: appealCourt.id, trigger: step.event.time)
             step.move(to: "appeal")
 
-        case "casehub.litigation.final.v1":
+        case .litigationFinal:
             try step.require(status: ["judged"], to: "declare the judgment final")
             try step.require(role: .court, .appealCourt, to: "declare the judgment final")
             if step.state.facts.judgmentInstance == "first", let deadline = appealDeadline(step), step.event.time < deadline {
-                throw Refusal(code: "appeal.period-running", reason: "a first-instance decision becomes final only after the appeal period",
+                throw Refusal(code: .appealPeriodRunning, reason: "a first-instance decision becomes final only after the appeal period",
                               reasonZH: "上诉期限未届满，裁判尚未生效")
             }
             step.move(to: "final")
 
-        case "casehub.litigation.enforcement-transferred.v1":
+        case .litigationEnforcementTransferred:
             try step.require(status: ["final"], to: "transfer to enforcement")
             try step.require(role: .court, to: "transfer to enforcement")
             step.recordNumber("enforcementNumber")
             step.move(to: "enforcement")
 
         default:
-            throw Refusal(code: "type.unknown", reason: "unknown litigation event \(step.event.type)")
+            throw Refusal(code: .typeUnknown, reason: "unknown litigation event \(step.event.type)")
         }
     }
 

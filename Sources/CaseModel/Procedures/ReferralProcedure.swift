@@ -3,45 +3,45 @@
 enum ReferralProcedure {
     static func apply(_ step: inout Step) throws(Refusal) {
         switch step.event.type {
-        case "casehub.referral.submitted.v1":
+        case .referralSubmitted:
             try step.require(status: ["opened", "returned"], to: "submit the referral")
             try step.require(role: .holder, to: "submit the referral")
             let receiver = try step.agency(at: "receiver", kinds: Set(AgencyKind.allCases))
             guard receiver.id != step.sender.id else {
-                throw Refusal(code: "referral.to-self", reason: "an agency cannot refer a case to itself", reasonZH: "不能向本机关移送")
+                throw Refusal(code: .referralToSelf, reason: "an agency cannot refer a case to itself", reasonZH: "不能向本机关移送")
             }
             step.setRole(.addressee, receiver.id)
             step.recordNumber("number")
             step.move(to: "submitted")
-        case "casehub.referral.received.v1":
+        case .referralReceived:
             try step.require(status: ["submitted"], to: "sign for the referral")
             try step.require(role: .addressee, to: "sign for the referral")
             step.move(to: "received")
-        case "casehub.referral.accepted.v1":
+        case .referralAccepted:
             try step.require(status: ["submitted", "received"], to: "accept the referral")
             try step.require(role: .addressee, to: "accept the referral")
             step.recordNumber("receiverNumber")
             step.move(to: "accepted")
-        case "casehub.referral.returned.v1":
+        case .referralReturned:
             try step.require(status: ["submitted", "received", "supplement-requested"], to: "return the referral")
             try step.require(role: .addressee, to: "return the referral")
             step.move(to: "returned")
-        case "casehub.referral.supplement-requested.v1":
+        case .referralSupplementRequested:
             try step.require(status: ["received", "accepted"], to: "request a supplement")
             try step.require(role: .addressee, to: "request a supplement")
             step.state.facts.resumeStatus = step.state.status
             step.move(to: "supplement-requested")
-        case "casehub.referral.supplement-provided.v1":
+        case .referralSupplementProvided:
             try step.require(status: ["supplement-requested"], to: "provide a supplement")
             try step.require(role: .holder, to: "provide a supplement")
             step.move(to: step.state.facts.resumeStatus ?? "received")
             step.state.facts.resumeStatus = nil
-        case "casehub.referral.concluded.v1":
+        case .referralConcluded:
             try step.require(status: ["accepted"], to: "conclude the referral")
             try step.require(role: .addressee, to: "conclude the referral")
             step.move(to: "concluded")
         default:
-            throw Refusal(code: "type.unknown", reason: "unknown referral event \(step.event.type)")
+            throw Refusal(code: .typeUnknown, reason: "unknown referral event \(step.event.type)")
         }
     }
 }

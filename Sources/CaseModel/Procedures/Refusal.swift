@@ -2,12 +2,12 @@
 /// and English for people, and the broken rules with their paths.
 public struct Refusal: Error, Sendable, Hashable, CustomStringConvertible {
     /// e.g. `sender.not-allowed`, `transition.not-allowed`, `pil.reply-period-running`.
-    public var code: String
+    public var code: RefusalCode
     public var reason: String
     public var reasonZH: String
     public var violations: [Violation]
 
-    public init(code: String, reason: String, reasonZH: String = "", violations: [Violation] = []) {
+    public init(code: RefusalCode, reason: String, reasonZH: String = "", violations: [Violation] = []) {
         self.code = code
         self.reason = reason
         self.reasonZH = reasonZH.isEmpty ? reason : reasonZH

@@ -18,7 +18,7 @@ struct Step {
     func require(status allowed: Set<String>, to what: String) throws(Refusal) {
         guard allowed.contains(state.status) else {
             throw Refusal(
-                code: "transition.not-allowed",
+                code: .transitionNotAllowed,
                 reason: "cannot \(what) while the case is '\(state.status)' (allowed in: \(allowed.sorted().joined(separator: ", ")))",
                 reasonZH: "案件当前状态为「\(state.status)」，不能\(what)")
         }
@@ -29,7 +29,7 @@ struct Step {
         guard roles.contains(where: { state.parties[$0] == sender.id }) else {
             let holders = roles.compactMap { state.parties[$0]?.rawValue }
             throw Refusal(
-                code: "sender.not-allowed",
+                code: .senderNotAllowed,
                 reason: "only the case's \(roles.map(\.rawValue).joined(separator: " or ")) (\(holders.joined(separator: ", "))) may \(what); \(sender.id) may not",
                 reasonZH: "只有本案的\(roles.map(\.rawValue).joined(separator: "或"))可以\(what)，\(sender.name)无权发送")
         }
@@ -39,7 +39,7 @@ struct Step {
     func require(kind kinds: AgencyKind..., to what: String) throws(Refusal) {
         guard kinds.contains(sender.kind) else {
             throw Refusal(
-                code: "sender.not-allowed",
+                code: .senderNotAllowed,
                 reason: "only a \(kinds.map(\.rawValue).joined(separator: " or ")) may \(what); \(sender.id) is a \(sender.kind.rawValue)",
                 reasonZH: "只有\(kinds.map(\.rawValue).joined(separator: "或"))可以\(what)")
         }
@@ -49,12 +49,12 @@ struct Step {
     func agency(at key: String, kinds: Set<AgencyKind>) throws(Refusal) -> Agency {
         let text = data[key]?.stringValue ?? ""
         guard let id = AgencyID(rawValue: text), let agency = machine.registry[id] else {
-            throw Refusal(code: "agency.unknown", reason: "'\(text.prefix(80))' is not a registered agency",
+            throw Refusal(code: .agencyUnknown, reason: "'\(text.prefix(80))' is not a registered agency",
                           reasonZH: "「\(text.prefix(80))」不是已登记的机关",
                           violations: [Violation(path: "/data/\(key)", rule: "agency", message: "unknown agency")])
         }
         guard kinds.contains(agency.kind) else {
-            throw Refusal(code: "agency.wrong-kind",
+            throw Refusal(code: .agencyWrongKind,
                           reason: "\(id) is a \(agency.kind.rawValue), expected \(kinds.map(\.rawValue).sorted().joined(separator: " or "))",
                           reasonZH: "\(agency.name)不是所需类型的机关",
                           violations: [Violation(path: "/data/\(key)", rule: "agency-kind", message: "must be a \(kinds.map(\.rawValue).sorted().joined(separator: " or "))")])
@@ -74,11 +74,11 @@ struct Step {
     func dateTime(_ key: String) -> Date? { string(key).flatMap(RFC3339.parse) }
 
     /// A payload reference that must name an event of this case.
-    func requireReference(_ key: String, equals expected: String?, _ what: String, path: String? = nil) throws(Refusal) {
-        let given = (path.map { data[$0]?[key] } ?? data[key])?.stringValue?.lowercased()
-        guard let expected, given == expected.lowercased() else {
-            throw Refusal(code: "proof.mismatch",
-                          reason: "\(what): \(key) must be \(expected ?? "an event this case does not have yet")",
+    func requireReference(_ key: String, equals expected: EventID?, _ what: String, path: String? = nil) throws(Refusal) {
+        let given = (path.map { data[$0]?[key] } ?? data[key])?.stringValue.flatMap(EventID.init)
+        guard let expected, given == expected else {
+            throw Refusal(code: .proofMismatch,
+                          reason: "\(what): \(key) must be \(expected?.description ?? "an event this case does not have yet")",
                           reasonZH: "所附证明与本案记录不符：\(what)",
                           violations: [Violation(path: "/data/\(path.map { $0 + "/" } ?? "")\(key)", rule: "proof", message: "must reference this case's event")])
         }

@@ -214,13 +214,13 @@ struct FuzzTests {
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(connection: stack.configuration.kafka), logger: logger)
         let topic = stack.configuration.topics.from("zz-cdi")
         let stranger = Curve25519.Signing.PrivateKey()
-        func event(_ type: String = "casehub.accountability.clue-referred.v1", source: String = "zz-cdi", id: String = UUID().uuidString.lowercased(),
+        func event(_ type: EventType = "casehub.accountability.clue-referred.v1", source: AgencyID = "zz-cdi", id: EventID = EventID(),
                    data: JSONValue = ["summary": "x"]) -> CloudEvent {
             CloudEvent(id: id, source: source, type: type, time: Date(), subject: "fuzz-kafka-\(Int.random(in: 0..<20, using: &rng))", data: data)
         }
         func message(_ event: CloudEvent) -> KafkaOutgoingMessage {
             KafkaOutgoingMessage(topic: topic, key: event.subject, value: event.binaryValue,
-                                 headers: event.binaryHeaders.map { KafkaHeader(key: $0.0, string: $0.1) })
+                                 headers: event.binaryHeaders.map { KafkaHeader(key: $0.name, string: $0.value) })
         }
         var messages: [KafkaOutgoingMessage] = []
         for index in 0..<count {
@@ -236,7 +236,7 @@ struct FuzzTests {
             case 3: messages.append(message(try EventSignature.sign(event(), with: stranger)))
             case 4: messages.append(message(try keys.sign(event(source: "zz-epb"))))
             case 5:
-                let reused = taken.isEmpty ? UUID().uuidString.lowercased() : taken[Int.random(in: 0..<taken.count, using: &rng)]
+                let reused = taken.isEmpty ? EventID() : EventID(taken[Int.random(in: 0..<taken.count, using: &rng)]) ?? EventID()
                 messages.append(message(try keys.sign(event(id: reused, data: ["summary": "另一内容"]))))
             case 6: messages.append(message(try keys.sign(event("casehub.nothing.here.v1"))))
             case 7: messages.append(message(try keys.sign(event(data: ["summary": .integer(5), "extra": .array([])]))))

@@ -50,7 +50,9 @@ struct DocumentReferencesTests {
     @Test func everyFileADocumentNamesIsInTheRepository() throws {
         let root = PackagePaths.root
         let scanned = try Self.trackedFiles().filter { path in
-            [".md", ".swift", ".sh", ".yaml", ".py"].contains { path.hasSuffix($0) } || path == "Makefile" || path.hasPrefix(".ci/")
+            // This folder's tests hold missing names on purpose, as samples.
+            !path.hasPrefix("Tests/RepositoryTests/")
+                && ([".md", ".swift", ".sh", ".yaml", ".py"].contains { path.hasSuffix($0) } || path == "Makefile" || path.hasPrefix(".ci/"))
         }
         #expect(scanned.count > 50, "too few files found: is this a git checkout?")
         var missing: [String] = []
