@@ -1,7 +1,11 @@
 import CaseModel
 import Crypto
 import Foundation
+#if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import HubStore
 import Synchronization
 

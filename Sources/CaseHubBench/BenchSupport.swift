@@ -25,19 +25,7 @@ struct BenchSettings: Sendable {
 
     /// Creates an empty database on the cluster; returns its connection string.
     func createDatabase(_ name: String) async throws -> String {
-        let admin = PostgresClient(configuration: PostgresConfiguration(connectionString: databaseURL), logger: Logger(label: "bench"))
-        do {
-            try await admin.withConnection { connection in
-                // CREATE DATABASE takes no parameters; the name is generated here.
-                try await connection.executeScript(unsafeSQL: "CREATE DATABASE \(name)")
-            }
-            await admin.shutdown()
-        } catch {
-            await admin.shutdown()
-            throw error
-        }
-        // libpq: a later keyword overrides an earlier one.
-        return databaseURL + " dbname=\(name)"
+        try await PostgresClient.createDatabase(name, on: databaseURL, logger: Logger(label: "bench"))
     }
 }
 

@@ -1,6 +1,10 @@
 import CaseModel
 import Foundation
+#if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import HubStore
 import Kafka
 import Logging

@@ -19,7 +19,7 @@ struct SQLCeiling {
         let client = PostgresClient(configuration: PostgresConfiguration(connectionString: databaseURL), logger: logger)
         defer { Task { await client.shutdown() } }
         try await Migrator(client: client, logger: logger).migrate()
-        let synchronous = try await client.query("SHOW synchronous_commit")[0].decode(0, as: String.self)
+        let synchronous = try await client.setting("synchronous_commit")
         guard synchronous == "on" else { throw BenchError("synchronous_commit is \(synchronous); the benchmark needs it on") }
 
         // Untimed: what the hub would compute for each event.

@@ -1,7 +1,6 @@
 import CaseModel
 import Foundation
 import HubStore
-import Postgres
 
 /// Rebuilds canonical case state from the audit trail alone — every accepted
 /// event, in order, through the same state machine — into a fresh table
@@ -17,36 +16,32 @@ public struct CaseReplayer: Sendable {
         public var isConsistent: Bool { mismatches.isEmpty && refusedOnReplay.isEmpty }
     }
 
-    let client: PostgresClient
+    let store: HubStore
     let machine: CaseMachine
     let pageSize = 2_000
 
-    public init(client: PostgresClient, registry: AgencyRegistry) {
-        self.client = client
+    public init(store: HubStore, registry: AgencyRegistry) {
+        self.store = store
         self.machine = CaseMachine(registry: registry)
     }
 
     public func replay(progress: (Int, Int) -> Void = { _, _ in }) async throws -> Report {
-        let total = Int(try await client.query("SELECT count(*) AS n FROM case_events WHERE outcome = 'accepted'")[0].decode("n", as: Int64.self))
+        let total = try await store.acceptedEventCount()
         var states: [String: CaseState] = [:]
         var refused: [String] = []
         var replayed = 0
         var after: Int64 = 0
         while true {
-            let rows = try await client.query("""
-                SELECT seq, body, recorded_at FROM case_events
-                WHERE outcome = 'accepted' AND seq > \(after) ORDER BY seq LIMIT \(pageSize)
-                """)
-            if rows.isEmpty { break }
-            for row in rows {
-                after = try row.decode("seq")
-                let event = try CloudEvent(structured: try JSONValue.parse(Array(try row.decode("body", as: String.self).utf8)))
-                let receivedAt: Date = try row.decode("recorded_at")
+            let page = try await store.acceptedEvents(after: after, limit: pageSize)
+            if page.isEmpty { break }
+            for audited in page {
+                after = audited.seq
+                let event = audited.event
                 guard let sender = machine.registry[event.source] else {
                     refused.append("seq \(after): unknown sender \(event.source)")
                     continue
                 }
-                switch machine.apply(event, by: sender, at: receivedAt, to: states[event.subject]) {
+                switch machine.apply(event, by: sender, at: audited.recordedAt, to: states[event.subject]) {
                 case .success(let transition):
                     states[event.subject] = transition.state
                     for case .link(let other, let relation) in transition.effects {
@@ -63,19 +58,8 @@ public struct CaseReplayer: Sendable {
             }
             progress(replayed, total)
         }
-        try await client.withConnection { connection in
-            try await connection.executeScript(unsafeSQL: """
-                DROP TABLE IF EXISTS cases_replay;
-                CREATE TABLE cases_replay (id text PRIMARY KEY, state jsonb NOT NULL)
-                """)
-            let rows: [[(any PostgresEncodable)?]] = try states.values.map { [$0.caseID, PostgresJSON(try $0.encoded())] }
-            try await connection.copy(into: "cases_replay", columns: ["id", "state"], rows: rows)
-        }
-        let differing = try await client.query("""
-            SELECT coalesce(l.id, r.id) AS id FROM cases l FULL OUTER JOIN cases_replay r ON r.id = l.id
-            WHERE l.state IS DISTINCT FROM r.state ORDER BY 1 LIMIT 1000
-            """)
+        try await store.storeReplayedCases(states.values)
         return Report(eventsReplayed: replayed, casesRebuilt: states.count,
-                      mismatches: try differing.map { try $0.decode("id") }, refusedOnReplay: refused)
+                      mismatches: try await store.casesDifferingFromReplay(), refusedOnReplay: refused)
     }
 }

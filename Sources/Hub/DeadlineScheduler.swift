@@ -27,27 +27,11 @@ public final class DeadlineScheduler: Service, Sendable {
 
     public func run() async throws {
         let interval = Duration.milliseconds(configuration.deadlineScanMilliseconds)
+        let leadership = store.leaderSession(lockKey: Self.leaderLockKey)
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
-                try await store.client.withConnection { session in
-                    defer { logger.debug("deadline scheduler session released") }
-                    var leading = false
-                    while !Task.isShuttingDownGracefully && !Task.isCancelled {
-                        if !leading {
-                            let rows = try await session.query("SELECT pg_try_advisory_lock(\(Self.leaderLockKey)) AS locked")
-                            leading = try rows[0].decode("locked", as: Bool.self)
-                            if leading { logger.info("deadline scheduler is the active instance") }
-                        }
-                        if leading {
-                            // Also proves the session (and so the lock) is still alive.
-                            _ = try await session.query("SELECT 1 AS alive")
-                            while try await scanOnce(asOf: Date()) == configuration.deadlineScanBatch {}
-                        }
-                        try? await Task.sleep(for: interval)
-                    }
-                    if leading {
-                        _ = try? await session.query("SELECT pg_advisory_unlock(\(Self.leaderLockKey)) AS unlocked")
-                    }
+                try await leadership.lead(every: interval, while: { !Task.isShuttingDownGracefully && !Task.isCancelled }, logger: logger) {
+                    while try await scanOnce(asOf: Date()) == configuration.deadlineScanBatch {}
                 }
             } catch {
                 if Task.isShuttingDownGracefully || Task.isCancelled { break }

@@ -5,7 +5,7 @@ import Postgres
 
 /// The agencies' registered public signing keys (`agency_keys`).
 public struct AgencyKeyStore: Sendable {
-    public let client: PostgresClient
+    let client: PostgresClient
 
     public init(client: PostgresClient) {
         self.client = client

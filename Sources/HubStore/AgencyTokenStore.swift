@@ -10,7 +10,7 @@ public struct AgencyTokenStore: Sendable {
     /// The principal of administrators' tokens (not an agency of any registry).
     public static let administrators: AgencyID = "casehub-admin"
 
-    public let client: PostgresClient
+    let client: PostgresClient
 
     public init(client: PostgresClient) {
         self.client = client

@@ -3,7 +3,7 @@ import Postgres
 
 /// Read-only views of canonical case state for the agencies' APIs.
 public struct CaseViews: Sendable {
-    public let client: PostgresClient
+    let client: PostgresClient
 
     public init(client: PostgresClient) {
         self.client = client

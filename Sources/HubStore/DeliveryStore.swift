@@ -4,7 +4,7 @@ import Postgres
 
 /// The adapter side: events delivered to agencies, kept until acknowledged.
 public struct DeliveryStore: Sendable {
-    public let client: PostgresClient
+    let client: PostgresClient
 
     public init(client: PostgresClient) {
         self.client = client

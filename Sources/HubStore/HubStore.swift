@@ -5,7 +5,7 @@ import Postgres
 
 /// The hub's canonical state in PostgreSQL.
 public struct HubStore: Sendable {
-    public let client: PostgresClient
+    let client: PostgresClient
 
     public init(client: PostgresClient) {
         self.client = client

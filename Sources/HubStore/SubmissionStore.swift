@@ -4,7 +4,7 @@ import Postgres
 
 /// The event ids an adapter accepted, with their content hashes (`adapter_submissions`).
 public struct SubmissionStore: Sendable {
-    public let client: PostgresClient
+    let client: PostgresClient
 
     public init(client: PostgresClient) {
         self.client = client

@@ -4,7 +4,7 @@ import Postgres
 
 /// Agencies' webhooks and the push state of their deliveries.
 public struct WebhookStore: Sendable {
-    public let client: PostgresClient
+    let client: PostgresClient
 
     public init(client: PostgresClient) {
         self.client = client

@@ -53,7 +53,7 @@ struct ReplayCommand: AsyncParsableCommand {
         let configuration = try options.configuration()
         let progress = ProgressBar(label: "replaying")
         let report = try await options.withDatabase(configuration, logger: logger) { client in
-            try await CaseReplayer(client: client, registry: configuration.registry).replay { progress.show($0, of: $1) }
+            try await CaseReplayer(store: HubStore(client: client), registry: configuration.registry).replay { progress.show($0, of: $1) }
         }
         progress.finish()
         print("replayed \(report.eventsReplayed) event(s) into \(report.casesRebuilt) case(s)")

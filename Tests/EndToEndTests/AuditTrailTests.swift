@@ -49,12 +49,12 @@ struct AuditTrailTests {
             #expect(report.isIntact, "\(report.breaks)")
             #expect(report.checked == 7)
             #expect(try await AuditVerifier(client: database).verifyCase("audit-2").isIntact)
-            let replay = try await CaseReplayer(client: database, registry: stack.configuration.registry).replay()
+            let replay = try await CaseReplayer(store: HubStore(client: database), registry: stack.configuration.registry).replay()
             #expect(replay.isConsistent, "\(replay.mismatches) \(replay.refusedOnReplay)")
             #expect(replay.eventsReplayed == 6 && replay.casesRebuilt == 3, "\(replay)")
             // A live state that no longer follows from the trail is reported.
             try await database.execute("UPDATE cases SET state = jsonb_set(state, '{status}', '\"concluded\"') WHERE id = 'audit-3'")
-            let drifted = try await CaseReplayer(client: database, registry: stack.configuration.registry).replay()
+            let drifted = try await CaseReplayer(store: HubStore(client: database), registry: stack.configuration.registry).replay()
             #expect(drifted.mismatches == ["audit-3"])
         }
     }

@@ -13,7 +13,13 @@ public struct ProcuratorateNumberScheme: Sendable {
 
     public static let defaultPattern = #"^(?<issuer>\p{Han}{1,8}检)(?<business>刑附民公|行公|民公)(?<document>建|告|诉|立)〔(?<year>[0-9]{4})〕(?<sequence>[0-9]+)号$"#
 
-    public static let standard = try! ProcuratorateNumberScheme(pattern: defaultPattern)
+    public static let standard: ProcuratorateNumberScheme = {
+        do {
+            return try ProcuratorateNumberScheme(pattern: defaultPattern)
+        } catch {
+            preconditionFailure("the built-in procuratorate number pattern is invalid: \(error)")
+        }
+    }()
 
     public init(pattern: String) throws(DocumentNumberError) {
         self.pattern = pattern

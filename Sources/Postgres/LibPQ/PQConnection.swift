@@ -1,5 +1,9 @@
 import CLibPQ
+#if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Owns one `PGconn`. Every method blocks on the network, so callers run them
 /// on a thread outside Swift's cooperative pool, and never two at once: a
