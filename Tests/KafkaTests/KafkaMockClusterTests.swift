@@ -249,7 +249,7 @@ struct KafkaMockClusterTests {
         await producer.shutdown()
     }
 
-    @Test func adminReadsTopicsAndWatermarks() async throws {
+    @Test func adminReadsTopicsAndWatermarksAndTimesOutCreatingTopics() async throws {
         let cluster = try makeCluster(brokers: 2)
         try cluster.createTopic("admin-a", partitions: 4)
         try cluster.createTopic("admin-b", partitions: 1)
@@ -272,6 +272,16 @@ struct KafkaMockClusterTests {
             total += watermarks.high
         }
         #expect(total == 12)
+
+        // The mock cannot create topics through the admin API (no controller):
+        // the request fails as a retriable timeout within its own timeout, not a hang.
+        let started = ContinuousClock.now
+        await #expect {
+            try await admin.createTopics([.init(name: "admin-c", partitions: 1)], timeoutMilliseconds: 1_000)
+        } throws: { error in
+            (error as? KafkaError)?.code == .timeout && (error as? KafkaError)?.isRetriable == true
+        }
+        #expect(ContinuousClock.now - started < .seconds(4))
     }
 
     /// Eager (revoke everything, assign anew) and cooperative (incremental) rebalancing.

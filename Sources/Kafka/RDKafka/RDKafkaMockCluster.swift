@@ -8,9 +8,10 @@ import Logging
 /// them through ``bootstrapServers`` like any broker.
 ///
 /// It supports producing (idempotent too), fetching, consumer groups with
-/// commits, metadata and offsets; not the CreateTopics admin request, so
-/// topics come from ``createTopic(_:partitions:replicationFactor:)`` or
-/// auto-creation. Errors and outages are injected with
+/// commits, metadata and offsets. It has no controller, so the CreateTopics
+/// admin request times out: topics come from
+/// ``createTopic(_:partitions:replicationFactor:)`` or auto-creation. It
+/// answers a committed-offsets request only for the partitions it names. Errors and outages are injected with
 /// ``pushRequestErrors(_:_:)`` and ``setBrokerDown(_:)``.
 ///
 /// librdkafka marks the mock API experimental: it is for tests only.
