@@ -33,7 +33,7 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable {
 
     public let code: Code
     public let message: String
-    /// librdkafka's `rd_kafka_resp_err_t` value when the error came from librdkafka.
+    /// librdkafka's numeric error code (its `resp_err_t` value) when the error came from librdkafka.
     public let librdkafkaCode: Int32?
     /// Whether librdkafka says the same operation may succeed if tried again.
     public let isRetriable: Bool

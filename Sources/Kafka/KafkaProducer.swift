@@ -1,4 +1,3 @@
-import CRdKafka
 import Dispatch
 import Logging
 import NIOConcurrencyHelpers
@@ -11,37 +10,28 @@ import Synchronization
 /// does the same for many messages with one suspension. Delivery reports are
 /// read by a poll thread this producer owns.
 public final class KafkaProducer: Sendable {
-    private let client: RDKafkaClient
+    private let producer: RDKafkaProducer
     private let configuration: KafkaProducerConfiguration
     private let pending = NIOLockedValueBox(PendingDeliveries())
     private let pollThread = NIOLockedValueBox<PollThread?>(nil)
     private let blockingQueue = DispatchQueue(label: "casehub.kafka.producer.blocking")
     private let isShutDown = Atomic<Bool>(false)
-    private let mainQueue: QueueHandle
 
     public init(configuration: KafkaProducerConfiguration, logger: Logger) throws(KafkaError) {
         self.configuration = configuration
-        self.client = try RDKafkaClient(
-            kind: .producer,
-            properties: configuration.librdkafkaProperties(),
-            events: RD_KAFKA_EVENT_DR,
-            logger: logger
-        )
-        let client = self.client
+        self.producer = try RDKafkaProducer(properties: configuration.librdkafkaProperties(), logger: logger)
+        let producer = self.producer
         let pending = self.pending
-        // Delivery reports, logs and errors all arrive on the main queue.
-        let mainQueue = QueueHandle(rd_kafka_queue_get_main(client.handle)!)
-        self.mainQueue = mainQueue
+        // Delivery reports, logs and errors all arrive on the producer's main queue.
         pollThread.withLockedValue {
             $0 = PollThread(name: "casehub.kafka.producer.poll") {
-                Self.pollOnce(queue: mainQueue.pointer, client: client, pending: pending)
+                Self.pollOnce(producer, pending: pending)
             }
         }
     }
 
     deinit {
         pollThread.withLockedValue { $0?.stop() }
-        rd_kafka_queue_destroy(mainQueue.pointer)
     }
 
     /// Sends one message; returns where it landed.
@@ -74,7 +64,7 @@ public final class KafkaProducer: Sendable {
         for (index, message) in messages.enumerated() {
             let token = pending.withLockedValue { $0.register(batch: batch, index: index) }
             while true {
-                let outcome = produce(message, token: token)
+                let outcome = producer.produce(message, token: token)
                 switch outcome {
                 case .enqueued:
                     break
@@ -91,59 +81,12 @@ public final class KafkaProducer: Sendable {
         }
     }
 
-    private enum ProduceOutcome { case enqueued, queueFull, failed(KafkaError) }
-
-    private func produce(_ message: KafkaOutgoingMessage, token: UInt) -> ProduceOutcome {
-        // Ownership: headers pass to librdkafka only when produceva succeeds.
-        let headers = rd_kafka_headers_new(message.headers.count)!
-        for header in message.headers {
-            header.value.withUnsafeBytes { bytes in
-                _ = rd_kafka_header_add(headers, header.key, -1, bytes.baseAddress, bytes.count)
-            }
-        }
-        let error: OpaquePointer? = message.topic.withCString { topic in
-            message.value.withUnsafeBytes { value in
-                withKey(message.key) { keyPointer, keyCount in
-                    var fields = [rd_kafka_vu_t](repeating: rd_kafka_vu_t(), count: 6)
-                    fields[0].vtype = RD_KAFKA_VTYPE_TOPIC
-                    fields[0].u.cstr = topic
-                    fields[1].vtype = RD_KAFKA_VTYPE_VALUE
-                    fields[1].u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress)
-                    fields[1].u.mem.size = value.count
-                    fields[2].vtype = RD_KAFKA_VTYPE_KEY
-                    fields[2].u.mem.ptr = UnsafeMutableRawPointer(mutating: keyPointer)
-                    fields[2].u.mem.size = keyCount
-                    fields[3].vtype = RD_KAFKA_VTYPE_MSGFLAGS
-                    fields[3].u.i = RD_KAFKA_MSG_F_COPY
-                    fields[4].vtype = RD_KAFKA_VTYPE_HEADERS
-                    fields[4].u.headers = headers
-                    fields[5].vtype = RD_KAFKA_VTYPE_OPAQUE
-                    fields[5].u.ptr = UnsafeMutableRawPointer(bitPattern: token)
-                    return rd_kafka_produceva(client.handle, fields, fields.count)
-                }
-            }
-        }
-        guard let error else { return .enqueued }
-        rd_kafka_headers_destroy(headers)
-        if rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR__QUEUE_FULL {
-            rd_kafka_error_destroy(error)
-            return .queueFull
-        }
-        return .failed(RDKafkaClient.consume(error: error, as: .delivery, "cannot produce to \(message.topic)"))
-    }
-
-    private func withKey<R>(_ key: [UInt8]?, _ body: (UnsafeRawPointer?, Int) -> R) -> R {
-        guard let key else { return body(nil, 0) }
-        return key.withUnsafeBytes { body($0.baseAddress, $0.count) }
-    }
-
     /// Waits until every message handed to librdkafka is delivered or failed.
     public func flush(timeoutMilliseconds: Int? = nil) async throws {
         let timeout = Int32(timeoutMilliseconds ?? configuration.flushTimeoutMilliseconds)
-        let client = self.client
-        let code = try await Blocking.run(on: blockingQueue) { rd_kafka_flush(client.handle, timeout) }
-        if code != RD_KAFKA_RESP_ERR_NO_ERROR {
-            throw KafkaError(.timeout, "flush: \(RDKafkaClient.errorString(code))", librdkafkaCode: code.rawValue)
+        let producer = self.producer
+        try await Blocking.run(on: blockingQueue) { () throws(KafkaError) in
+            try producer.flush(timeoutMilliseconds: timeout)
         }
     }
 
@@ -154,8 +97,8 @@ public final class KafkaProducer: Sendable {
         do {
             try await flush()
         } catch {
-            client.logger.warning("producer shutdown: \(error); failing undelivered messages")
-            rd_kafka_purge(client.handle, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT)
+            producer.logger.warning("producer shutdown: \(error); failing undelivered messages")
+            producer.purgeQueuedAndInFlight()
             _ = try? await flush(timeoutMilliseconds: 5_000)
         }
         let thread = pollThread.withLockedValue { $0 }
@@ -169,44 +112,19 @@ public final class KafkaProducer: Sendable {
     }
 
     /// Number of messages librdkafka holds that are not yet delivered.
-    public var outstandingCount: Int { Int(rd_kafka_outq_len(client.handle)) }
+    public var outstandingCount: Int { producer.outstandingCount }
 
     // MARK: poll thread
 
-    private static func pollOnce(queue: OpaquePointer, client: RDKafkaClient, pending: NIOLockedValueBox<PendingDeliveries>) {
-        guard let event = rd_kafka_queue_poll(queue, 100) else { return }
-        defer { rd_kafka_event_destroy(event) }
-        if rd_kafka_event_type(event) == RD_KAFKA_EVENT_DR {
-            var reports = [UnsafePointer<rd_kafka_message_t>?](repeating: nil, count: 256)
-            while true {
-                let count = rd_kafka_event_message_array(event, &reports, reports.count)
-                if count == 0 { break }
-                for report in reports.prefix(count) {
-                    guard let message = report?.pointee else { continue }
-                    let token = UInt(bitPattern: message._private)
-                    guard let (batch, index) = pending.withLockedValue({ $0.take(token) }) else { continue }
-                    let topic = String(cString: rd_kafka_topic_name(message.rkt))
-                    if message.err == RD_KAFKA_RESP_ERR_NO_ERROR {
-                        batch.complete(index: index, with: .success(
-                            KafkaDeliveryReport(topic: topic, partition: message.partition, offset: message.offset)))
-                    } else {
-                        batch.complete(index: index, with: .failure(KafkaError(
-                            .delivery,
-                            "message to \(topic) not delivered: \(RDKafkaClient.errorString(message.err))",
-                            librdkafkaCode: message.err.rawValue,
-                            isRetriable: message.err == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT)))
-                    }
-                }
-            }
-            return
-        }
+    private static func pollOnce(_ producer: RDKafkaProducer, pending: NIOLockedValueBox<PendingDeliveries>) {
         do {
-            if try !client.handleCommonEvent(event) {
-                client.logger.debug("producer: ignored event \(String(cString: rd_kafka_event_name(event)))")
+            try producer.poll(timeoutMilliseconds: 100) { token, result in
+                guard let (batch, index) = pending.withLockedValue({ $0.take(token) }) else { return }
+                batch.complete(index: index, with: result)
             }
         } catch {
             // A fatal error: fail everything pending so no caller waits forever.
-            client.logger.critical("\(error)")
+            producer.logger.critical("\(error)")
             for (batch, index) in pending.withLockedValue({ $0.takeAll() }) {
                 batch.complete(index: index, with: .failure(error))
             }

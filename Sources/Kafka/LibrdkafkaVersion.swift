@@ -1,5 +1,3 @@
-import CRdKafka
-
 /// The librdkafka that is loaded at run time (not the headers compiled against).
 public enum LibrdkafkaVersion {
     /// 2.2.0: older releases (Debian 12 ships 2.0.2) mis-skip tagged protocol
@@ -7,12 +5,12 @@ public enum LibrdkafkaVersion {
     public static let minimum: Int32 = 0x0202_0000
 
     /// The loaded version as librdkafka prints it, e.g. "2.16.1".
-    public static var loaded: String { String(cString: rd_kafka_version_str()) }
+    public static var loaded: String { RDKafkaVersion.string }
 
     /// Throws ``KafkaError/Code/unsupportedLibrary`` naming the loaded version and
     /// how to get a newer one, when the loaded librdkafka is older than 2.2.0.
     public static func requireSupported() throws(KafkaError) {
-        guard rd_kafka_version() >= minimum else {
+        guard RDKafkaVersion.number >= minimum else {
             throw KafkaError(
                 .unsupportedLibrary,
                 """

@@ -69,12 +69,8 @@ final class RDKafkaClient: @unchecked Sendable {
     /// Serves logs and errors waiting on the main queue, without blocking.
     /// For clients that nobody polls continuously (the admin client).
     func drainMainQueue() {
-        let queue = rd_kafka_queue_get_main(handle)!
-        defer { rd_kafka_queue_destroy(queue) }
-        while let event = rd_kafka_queue_poll(queue, 0) {
-            _ = try? handleCommonEvent(event)
-            rd_kafka_event_destroy(event)
-        }
+        let queue = RDKafkaQueue.main(of: self)
+        while queue.poll(timeoutMilliseconds: 0, { _ = try? handleCommonEvent($0) }) != nil {}
     }
 
     /// Maps librdkafka's syslog levels onto swift-log, one step down: every
@@ -93,7 +89,8 @@ final class RDKafkaClient: @unchecked Sendable {
         String(cString: rd_kafka_err2str(code))
     }
 
-    /// Copies an `rd_kafka_error_t` and destroys it (the caller owned it).
+    /// Copies an `rd_kafka_error_t` and destroys it. Ownership: the caller
+    /// hands over an error that librdkafka returned to it.
     static func consume(error: OpaquePointer, as code: KafkaError.Code, _ context: String) -> KafkaError {
         defer { rd_kafka_error_destroy(error) }
         return KafkaError(
@@ -102,20 +99,6 @@ final class RDKafkaClient: @unchecked Sendable {
             librdkafkaCode: rd_kafka_error_code(error).rawValue,
             isRetriable: rd_kafka_error_is_retriable(error) != 0
         )
-    }
-}
-
-/// Runs a blocking librdkafka call off Swift's cooperative thread pool.
-enum Blocking {
-    static func run<T: Sendable, E: Error>(
-        on queue: DispatchQueue,
-        _ body: @escaping @Sendable () throws(E) -> T
-    ) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.async {
-                continuation.resume(with: Result { try body() })
-            }
-        }
     }
 }
 
