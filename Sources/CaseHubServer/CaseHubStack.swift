@@ -74,8 +74,10 @@ public final class CaseHubStack: Sendable {
         if configuration.roles.hub {
             let relayWakeup = Wakeup()
             let relayProducer = try KafkaProducer(configuration: KafkaProducerConfiguration(connection: configuration.kafka), logger: logger)
-            // Shut down after the pipeline (services stop in reverse order), so the
-            // relay publishes what the pipeline's last batch wrote.
+            // Services stop in reverse order: the producer after the relay (it
+            // flushes what the relay sent), the relay after the pipeline (it
+            // publishes what the pipeline's last batch wrote).
+            services.append(relayProducer)
             services.append(OutboxRelay(configuration: configuration.hub, store: hubStore, producer: relayProducer, wakeup: relayWakeup,
                                         metrics: metrics, logger: logger))
             services.append(HubPipeline(
@@ -117,6 +119,8 @@ public final class CaseHubStack: Sendable {
                 consumer: try KafkaConsumer(configuration: consumerConfiguration(group: group), logger: logger),
                 delivered: delivered, metrics: metrics, logger: logger))
             let submitProducer = try KafkaProducer(configuration: KafkaProducerConfiguration(connection: configuration.kafka), logger: logger)
+            // Stops after everything that submits through it (HTTP, file drop, demo), flushing.
+            services.append(submitProducer)
             var submitter = AgencySubmitter(
                 registry: configuration.registry, topics: configuration.topics, producer: submitProducer, signingKeys: signingKeys,
                 submissions: SubmissionStore(client: database), mappings: configuration.nativeMappings)

@@ -38,7 +38,7 @@ public final class OutboxRelay: Service, Sendable {
                 await wakeup.wait(timeout: .milliseconds(configuration.relayPollMilliseconds))
             }
         }
-        await producer.shutdown()
+        // The producer is not the relay's: its owner flushes and shuts it down.
     }
 
     /// One round: publishes up to a batch; returns how many were marked sent

@@ -1,6 +1,7 @@
 import Dispatch
 import Logging
 import NIOConcurrencyHelpers
+import ServiceLifecycle
 import Synchronization
 
 /// Produces messages and reports each one's delivery.
@@ -9,7 +10,11 @@ import Synchronization
 /// acknowledged the message (or librdkafka gave up on it); ``sendBatch(_:)``
 /// does the same for many messages with one suspension. Delivery reports are
 /// read by a poll thread this producer owns.
-public final class KafkaProducer: Sendable {
+///
+/// As a `Service` it lives until graceful shutdown and then flushes and shuts
+/// down: register it in the `ServiceGroup` before the services that send
+/// through it, so that it stops after them (services stop in reverse order).
+public final class KafkaProducer: Service, Sendable {
     private let producer: RDKafkaProducer
     private let configuration: KafkaProducerConfiguration
     private let pending = NIOLockedValueBox(PendingDeliveries())
@@ -109,6 +114,12 @@ public final class KafkaProducer: Sendable {
         for (batch, index) in leftovers {
             batch.complete(index: index, with: .failure(KafkaError(.closed, "the producer shut down before delivery")))
         }
+    }
+
+    /// Until graceful shutdown; then ``shutdown()`` (flush, fail the rest).
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await shutdown()
     }
 
     /// Number of messages librdkafka holds that are not yet delivered.
