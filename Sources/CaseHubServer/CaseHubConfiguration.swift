@@ -51,6 +51,11 @@ public struct CaseHubConfiguration: Sendable {
     /// Where the adapters keep their agencies' private signing keys (created
     /// when missing). Needed when this process runs adapters.
     public var keyDirectory: String?
+    /// The hub's own signing key (created when missing): it signs the audit
+    /// checkpoints. Without one, this process writes no checkpoints.
+    public var hubKeyFile: String?
+    /// How often the hub checkpoints the audit chains' heads when they moved.
+    public var checkpointInterval: Duration = .seconds(5)
 
     public init(kafka: KafkaConfiguration, databaseURL: String, topics: TopicNames = TopicNames(), roles: Roles? = nil) {
         self.kafka = kafka
@@ -63,7 +68,7 @@ public struct CaseHubConfiguration: Sendable {
 
     /// Every topic the configured agencies use.
     public var topicSpecifications: [KafkaAdmin.TopicSpecification] {
-        var names = [topics.changes, topics.rejected]
+        var names = [topics.changes, topics.rejected, topics.checkpoints]
         for agency in registry.all {
             names += [topics.from(agency.id), topics.to(agency.id)]
         }

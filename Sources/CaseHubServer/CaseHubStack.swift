@@ -85,6 +85,13 @@ public final class CaseHubStack: Sendable {
                 consumer: try KafkaConsumer(configuration: consumerConfiguration(group: configuration.hub.groupID), logger: logger),
                 relayWakeup: relayWakeup, keyring: AgencyKeyring(store: AgencyKeyStore(client: database)), metrics: metrics, logger: logger))
             services.append(DeadlineScheduler(configuration: configuration.hub, store: hubStore, relayWakeup: relayWakeup, logger: logger))
+            if let hubKeyFile = configuration.hubKeyFile {
+                services.append(CheckpointWriter(
+                    store: hubStore, key: try HubSigningKey.loadOrCreate(at: hubKeyFile), topics: configuration.topics,
+                    interval: configuration.checkpointInterval, relayWakeup: relayWakeup, logger: logger))
+            } else {
+                logger.notice("no hub signing key configured (--hub-key): this process writes no audit checkpoints")
+            }
         }
 
         let router = Router(context: CaseHubRequestContext.self)

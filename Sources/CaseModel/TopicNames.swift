@@ -14,6 +14,8 @@ public struct TopicNames: Sendable, Hashable {
     public var changes: String { "\(prefix).changes" }
     /// Every refused event with its reason.
     public var rejected: String { "\(prefix).rejected" }
+    /// The hub's signed checkpoints of the audit chains, for auditors to keep.
+    public var checkpoints: String { "\(prefix).checkpoints" }
 
     /// The agency a `from.` topic belongs to: the authenticated sender.
     public func sender(ofTopic topic: String) -> AgencyID? {

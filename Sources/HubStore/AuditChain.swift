@@ -8,6 +8,11 @@ import Foundation
 public struct AuditEntry: Sendable, Hashable {
     public enum Outcome: String, Sendable { case accepted, refused, admin }
 
+    /// The chain the entry is in (``AuditShards``); nil for entries written
+    /// before the trail was sharded, which form one chain of their own.
+    public var shard: Int?
+    /// The entry's position in its chain (from 1). For the unsharded entries
+    /// of old, also the global `seq`.
     public var seq: Int64
     public var eventID: String?
     public var caseID: String?
@@ -23,8 +28,9 @@ public struct AuditEntry: Sendable, Hashable {
 
     /// `bodyBytes`, when given, must be `body.canonicalBytes` (the pipeline
     /// has them already: the event's content hash is taken over them).
-    public init(seq: Int64, eventID: String?, caseID: String?, outcome: Outcome, type: String, source: String,
+    public init(shard: Int? = nil, seq: Int64, eventID: String?, caseID: String?, outcome: Outcome, type: String, source: String,
                 occurredAt: Date, recordedAt: Date, caseVersion: Int64?, body: JSONValue, bodyBytes: [UInt8]? = nil) {
+        self.shard = shard
         self.seq = seq
         self.eventID = eventID
         self.caseID = caseID
@@ -52,6 +58,8 @@ public struct AuditEntry: Sendable, Hashable {
         fields["eventId"] = eventID.map(JSONValue.string) ?? .null
         fields["caseId"] = caseID.map(JSONValue.string) ?? .null
         fields["caseVersion"] = caseVersion.map(JSONValue.integer) ?? .null
+        // Unsharded entries of old were hashed without the member.
+        if let shard { fields["shard"] = .integer(Int64(shard)) }
         // Canonical order puts "body" first ("body" < "caseId" < …): its bytes,
         // already canonical, are spliced in rather than serialised again.
         let rest = JSONValue.object(fields).canonicalBytes

@@ -2,20 +2,24 @@ import CaseModel
 import Foundation
 import Logging
 import Postgres
+import Synchronization
 
 /// The hub's canonical state in PostgreSQL.
 public struct HubStore: Sendable {
     let client: PostgresClient
+    /// The number of audit chains, read once: it never changes.
+    private let auditShardCount = AuditShardCount()
 
     public init(client: PostgresClient) {
         self.client = client
     }
 
-    /// Runs `body` in one transaction with the audit chain head locked; the
-    /// audit entries it appended are written before commit.
+    /// Runs `body` in one transaction; the writes it collected, the audit
+    /// entries among them, are made before commit (``HubTransaction``).
     public func withTransaction<T: Sendable>(_ body: (inout HubTransaction) async throws -> T) async throws -> T {
-        try await client.withTransaction { connection in
-            var transaction = try await HubTransaction(connection: connection)
+        let shards = try await auditShards()
+        return try await client.withTransaction { connection in
+            var transaction = HubTransaction(connection: connection, auditShardCount: shards)
             let result = try await body(&transaction)
             try await transaction.flush()
             return result
@@ -62,6 +66,15 @@ public struct HubStore: Sendable {
         return try rows[0].decode("n")
     }
 
+    /// How many audit chains the database has (``AuditShards``).
+    public func auditShards() async throws -> Int {
+        if let known = auditShardCount.value { return known }
+        let count = Int(try await client.query("SELECT count(*) AS n FROM audit_shards")[0].decode("n", as: Int64.self))
+        guard count > 0 else { throw HubTransaction.MissingAuditShard(shard: 0) }
+        auditShardCount.value = count
+        return count
+    }
+
     static let relayLockKey: Int64 = 0x4341_5345_4855_4202
 
     static func headers(fromJSON text: String) throws -> [RecordHeader] {
@@ -70,5 +83,14 @@ public struct HubStore: Sendable {
             guard case .array(let parts) = pair, parts.count == 2, let name = parts[0].stringValue, let value = parts[1].stringValue else { return nil }
             return RecordHeader(name: name, value: value)
         }
+    }
+}
+
+/// A value read once and shared by copies of a store.
+final class AuditShardCount: Sendable {
+    private let state = Mutex<Int?>(nil)
+    var value: Int? {
+        get { state.withLock { $0 } }
+        set { state.withLock { $0 = newValue } }
     }
 }

@@ -11,16 +11,17 @@ import Postgres
 /// whatever its size.
 public struct HubTransaction: Sendable {
     let connection: PostgresConnection
-    /// Head of the audit chain, locked for this transaction.
-    private(set) var head: (seq: Int64, hash: [UInt8])
-    private var pendingAudit: [(entry: AuditEntry, previous: [UInt8], hash: [UInt8])] = []
+    /// How many audit chains the database has (``AuditShards``).
+    let auditShardCount: Int
+    private var pendingAudit: [AuditEntry] = []
     private var pendingCases: [String: CaseState] = [:]
     private var pendingCaseOrder: [String] = []
     private var pendingDeadlines: [DeadlineKey: (caseID: String, deadline: StatutoryDeadline)] = [:]
     private var pendingDeadlineOrder: [DeadlineKey] = []
     private var pendingRejections: [RejectionRecord] = []
     private var pendingOutbox: [OutboxRecord] = []
-    /// Every audit entry appended in this transaction (kept after flush): what it decided.
+    /// Every audit entry appended in this transaction: what it decided. Their
+    /// chain and position are assigned when the transaction writes them.
     public private(set) var appended: [AuditEntry] = []
 
     private struct DeadlineKey: Hashable, Sendable {
@@ -28,11 +29,9 @@ public struct HubTransaction: Sendable {
         var ruleID: String
     }
 
-    init(connection: PostgresConnection) async throws {
+    init(connection: PostgresConnection, auditShardCount: Int) {
         self.connection = connection
-        // Lock the chain head: appends of concurrent hub transactions take turns.
-        let rows = try await connection.query("SELECT seq, hash FROM audit_head FOR UPDATE")
-        head = (try rows[0].decode("seq", as: Int64.self), try rows[0].decode("hash", as: [UInt8].self))
+        self.auditShardCount = auditShardCount
     }
 
     // MARK: inbox
@@ -156,21 +155,19 @@ public struct HubTransaction: Sendable {
 
     // MARK: audit, outbox, rejections
 
-    /// Appends an entry to the audit trail (written at ``flush()``); assigns its seq.
-    @discardableResult
+    /// Appends an entry to the audit trail: to the chain of its case (or, with
+    /// no case, of its sender), written at ``flush()``.
     public mutating func appendAudit(
         eventID: String?, caseID: String?, outcome: AuditEntry.Outcome, type: String, source: String,
         occurredAt: Date, recordedAt: Date, caseVersion: Int64?, body: JSONValue, bodyBytes: [UInt8]? = nil
-    ) -> AuditEntry {
+    ) {
         let entry = AuditEntry(
-            seq: head.seq + 1, eventID: eventID, caseID: caseID, outcome: outcome, type: type, source: source,
+            shard: AuditShards.shard(of: AuditShards.key(caseID: caseID, source: source), count: auditShardCount),
+            seq: 0, eventID: eventID, caseID: caseID, outcome: outcome, type: type, source: source,
             occurredAt: AuditEntry.storable(occurredAt), recordedAt: AuditEntry.storable(recordedAt),
             caseVersion: caseVersion, body: body, bodyBytes: bodyBytes)
-        let hash = AuditChain.hash(previous: head.hash, entry: entry)
-        pendingAudit.append((entry, head.hash, hash))
+        pendingAudit.append(entry)
         appended.append(entry)
-        head = (entry.seq, hash)
-        return entry
     }
 
     /// Queues Kafka records to publish after commit, in this order.
@@ -204,19 +201,54 @@ public struct HubTransaction: Sendable {
             })
             pendingOutbox.removeAll()
         }
+        try await writeAudit()
+    }
+
+    /// Locks the heads of the chains this transaction appends to, in shard
+    /// order (so that two transactions never wait on each other in a cycle),
+    /// and only those: transactions on other chains go on at the same time.
+    /// Taken last, after every case lock, so they are held for the shortest
+    /// time. Then chains each entry to its shard's head and writes them.
+    private mutating func writeAudit() async throws {
         guard !pendingAudit.isEmpty else { return }
-        let rows: [[(any PostgresEncodable)?]] = pendingAudit.map { item in
-            let entry = item.entry
-            return [entry.seq, entry.eventID, entry.caseID, entry.outcome.rawValue, entry.type, entry.source,
-                    entry.occurredAt, entry.recordedAt, entry.caseVersion, PostgresJSON(String(decoding: entry.bodyBytes, as: UTF8.self)),
-                    item.previous, item.hash]
+        let touched = Set(pendingAudit.compactMap(\.shard)).sorted()
+        let locked = try await connection.query("""
+            SELECT shard, seq, hash FROM audit_shards WHERE shard = ANY(\(PostgresArray(touched.map { Optional(Int64($0)) }))::bigint[])
+            ORDER BY shard FOR UPDATE
+            """)
+        var heads: [Int: (seq: Int64, hash: [UInt8])] = [:]
+        for row in locked {
+            heads[Int(try row.decode("shard", as: Int32.self))] = (try row.decode("seq"), try row.decode("hash"))
+        }
+        var rows: [[(any PostgresEncodable)?]] = []
+        rows.reserveCapacity(pendingAudit.count)
+        for var entry in pendingAudit {
+            guard let shard = entry.shard, let head = heads[shard] else { throw MissingAuditShard(shard: entry.shard ?? -1) }
+            entry.seq = head.seq + 1
+            let hash = AuditChain.hash(previous: head.hash, entry: entry)
+            heads[shard] = (entry.seq, hash)
+            rows.append([Int32(shard), entry.seq, entry.eventID, entry.caseID, entry.outcome.rawValue, entry.type, entry.source,
+                         entry.occurredAt, entry.recordedAt, entry.caseVersion, PostgresJSON(String(decoding: entry.bodyBytes, as: UTF8.self)),
+                         head.hash, hash])
         }
         try await connection.copy(into: "case_events", columns: [
-            "seq", "event_id", "case_id", "outcome", "type", "source", "occurred_at", "recorded_at",
+            "shard", "shard_seq", "event_id", "case_id", "outcome", "type", "source", "occurred_at", "recorded_at",
             "case_version", "body", "prev_hash", "hash",
         ], rows: rows)
-        try await connection.execute("UPDATE audit_head SET seq = \(head.seq), hash = \(head.hash)")
+        let moved = heads.sorted { $0.key < $1.key }
+        try await connection.execute("""
+            UPDATE audit_shards SET seq = moved.seq, hash = moved.hash
+            FROM unnest(\(PostgresArray(moved.map { Optional(Int64($0.key)) }))::bigint[],
+                        \(PostgresArray(moved.map { Optional($0.value.seq) }))::bigint[],
+                        \(PostgresArray(elements: moved.map { $0.value.hash }))::bytea[]) AS moved(shard, seq, hash)
+            WHERE audit_shards.shard = moved.shard
+            """)
         pendingAudit.removeAll()
+    }
+
+    struct MissingAuditShard: Error, CustomStringConvertible {
+        let shard: Int
+        var description: String { "audit chain \(shard) has no head: run casehub migrate" }
     }
 
     /// One multi-row upsert for every case saved.

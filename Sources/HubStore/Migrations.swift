@@ -106,6 +106,8 @@ extension Migration {
         webhooks,
         flowIndexes,
         rejectionReplay,
+        shardedAuditChains,
+        auditCheckpoints,
     ]
 
     public static var latestVersion: Int { all.last!.version }
@@ -207,5 +209,42 @@ extension Migration {
         ALTER TABLE rejections ADD COLUMN replayed_at timestamptz;
         ALTER TABLE rejections ADD COLUMN replay_reason text;
         ALTER TABLE rejections ADD COLUMN replayed_by text;
+        """)
+}
+
+extension Migration {
+    /// The audit trail becomes a fixed number of hash chains (``AuditShards``),
+    /// each with its own head, so that hub transactions touching different
+    /// shards no longer take turns on one row. Rows written before stay one
+    /// chain (`shard` NULL) under `audit_head`, verified as before. The
+    /// shards' heads are created by the migrator (their number is chosen at
+    /// `casehub migrate`). `seq` stays a global order, now from a sequence.
+    static let shardedAuditChains = Migration(version: 7, name: "sharded audit chains with a head per shard", sql: """
+        CREATE TABLE audit_shards (
+            shard  integer PRIMARY KEY CHECK (shard >= 0),
+            seq    bigint NOT NULL,
+            hash   bytea NOT NULL
+        );
+        ALTER TABLE case_events ADD COLUMN shard integer;
+        ALTER TABLE case_events ADD COLUMN shard_seq bigint;
+        CREATE UNIQUE INDEX case_events_chain ON case_events (shard, shard_seq) WHERE shard IS NOT NULL;
+        CREATE SEQUENCE case_events_seq OWNED BY case_events.seq;
+        SELECT setval('case_events_seq', coalesce((SELECT max(seq) FROM case_events), 0) + 1, false);
+        ALTER TABLE case_events ALTER COLUMN seq SET DEFAULT nextval('case_events_seq');
+        """)
+}
+
+extension Migration {
+    /// Signed checkpoints of the audit chains' heads (``AuditCheckpoint``):
+    /// kept here, and published on the `checkpoints` topic for auditors to keep
+    /// outside this database.
+    static let auditCheckpoints = Migration(version: 8, name: "signed checkpoints of the audit chains", sql: """
+        CREATE TABLE audit_checkpoints (
+            id          bigserial PRIMARY KEY,
+            created_at  timestamptz NOT NULL,
+            key_id      text NOT NULL,
+            body        text NOT NULL,
+            signature   bytea NOT NULL
+        );
         """)
 }

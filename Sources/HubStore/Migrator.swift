@@ -14,12 +14,16 @@ public struct Migrator: Sendable {
 
     let client: PostgresClient
     let logger: Logger
+    /// How many audit chains a new database gets (``AuditShards``). Fixed once
+    /// created: the shard of a case must never change.
+    let auditShardCount: Int
     /// Arbitrary constant naming the migration lock.
     static let advisoryLockKey: Int64 = 0x4341_5345_4855_4201
 
-    public init(client: PostgresClient, logger: Logger) {
+    public init(client: PostgresClient, logger: Logger, auditShardCount: Int = AuditShards.defaultCount) {
         self.client = client
         self.logger = logger
+        self.auditShardCount = auditShardCount
     }
 
     /// The version the database is at (0 when empty).
@@ -50,8 +54,30 @@ public struct Migrator: Sendable {
                 try await connection.execute("INSERT INTO schema_migrations (version, name) VALUES (\(migration.version), \(migration.name))")
                 applied.append(migration.version)
             }
+            try await createAuditShards(on: connection)
             return applied
         }
+    }
+
+    /// The audit chains' heads, once: a database that has them keeps its number.
+    private func createAuditShards(on connection: PostgresConnection) async throws {
+        let existing = try await connection.query("SELECT count(*) AS n FROM audit_shards")[0].decode("n", as: Int64.self)
+        if existing == 0 {
+            guard (1...4_096).contains(auditShardCount) else { throw InvalidShardCount(count: auditShardCount) }
+            try await connection.execute("""
+                INSERT INTO audit_shards (shard, seq, hash)
+                SELECT s, 0, \(AuditChain.genesis) FROM generate_series(0, \(auditShardCount - 1)) AS s
+                """)
+            logger.info("audit chains created", metadata: ["audit.shards": "\(auditShardCount)"])
+        } else if existing != Int64(auditShardCount) && auditShardCount != AuditShards.defaultCount {
+            logger.warning("the database keeps its \(existing) audit chains; a different count applies only to a new database",
+                           metadata: ["audit.shards.requested": "\(auditShardCount)"])
+        }
+    }
+
+    public struct InvalidShardCount: Error, CustomStringConvertible {
+        public let count: Int
+        public var description: String { "the number of audit chains must be from 1 to 4096, not \(count)" }
     }
 
     /// Throws unless the database is exactly at the version this code knows.

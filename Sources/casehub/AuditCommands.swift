@@ -1,15 +1,17 @@
 import ArgumentParser
 import CaseHubServer
 import CaseModel
+import Crypto
 import Foundation
 import Hub
 import HubStore
 import Postgres
 
-/// `casehub audit verify [--case ID]`.
+/// `casehub audit verify [--case ID] [--checkpoints kafka|FILE --hub-public-key KEY]`,
+/// `casehub audit checkpoint`, `casehub audit export-checkpoints FILE`, `casehub audit hub-key`.
 struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "audit", abstract: "Check the tamper-evident audit trail.",
-                                                    subcommands: [Verify.self])
+                                                    subcommands: [Verify.self, Checkpoint.self, ExportCheckpoints.self, HubKey.self])
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Verify the hash chain; exit 1 and say where it breaks.")
@@ -19,24 +21,127 @@ struct AuditCommand: AsyncParsableCommand {
         @Option(name: .customLong("case"), help: "Verify one case only.")
         var caseID: String?
 
+        @Option(help: "Also check the rows against signed checkpoints: 'kafka' (the checkpoints topic) or a file exported with export-checkpoints.")
+        var checkpoints: String?
+
+        @Option(help: "The hub's public key (base64, from `casehub audit hub-key`) that must have signed the checkpoints.")
+        var hubPublicKey: String?
+
         func run() async throws {
             let logger = try options.bootstrapLogging()
             let configuration = try options.configuration()
+            var signed: [AuditCheckpoint.Signed] = []
+            var publicKey: Curve25519.Signing.PublicKey?
+            if let checkpoints {
+                guard let text = hubPublicKey, let raw = Data(base64Encoded: text),
+                      let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else {
+                    throw ValidationError("--checkpoints needs --hub-public-key: the hub's Ed25519 public key in base64, kept apart from the database")
+                }
+                publicKey = key
+                signed = checkpoints == "kafka"
+                    ? try await CheckpointFeed(kafka: configuration.kafka, topic: configuration.topics.checkpoints, logger: logger).readAll()
+                    : try CheckpointFile.read(checkpoints)
+            }
             let progress = ProgressBar(label: "verifying")
-            let report = try await options.withDatabase(configuration, logger: logger) { client in
+            var (report, checkpointProblems) = try await options.withDatabase(configuration, logger: logger) { client in
                 let verifier = AuditVerifier(client: client)
-                if let caseID { return try await verifier.verifyCase(caseID) }
-                return try await verifier.verifyAll { progress.show($0, of: $1) }
+                if let caseID { return (try await verifier.verifyCase(caseID), [String]()) }
+                let report = try await verifier.verifyAll { progress.show($0, of: $1) }
+                var problems: [String] = []
+                let store = HubStore(client: client)
+                for item in signed {
+                    guard let publicKey, item.checkpoint.isSigned(item.signature, by: publicKey) else {
+                        problems.append("the checkpoint of \(RFC3339.format(item.checkpoint.time)) is not signed by this hub key: not trusted")
+                        continue
+                    }
+                    problems += try await store.disagreements(with: item.checkpoint)
+                }
+                return (report, problems)
             }
             progress.finish()
-            if report.isIntact {
-                print("audit trail intact: \(report.checked) record(s) checked\(caseID.map { " for case \($0)" } ?? "")")
+            if report.isIntact && checkpointProblems.isEmpty {
+                let against = checkpoints == nil ? "" : ", consistent with \(signed.count) signed checkpoint(s)"
+                print("audit trail intact: \(report.checked) record(s) checked\(caseID.map { " for case \($0)" } ?? "")\(against)")
             } else {
-                print("audit trail BROKEN: \(report.breaks.count) problem(s) in \(report.checked) record(s) checked")
+                checkpointProblems = Array(Set(checkpointProblems)).sorted()
+                print("audit trail BROKEN: \(report.breaks.count + checkpointProblems.count) problem(s) in \(report.checked) record(s) checked")
                 for problem in report.breaks { print("  \(problem)") }
+                for problem in checkpointProblems { print("  \(problem)") }
                 throw ExitCode(1)
             }
         }
+    }
+
+    /// `casehub audit checkpoint --hub-key FILE`: a checkpoint now.
+    struct Checkpoint: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Sign and publish a checkpoint of the audit chains' heads now.")
+
+        @OptionGroup var options: CommonOptions
+
+        @Option(help: "The hub's Ed25519 signing key file.")
+        var hubKey: String
+
+        func run() async throws {
+            let logger = try options.bootstrapLogging()
+            let configuration = try options.configuration()
+            let key = try HubSigningKey.load(at: hubKey)
+            let signed = try await options.withDatabase(configuration, logger: logger) { client in
+                try await CheckpointWriter(store: HubStore(client: client), key: key, topics: configuration.topics, interval: .seconds(5),
+                                           relayWakeup: Wakeup(), logger: logger).writeNow()
+            }
+            print("checkpoint of \(signed.checkpoint.heads.count) chain(s) at \(RFC3339.format(signed.checkpoint.time)) written; the hub's relay publishes it")
+        }
+    }
+
+    /// `casehub audit export-checkpoints FILE`: what an auditor keeps.
+    struct ExportCheckpoints: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "export-checkpoints", abstract: "Write every checkpoint on the checkpoints topic to a file (one JSON object a line).")
+
+        @OptionGroup var options: CommonOptions
+
+        @Argument(help: "The file to write.")
+        var file: String
+
+        func run() async throws {
+            let logger = try options.bootstrapLogging()
+            let configuration = try options.configuration()
+            let signed = try await CheckpointFeed(kafka: configuration.kafka, topic: configuration.topics.checkpoints, logger: logger).readAll()
+            try CheckpointFile.write(signed, to: file)
+            print("\(signed.count) checkpoint(s) written to \(file)")
+        }
+    }
+
+    /// `casehub audit hub-key --hub-key FILE`: the public half, for auditors.
+    struct HubKey: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "hub-key", abstract: "Print the hub's public key (base64) and key id.")
+
+        @Option(help: "The hub's Ed25519 signing key file.")
+        var hubKey: String
+
+        func run() async throws {
+            let key = try HubSigningKey.load(at: hubKey)
+            print("\(key.publicKey.rawRepresentation.base64EncodedString())\t\(HubSigningKey.keyID(of: key))")
+        }
+    }
+}
+
+/// Checkpoints in a file: one JSON object (``AuditCheckpoint/Signed``) a line.
+enum CheckpointFile {
+    static func read(_ path: String) throws -> [AuditCheckpoint.Signed] {
+        guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path)") }
+        return try data.split(separator: UInt8(ascii: "\n")).enumerated().map { index, line in
+            do {
+                return try AuditCheckpoint.Signed(json: try JSONValue.parse(Array(line)))
+            } catch {
+                throw ValidationError("\(path):\(index + 1): not a checkpoint: \(error)")
+            }
+        }
+    }
+
+    static func write(_ checkpoints: [AuditCheckpoint.Signed], to path: String) throws {
+        let text = checkpoints.map { $0.json.canonicalString + "\n" }.joined()
+        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8)) else { throw ValidationError("cannot write \(path)") }
     }
 }
 

@@ -10,11 +10,14 @@ struct MigrateCommand: AsyncParsableCommand {
 
     @OptionGroup var options: CommonOptions
 
+    @Option(help: "How many audit chains a new database gets (1–4096); fixed once the database has them.")
+    var auditShards: Int = AuditShards.defaultCount
+
     func run() async throws {
         let logger = try options.bootstrapLogging()
         let configuration = try options.configuration()
         let applied = try await options.withDatabase(configuration, logger: logger) { client in
-            try await Migrator(client: client, logger: logger).migrate()
+            try await Migrator(client: client, logger: logger, auditShardCount: auditShards).migrate()
         }
         print(applied.isEmpty
               ? "database schema is current (version \(Migration.latestVersion))"

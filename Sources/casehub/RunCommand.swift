@@ -39,6 +39,7 @@ struct RunCommand: AsyncParsableCommand {
         let scheme = configuration.httpTLS == nil ? "http" : "https"
         let agencyCount = configuration.registry.all.count
         configuration.keyDirectory = (dataDir as NSString).appendingPathComponent("keys")
+        configuration.hubKeyFile = (dataDir as NSString).appendingPathComponent("hub-key/casehub-hub.ed25519")
         let dropDirectory = (dataDir as NSString).appendingPathComponent("drop")
         configuration.fileDropDirectory = dropDirectory
         let tokenFile = (dataDir as NSString).appendingPathComponent("tokens.txt")
@@ -63,10 +64,14 @@ struct HubCommand: AsyncParsableCommand {
 
     @OptionGroup var options: CommonOptions
 
+    @Option(help: "The hub's Ed25519 signing key file (created if missing): it signs the audit checkpoints. Without it, none are written.")
+    var hubKey: String?
+
     func run() async throws {
         let logger = try options.bootstrapLogging()
         var configuration = try options.configuration()
         configuration.roles = .init(hub: true, adapters: [])
+        configuration.hubKeyFile = hubKey
         try await CaseHubStack.prepare(configuration, logger: logger)
         try await CaseHubStack(configuration: configuration, logger: logger).run()
     }

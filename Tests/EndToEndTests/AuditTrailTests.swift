@@ -1,7 +1,9 @@
 import CaseHubServer
 import CaseModel
+import Crypto
 import Foundation
 import Hub
+import Logging
 @testable import HubStore
 import Postgres
 import Testing
@@ -59,65 +61,143 @@ struct AuditTrailTests {
         }
     }
 
+    /// A case's rows in its audit chain: global seq, chain, position.
+    func chain(of caseID: String, _ database: PostgresClient) async throws -> [(seq: Int64, shard: Int32, position: Int64)] {
+        try await database.query("""
+            SELECT seq, shard, shard_seq FROM case_events
+            WHERE shard = (SELECT shard FROM case_events WHERE case_id = \(caseID) LIMIT 1) ORDER BY shard_seq
+            """).map { (try $0.decode("seq"), try $0.decode("shard"), try $0.decode("shard_seq")) }
+    }
+
     @Test func everyKindOfTamperingIsFoundWhereItHappened() async throws {
         try await withRunningStack { _, http, database in
             try await populate(http)
             let verifier = AuditVerifier(client: database)
-            let seqs = try await database.query("SELECT seq, case_id FROM case_events ORDER BY seq")
-            #expect(seqs.count == 7)
+            #expect(try await database.query("SELECT seq FROM case_events").count == 7)
+            // audit-1's chain holds at least its submission, acceptance and the refusal.
+            let first = try await chain(of: "audit-1", database)
+            #expect(first.count >= 3)
 
             // Changed: a word in a payload.
-            try await database.execute("UPDATE case_events SET body = jsonb_set(body, '{data,summary}', '\"改过\"') WHERE seq = 1")
+            try await database.execute("UPDATE case_events SET body = jsonb_set(body, '{data,summary}', '\"改过\"') WHERE seq = \(first[0].seq)")
             var report = try await verifier.verifyAll()
-            #expect(report.breaks.map(\.seq) == [1] && report.breaks[0].problem.contains("content changed"))
-            #expect(try await verifier.verifyCase("audit-1").breaks.contains { $0.seq == 1 })
-            try await database.execute("UPDATE case_events SET body = jsonb_set(body, '{data,summary}', '\"第1件\"') WHERE seq = 1")
+            #expect(report.breaks.map(\.seq) == [first[0].seq] && report.breaks[0].problem.contains("content changed"), "\(report.breaks)")
+            #expect(try await verifier.verifyCase("audit-1").breaks.contains { $0.seq == first[0].seq })
+            try await database.execute("UPDATE case_events SET body = jsonb_set(body, '{data,summary}', '\"第1件\"') WHERE seq = \(first[0].seq)")
             #expect(try await verifier.verifyAll().isIntact)
 
-            // Deleted: a row in the middle.
-            let saved = try await database.query("SELECT * FROM case_events WHERE seq = 3")
-            try await database.execute("DELETE FROM case_events WHERE seq = 3")
+            // Deleted: a row in the middle of a chain; the row after it no longer follows.
+            try await database.execute("DELETE FROM case_events WHERE seq = \(first[1].seq)")
             report = try await verifier.verifyAll()
-            #expect(report.breaks.contains { $0.seq == 3 && $0.problem.contains("missing") })
-            #expect(report.breaks.contains { $0.seq == 4 && $0.problem.contains("does not follow") })
-            #expect(!(try await verifier.verifyCase("audit-2").isIntact))
-            _ = saved
+            #expect(report.breaks.contains { $0.seq == first[2].seq && $0.position == first[1].position && $0.problem.contains("missing") }, "\(report.breaks)")
+            #expect(report.breaks.contains { $0.seq == first[2].seq && $0.problem.contains("does not follow") }, "\(report.breaks)")
+            #expect(!(try await verifier.verifyCase("audit-1").isIntact))
 
-            // Reordered: two rows swap places.
-            try await database.execute("UPDATE case_events SET seq = -5 WHERE seq = 5")
-            try await database.execute("UPDATE case_events SET seq = 5 WHERE seq = 6")
-            try await database.execute("UPDATE case_events SET seq = 6 WHERE seq = -5")
+            // Reordered: two rows of another chain swap places.
+            let second = try await chain(of: "audit-2", database)
+            try #require(second[0].shard != first[0].shard, "audit-1 and audit-2 are in different chains")
+            try await database.execute("UPDATE case_events SET shard_seq = -1 WHERE seq = \(second[0].seq)")
+            try await database.execute("UPDATE case_events SET shard_seq = \(second[0].position) WHERE seq = \(second[1].seq)")
+            try await database.execute("UPDATE case_events SET shard_seq = \(second[1].position) WHERE seq = \(second[0].seq)")
             report = try await verifier.verifyAll()
-            #expect(report.breaks.contains { $0.seq == 5 })
+            #expect(report.breaks.contains { $0.shard == Int(second[0].shard) && $0.seq == second[1].seq }, "\(report.breaks)")
 
-            // Deleted at the end: the head no longer matches.
-            try await database.execute("DELETE FROM case_events WHERE seq = 7")
+            // Deleted at the end of a chain: its head no longer matches.
+            let third = try await chain(of: "audit-3", database)
+            try await database.execute("DELETE FROM case_events WHERE seq = \(third.last!.seq)")
             report = try await verifier.verifyAll()
-            #expect(report.breaks.contains { $0.problem.contains("head records seq 7") })
+            #expect(report.breaks.contains { $0.shard == Int(third[0].shard) && $0.problem.contains("head records #\(third.last!.position)") }, "\(report.breaks)")
         }
     }
 
     @Test func anInsertedRowIsFound() async throws {
         try await withRunningStack { _, http, database in
             try await populate(http)
-            // A forged row slipped in after seq 2, its own hash computed correctly:
-            // the row after it no longer follows.
-            let second = try await database.query("\(unsafeSQL: AuditVerifier.select) WHERE seq = 2")
-            let (entry, _, hash) = try AuditVerifier.entry(from: second[0])
+            // A forged row slipped in after audit-1's first row, its own hash
+            // computed correctly: the row after it no longer follows.
+            let rows = try await chain(of: "audit-1", database)
+            let first = try await database.query("\(unsafeSQL: AuditVerifier.select) WHERE seq = \(rows[0].seq)")
+            let (entry, _, hash, _) = try AuditVerifier.entry(from: first[0])
             var forged = entry
-            forged.seq = 3
+            forged.seq = 2
             forged.eventID = "forged"
             let forgedHash = AuditChain.hash(previous: hash, entry: forged)
-            try await database.execute("UPDATE case_events SET seq = seq + 100 WHERE seq >= 3")
+            try await database.execute("UPDATE case_events SET shard_seq = shard_seq + 100 WHERE shard = \(rows[0].shard) AND shard_seq >= 2")
             try await database.execute("""
-                INSERT INTO case_events (seq, event_id, case_id, outcome, type, source, occurred_at, recorded_at, case_version, body, prev_hash, hash)
-                SELECT 3, 'forged', case_id, outcome, type, source, occurred_at, recorded_at, case_version, body, hash, \(forgedHash)
-                FROM case_events WHERE seq = 2
+                INSERT INTO case_events (shard, shard_seq, event_id, case_id, outcome, type, source, occurred_at, recorded_at, case_version, body, prev_hash, hash)
+                SELECT shard, 2, 'forged', case_id, outcome, type, source, occurred_at, recorded_at, case_version, body, hash, \(forgedHash)
+                FROM case_events WHERE seq = \(rows[0].seq)
                 """)
-            try await database.execute("UPDATE case_events SET seq = seq - 99 WHERE seq >= 103")
+            try await database.execute("UPDATE case_events SET shard_seq = shard_seq - 99 WHERE shard = \(rows[0].shard) AND shard_seq >= 102")
             let report = try await AuditVerifier(client: database).verifyAll()
-            #expect(!report.breaks.contains { $0.seq == 3 }, "\(report.breaks)")
-            #expect(report.breaks.contains { $0.seq == 4 && $0.problem.contains("does not follow") }, "\(report.breaks)")
+            #expect(!report.breaks.contains { $0.position == 2 && $0.shard == Int(rows[0].shard) }, "\(report.breaks)")
+            #expect(report.breaks.contains { $0.seq == rows[1].seq && $0.problem.contains("does not follow") }, "\(report.breaks)")
+        }
+    }
+
+    /// Someone with write access to PostgreSQL rewrites a whole chain and
+    /// recomputes every hash: the chain verifies, but the hub's signed
+    /// checkpoints, kept outside the database, expose it — from Kafka, and
+    /// from a file an auditor exported, through the command line.
+    @Test func aConsistentRewriteIsCaughtByTheSignedCheckpoints() async throws {
+        let keyFile = FileManager.default.temporaryDirectory.appendingPathComponent(TestEnvironment.uniqueName("hub-key")).path
+        try await withRunningStack(configure: {
+            $0.hubKeyFile = keyFile
+            $0.checkpointInterval = .milliseconds(200)
+        }) { stack, http, database in
+            try await populate(http)
+            let feed = CheckpointFeed(kafka: stack.configuration.kafka, topic: stack.configuration.topics.checkpoints, logger: Logger(label: "test"))
+            // The stack's checkpoint writer signs the heads once they cover all seven rows; its relay publishes it.
+            var covering: AuditCheckpoint.Signed?
+            #expect(await eventually {
+                covering = (try? await feed.readAll())?.last { $0.checkpoint.heads.map(\.seq).reduce(0, +) == 7 }
+                return covering != nil
+            })
+            let signed = try #require(covering)
+            let key = try HubSigningKey.load(at: keyFile)
+            #expect(signed.checkpoint.isSigned(signed.signature, by: key.publicKey))
+            #expect(!signed.checkpoint.isSigned(signed.signature, by: Curve25519.Signing.PrivateKey().publicKey))
+            let store = HubStore(client: database)
+            #expect(try await store.disagreements(with: signed.checkpoint).isEmpty)
+
+            // The rewrite: audit-2's first row says something else, and every
+            // hash of its chain, and the chain's head, are recomputed.
+            let rows = try await chain(of: "audit-2", database)
+            var previous = AuditChain.genesis
+            for (index, row) in rows.enumerated() {
+                let read = try await database.query("\(unsafeSQL: AuditVerifier.select) WHERE seq = \(row.seq)")
+                var (entry, _, _, _) = try AuditVerifier.entry(from: read[0])
+                if index == 0 {
+                    entry.body = JSONValue.object(entry.body.objectValue!.merging(
+                        ["data": ["receiver": "zz-procuratorate", "referralKind": "clue", "summary": "从未发生"]]) { $1 })
+                    entry.bodyBytes = entry.body.canonicalBytes
+                }
+                let hash = AuditChain.hash(previous: previous, entry: entry)
+                try await database.execute("""
+                    UPDATE case_events SET body = \(PostgresJSON(entry.body.canonicalString)), prev_hash = \(previous), hash = \(hash)
+                    WHERE seq = \(row.seq)
+                    """)
+                previous = hash
+            }
+            try await database.execute("UPDATE audit_shards SET hash = \(previous) WHERE shard = \(rows[0].shard)")
+            #expect(try await AuditVerifier(client: database).verifyAll().isIntact, "the rewrite is consistent: the chain alone cannot tell")
+            let found = try await store.disagreements(with: signed.checkpoint)
+            #expect(found.count == 1 && found[0].contains("chain \(rows[0].shard)") && found[0].contains("rewritten"), "\(found)")
+
+            // The auditor's way: export from Kafka, verify against the file with the hub's public key.
+            var environment = ProcessInfo.processInfo.environment
+            environment["CASEHUB_DATABASE_URL"] = stack.configuration.databaseURL
+            environment["CASEHUB_KAFKA_BROKERS"] = TestEnvironment.kafkaBrokers
+            environment["CASEHUB_TOPIC_PREFIX"] = stack.configuration.topics.prefix
+            let exported = FileManager.default.temporaryDirectory.appendingPathComponent(TestEnvironment.uniqueName("checkpoints")).path
+            let export = try CommandLineTests().run(["audit", "export-checkpoints", exported], environment: environment)
+            #expect(export.status == 0, "\(export.output)")
+            let publicKey = key.publicKey.rawRepresentation.base64EncodedString()
+            let verify = try CommandLineTests().run(["audit", "verify", "--checkpoints", exported, "--hub-public-key", publicKey], environment: environment)
+            #expect(verify.status == 1 && verify.output.contains("rewritten"), "\(verify.output)")
+            let stranger = Curve25519.Signing.PrivateKey().publicKey.rawRepresentation.base64EncodedString()
+            let untrusted = try CommandLineTests().run(["audit", "verify", "--checkpoints", exported, "--hub-public-key", stranger], environment: environment)
+            #expect(untrusted.status == 1 && untrusted.output.contains("not signed by this hub key"), "\(untrusted.output)")
         }
     }
 

@@ -82,6 +82,62 @@ import TestSupport
         #expect(AuditChain.hash(previous: AuditChain.genesis, entry: entry) == Array(SHA256.hash(data: AuditChain.genesis + full)))
     }
 
+    /// The audit trail is no single line: while one transaction holds a
+    /// chain's head (as a hub does while it writes its batch), a transaction
+    /// on another chain commits, and one on the same chain waits.
+    @Test func transactionsOnDifferentChainsDoNotWaitForEachOther() async throws {
+        let client = try await migratedClient()
+        defer { Task { await client.shutdown() } }
+        let store = HubStore(client: client)
+        let count = try await store.auditShards()
+        #expect(count == AuditShards.defaultCount)
+        func shard(_ caseID: String) -> Int { AuditShards.shard(of: AuditShards.key(caseID: caseID, source: "zz-epb"), count: count) }
+        let held = "chain-held"
+        let other = try #require((0..<1_000).map { "chain-other-\($0)" }.first { shard($0) != shard(held) })
+        func append(_ caseID: String) async throws {
+            let event = referral(caseID)
+            try await store.withTransaction { transaction in
+                transaction.appendAudit(eventID: event.id.description, caseID: caseID, outcome: .accepted, type: event.type.rawValue,
+                                        source: "zz-epb", occurredAt: event.time, recordedAt: Date(), caseVersion: 1, body: event.structured)
+            }
+        }
+        let holding = RunFlag(false)
+        let release = RunFlag(false)
+        let holder = Task {
+            try await client.withTransaction { connection in
+                _ = try await connection.query("SELECT seq FROM audit_shards WHERE shard = \(Int64(shard(held))) FOR UPDATE")
+                holding.value = true
+                while !release.value { try await Task.sleep(for: .milliseconds(20)) }
+            }
+        }
+        #expect(await eventually { holding.value })
+        let started = ContinuousClock.now
+        try await append(other)
+        #expect(ContinuousClock.now - started < .seconds(5), "another chain's transaction must not wait")
+        let done = RunFlag(false)
+        let waiting = Task {
+            try await append(held)
+            done.value = true
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(!done.value, "a transaction on the held chain waits for its head")
+        release.value = true
+        try await holder.value
+        try await waiting.value
+        #expect(done.value)
+        let report = try await AuditVerifier(client: client).verifyAll()
+        #expect(report.checked == 2 && report.isIntact, "\(report.breaks)")
+    }
+
+    /// The shard function is stable (it must never move a case between chains).
+    @Test func theShardOfACaseIsStable() {
+        #expect(AuditShards.shard(of: "case:audit-1", count: 64) == 29)
+        #expect(AuditShards.shard(of: "case:audit-2", count: 64) == 34)
+        #expect(AuditShards.key(caseID: nil, source: "zz-court") == "sender:zz-court")
+        let spread = Set((0..<1_000).map { AuditShards.shard(of: "case:\($0)", count: 64) })
+        #expect(spread.count == 64, "1,000 cases reach every chain")
+    }
+
     /// One process leads at a time; when its session ends, another takes over.
     @Test func oneLeaderAtATime() async throws {
         let client = try await migratedClient()
