@@ -133,7 +133,7 @@ let package = Package(
         .target(
             name: "AdminAPI",
             dependencies: [
-                "CaseHubMetrics", "CaseModel", "HTTPCommon", "HubStore", "Kafka", "Postgres",
+                "CaseHubMetrics", "CaseModel", "HTTPCommon", "HubStore", "Kafka",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             resources: [.copy("Dashboard")],
@@ -192,6 +192,18 @@ let package = Package(
         .testTarget(
             name: "RepositoryTests",
             dependencies: ["CaseModel", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        // The agencies' HTTP layer in-process (HummingbirdTesting's router mode):
+        // authentication, limits, problem documents. No broker, no database.
+        .testTarget(
+            name: "AdaptersTests",
+            dependencies: [
+                "Adapters", "CaseModel", "HTTPCommon", "HubStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
