@@ -16,6 +16,35 @@ public protocol AgencyTokenLookup: Sendable {
 
 extension AgencyTokenStore: AgencyTokenLookup {}
 
+/// What every agency path goes through before its handler, in this order:
+/// ``AgencyAuthenticationMiddleware`` (the path's agency, its bearer token),
+/// ``AgencyRateLimitMiddleware`` (its budget), and ``SubmissionProblemMiddleware``
+/// (a refused submission answered as its problem document). Routes are added
+/// to the group ``group(under:)`` returns; their context carries the agency.
+public struct AgencyAccess: Sendable {
+    let agencies: Set<AgencyID>
+    let tokens: any AgencyTokenLookup
+    let limits: AdapterLimits
+    let rateLimiter: AgencyRateLimiter
+
+    public init(agencies: Set<AgencyID>, tokens: any AgencyTokenLookup, limits: AdapterLimits) {
+        self.agencies = agencies
+        self.tokens = tokens
+        self.limits = limits
+        rateLimiter = AgencyRateLimiter(requestsPerSecond: limits.requestsPerSecond, burst: limits.burst)
+    }
+
+    /// The authenticated group inside `parent`, a group whose path holds the
+    /// `:agency` parameter (`v1/agencies/:agency`) and that may carry the
+    /// server's own middleware (it runs first, in the server's context).
+    public func group<Parent: RequestContext>(under parent: RouterGroup<Parent>) -> RouterGroup<AgencyRequestContext<Parent>> {
+        parent.group(context: AgencyRequestContext<Parent>.self)
+            .add(middleware: AgencyAuthenticationMiddleware<AgencyRequestContext<Parent>>(agencies: agencies, tokens: tokens))
+            .add(middleware: AgencyRateLimitMiddleware<AgencyRequestContext<Parent>>(limiter: rateLimiter, limits: limits))
+            .add(middleware: SubmissionProblemMiddleware<AgencyRequestContext<Parent>>())
+    }
+}
+
 /// Authenticates agency paths (`/v1/agencies/{agency}/…`): the path must name
 /// an agency this process serves (`404`), the request must carry a bearer
 /// token (`401` with `WWW-Authenticate: Bearer`) issued to that very agency
