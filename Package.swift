@@ -134,7 +134,7 @@ let package = Package(
         .target(
             name: "AdminAPI",
             dependencies: [
-                "CaseHubMetrics", "CaseModel", "HTTPCommon", "HubStore", "Kafka", "Postgres",
+                "CaseHubMetrics", "CaseModel", "HTTPCommon", "HubStore", "Kafka",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             resources: [.copy("Dashboard")],
@@ -201,6 +201,18 @@ let package = Package(
             dependencies: [
                 "CaseModel", "HubStore", "Postgres", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The agencies' HTTP layer in-process (HummingbirdTesting's router mode):
+        // authentication, limits, problem documents. No broker, no database.
+        .testTarget(
+            name: "AdaptersTests",
+            dependencies: [
+                "Adapters", "CaseModel", "HTTPCommon", "HubStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -1,13 +1,14 @@
 import CaseModel
 import Foundation
-import HTTPCommon
 import Synchronization
 
 /// What one agency's system may send, so that no agency can starve the
 /// others or the hub: body size, events per batch, string length, and
 /// requests per second. Each is configurable (``CaseHubConfiguration``
-/// reads `CASEHUB_MAX_*` and `CASEHUB_RATE_*`); breaking one is a `413` or
-/// `429` with a problem body saying which limit and its value.
+/// reads `CASEHUB_MAX_*` and `CASEHUB_RATE_*`). Breaking a limit on content
+/// is a ``SubmissionError`` naming the limit and its value; the HTTP API
+/// answers it, and a request over the body size or the rate, with a `413`
+/// or `429` problem.
 public struct AdapterLimits: Sendable, Equatable {
     /// Bytes of one request body.
     public var maxBodyBytes = 4 << 20
@@ -24,21 +25,17 @@ public struct AdapterLimits: Sendable, Equatable {
 
     public init() {}
 
-    /// The first string longer than `maxStringBytes`, as a 413 naming where it is.
-    public func checkStrings(in value: JSONValue, pathPrefix: String = "") throws(ProblemDetails) {
+    /// The first string longer than `maxStringBytes`, named by its path.
+    public func checkStrings(in value: JSONValue, pathPrefix: String = "") throws(SubmissionError) {
         if let path = Self.firstString(in: value, longerThan: maxStringBytes, at: pathPrefix) {
-            throw ProblemDetails(.contentTooLarge, title: "String too long",
-                                 detail: "a string exceeds \(maxStringBytes) bytes; nothing was submitted",
-                                 violations: [Violation(path: path, rule: "maxLength", message: "at most \(maxStringBytes) UTF-8 bytes")])
+            throw .stringTooLong(path: path, limit: maxStringBytes)
         }
     }
 
-    /// A `422` for text PostgreSQL cannot store (U+0000).
-    public static func checkStorable(_ value: JSONValue, pathPrefix: String = "") throws(ProblemDetails) {
+    /// Text PostgreSQL cannot store (U+0000), named by its path.
+    public static func checkStorable(_ value: JSONValue, pathPrefix: String = "") throws(SubmissionError) {
         if let path = value.pathOfNULCharacter {
-            throw ProblemDetails(.unprocessableContent, title: "Unstorable text",
-                                 detail: "text may not contain U+0000 (NUL); nothing was submitted",
-                                 violations: [Violation(path: pathPrefix + path, rule: "text", message: "no U+0000 (NUL) characters")])
+            throw .unstorableText(path: pathPrefix + path)
         }
     }
 
@@ -95,13 +92,5 @@ public final class AgencyRateLimiter: Sendable {
             }
             return .milliseconds(Int64(((1 - bucket.tokens) / rate * 1000).rounded(.up)))
         }
-    }
-
-    /// The 429 for a refused request, with `Retry-After` in whole seconds.
-    public static func tooManyRequests(retryAfter wait: Duration, limits: AdapterLimits) -> ProblemDetails {
-        var problem = ProblemDetails(.tooManyRequests, title: "Too many requests",
-                                     detail: "at most \(limits.requestsPerSecond) requests per second per agency (bursts of \(Int(limits.burst))); retry later")
-        problem.headers[.retryAfter] = String(max(1, Int((Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18).rounded(.up))))
-        return problem
     }
 }

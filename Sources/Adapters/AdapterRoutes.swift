@@ -1,9 +1,7 @@
 import CaseModel
-import Crypto
 import Foundation
 import HubStore
 import Hummingbird
-import Kafka
 import Logging
 import HTTPCommon
 
@@ -17,45 +15,43 @@ import HTTPCommon
 /// - `PUT|GET|DELETE /v1/agencies/{agency}/webhook` — push deliveries to the agency's URL (``WebhookPusher``)
 ///
 /// Every path needs `Authorization: Bearer <token>` with a token issued to
-/// that agency (`casehub agencies token ID`); another agency's token is refused.
+/// that agency (`casehub agencies token ID`); another agency's token is
+/// refused. ``AgencyAccess`` checks that before any handler runs; handlers
+/// read the agency from the context. The two submission routes are
+/// ``SubmissionRoutes``.
 public struct AdapterRoutes: Sendable {
-    let agencies: Set<AgencyID>
-    let submitter: AgencySubmitter
+    let access: AgencyAccess
+    let submission: SubmissionRoutes
     let deliveries: DeliveryStore
     let delivered: Wakeup
-    let tokens: AgencyTokenStore
     let cases: CaseViews
     let webhooks: WebhookStore
     let limits: AdapterLimits
-    let rateLimiter: AgencyRateLimiter
 
     public init(agencies: Set<AgencyID>, submitter: AgencySubmitter, deliveries: DeliveryStore, delivered: Wakeup,
                 tokens: AgencyTokenStore, cases: CaseViews, webhooks: WebhookStore, limits: AdapterLimits = AdapterLimits()) {
-        self.agencies = agencies
-        self.submitter = submitter
+        access = AgencyAccess(agencies: agencies, tokens: tokens, limits: limits)
+        submission = SubmissionRoutes(submitter: submitter, limits: limits)
         self.deliveries = deliveries
         self.delivered = delivered
-        self.tokens = tokens
         self.cases = cases
         self.webhooks = webhooks
         self.limits = limits
-        rateLimiter = AgencyRateLimiter(requestsPerSecond: limits.requestsPerSecond, burst: limits.burst)
     }
 
     public func add<Context: RequestContext>(to router: Router<Context>) {
-        add(to: router.group("v1/agencies/:agency"))
+        add(to: access.group(under: router.group("v1/agencies/:agency")))
     }
 
     /// As ``add(to:)``, with `agencyMiddleware` on every agency path, after
-    /// routing and before the routes' own token check (the server's
-    /// client-certificate check).
+    /// routing and before the token check (the server's client-certificate
+    /// check, which needs the server's own context).
     public func add<Middleware: RouterMiddleware>(to router: Router<Middleware.Context>, agencyMiddleware: Middleware) {
-        add(to: router.group("v1/agencies/:agency").add(middleware: agencyMiddleware))
+        add(to: access.group(under: router.group("v1/agencies/:agency").add(middleware: agencyMiddleware)))
     }
 
-    private func add<Context: RequestContext>(to group: RouterGroup<Context>) {
-        group.post("events") { request, context in try await submitEvents(request, context) }
-        group.post("records") { request, context in try await submitRecord(request, context) }
+    private func add<Parent: RequestContext>(to group: RouterGroup<AgencyRequestContext<Parent>>) {
+        submission.add(to: group)
         group.get("inbox") { request, context in try await inbox(request, context) }
         group.post("inbox/ack") { request, context in try await acknowledge(request, context) }
         group.get("cases/:caseId") { request, context in try await caseView(request, context) }
@@ -64,65 +60,10 @@ public struct AdapterRoutes: Sendable {
         group.delete("webhook") { request, context in try await deleteWebhook(request, context) }
     }
 
-    /// The agency of the path, once the request's bearer token is shown to be that agency's.
-    private func agency(_ request: Request, _ context: some RequestContext) async throws -> AgencyID {
-        let text = try context.parameters.require("agency")
-        guard let id = AgencyID(rawValue: text), agencies.contains(id) else {
-            throw ProblemDetails(.notFound, title: "Unknown agency", detail: "no adapter serves agency '\(text.prefix(80))' here")
-        }
-        let token = try BearerToken.require(request, realm: "casehub", howToGet: "a token issued to \(id) (casehub agencies token \(id))")
-        guard let owner = try await tokens.agency(forToken: token) else { throw BearerToken.unknown(realm: "casehub") }
-        guard owner == id else {
-            throw ProblemDetails(.forbidden, title: "Forbidden", detail: "this token belongs to another agency; it works only on that agency's paths")
-        }
-        // After authentication: only the agency's own requests spend its budget.
-        if let wait = rateLimiter.admit(id) { throw AgencyRateLimiter.tooManyRequests(retryAfter: wait, limits: limits) }
-        return id
-    }
-
-    /// The whole body, or 413 beyond the limit.
-    private func readBody(_ request: Request) async throws -> [UInt8] {
-        var request = request
-        do {
-            return Array(try await request.collectBody(upTo: limits.maxBodyBytes).readableBytesView)
-        } catch {
-            throw ProblemDetails(.contentTooLarge, title: "Body too large", detail: "the body exceeds \(limits.maxBodyBytes) bytes")
-        }
-    }
-
-    private func readJSON(_ request: Request) async throws -> JSONValue {
-        let body = try await readBody(request)
-        do {
-            return try JSONValue.parse(body)
-        } catch {
-            throw ProblemDetails(.badRequest, title: "Malformed JSON", detail: "\(error)")
-        }
-    }
-
-    // MARK: POST events
-
-    func submitEvents(_ request: Request, _ context: some RequestContext) async throws -> Response {
-        let agency = try await agency(request, context)
-        let json = try await readJSON(request)
-        let ids = try await submitter.submit(documents: json, from: agency, logger: context.logger)
-        return JSONResponse.make(.accepted, .object(["accepted": .array(ids.map { .string($0.description) })]))
-    }
-
-    // MARK: POST records
-
-    func submitRecord(_ request: Request, _ context: some RequestContext) async throws -> Response {
-        let agency = try await agency(request, context)
-        let body = try await readBody(request)
-        let contentType = request.headers[.contentType]?.lowercased() ?? ""
-        let isXML = contentType.hasPrefix("application/xml") || contentType.hasPrefix("text/xml")
-        let outcome = try await submitter.submitRecord(body, isXML: isXML, from: agency, logger: context.logger)
-        return JSONResponse.make(outcome.event == nil ? .ok : .accepted, outcome.json)
-    }
-
     // MARK: inbox
 
-    func inbox(_ request: Request, _ context: some RequestContext) async throws -> Response {
-        let agency = try await agency(request, context)
+    func inbox(_ request: Request, _ context: some IdentifiedRequestContext<AgencyID>) async throws -> Response {
+        let agency = try context.requireIdentity()
         let query = request.uri.queryParameters
         func integer(_ name: String) throws -> Int64? {
             guard let text = query.get(name) else { return nil }
@@ -149,9 +90,9 @@ public struct AdapterRoutes: Sendable {
         return JSONResponse.make(.ok, .object(body))
     }
 
-    func acknowledge(_ request: Request, _ context: some RequestContext) async throws -> Response {
-        let agency = try await agency(request, context)
-        let json = try await readJSON(request)
+    func acknowledge(_ request: Request, _ context: some IdentifiedRequestContext<AgencyID>) async throws -> Response {
+        let agency = try context.requireIdentity()
+        let json = try await AgencyRequestBody.json(request, limit: limits.maxBodyBytes)
         guard case .integer(let cursor)? = json["cursor"], cursor >= 0 else {
             throw ProblemDetails(.unprocessableContent, title: "Invalid acknowledgement", detail: "the body must be {\"cursor\": N}",
                                  violations: [Violation(path: "/cursor", rule: "required", message: "a non-negative integer cursor is required")])
@@ -162,8 +103,8 @@ public struct AdapterRoutes: Sendable {
 
     // MARK: cases
 
-    func caseView(_ request: Request, _ context: some RequestContext) async throws -> Response {
-        let agency = try await agency(request, context)
+    func caseView(_ request: Request, _ context: some IdentifiedRequestContext<AgencyID>) async throws -> Response {
+        let agency = try context.requireIdentity()
         let caseID = try context.parameters.require("caseId")
         guard caseID.utf8.count <= 256, !caseID.unicodeScalars.contains("\u{0}") else {
             throw ProblemDetails(.notFound, title: "Case not found", detail: "no such case that \(agency) is party to")
@@ -177,9 +118,9 @@ public struct AdapterRoutes: Sendable {
 
     // MARK: webhook
 
-    func putWebhook(_ request: Request, _ context: some RequestContext) async throws -> Response {
-        let agency = try await agency(request, context)
-        let json = try await readJSON(request)
+    func putWebhook(_ request: Request, _ context: some IdentifiedRequestContext<AgencyID>) async throws -> Response {
+        let agency = try context.requireIdentity()
+        let json = try await AgencyRequestBody.json(request, limit: limits.maxBodyBytes)
         var violations: [Violation] = []
         let url = json["url"]?.stringValue ?? ""
         if let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""), parsed.host?.isEmpty == false, url.count <= 2_000 {
@@ -207,8 +148,8 @@ public struct AdapterRoutes: Sendable {
         return JSONResponse.make(.ok, .object(body))
     }
 
-    func getWebhook(_ request: Request, _ context: some RequestContext) async throws -> Response {
-        let agency = try await agency(request, context)
+    func getWebhook(_ request: Request, _ context: some IdentifiedRequestContext<AgencyID>) async throws -> Response {
+        let agency = try context.requireIdentity()
         guard let status = try await webhooks.status(agency: agency) else {
             throw ProblemDetails(.notFound, title: "No webhook", detail: "\(agency) has no webhook; deliveries wait in its inbox")
         }
@@ -220,8 +161,8 @@ public struct AdapterRoutes: Sendable {
         return JSONResponse.make(.ok, .object(body))
     }
 
-    func deleteWebhook(_ request: Request, _ context: some RequestContext) async throws -> Response {
-        let agency = try await agency(request, context)
+    func deleteWebhook(_ request: Request, _ context: some IdentifiedRequestContext<AgencyID>) async throws -> Response {
+        let agency = try context.requireIdentity()
         guard try await webhooks.remove(agency: agency) else {
             throw ProblemDetails(.notFound, title: "No webhook", detail: "\(agency) has no webhook")
         }

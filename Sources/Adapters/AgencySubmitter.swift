@@ -5,14 +5,26 @@ import Foundation
 import HubStore
 import Kafka
 import Logging
-import HTTPCommon
+
+/// What the agencies' submission routes need of ``AgencySubmitter``: a seam,
+/// so that the HTTP layer can be tested without a broker or a database.
+public protocol AgencySubmitting: Sendable {
+    /// Canonical events in CloudEvents structured JSON: one, or an array. Returns their ids.
+    func submit(documents json: JSONValue, from agency: AgencyID, logger: Logger) async throws -> [EventID]
+    /// One native record of the agency's system, mapped and submitted.
+    func submitRecord(_ bytes: [UInt8], isXML: Bool, from agency: AgencyID, logger: Logger) async throws -> AgencySubmitter.RecordOutcome
+}
 
 /// Hands an agency's events to the hub, whichever way they came (HTTP events,
 /// HTTP native records, the file drop): validated against the schemas,
 /// their ids claimed (same content again is a retry, other content a
 /// conflict), signed with the agency's key, produced to `from.<agency>` and
 /// acknowledged by the broker. Nothing is published unless every event passes.
-public struct AgencySubmitter: Sendable {
+///
+/// A refusal is a ``SubmissionError`` (what is wrong and where); how the
+/// submission came decides how it is answered. Database and broker client
+/// failures propagate unchanged.
+public struct AgencySubmitter: AgencySubmitting {
     let registry: AgencyRegistry
     let topics: TopicNames
     let producer: KafkaProducer
@@ -32,7 +44,7 @@ public struct AgencySubmitter: Sendable {
     }
 
     /// Canonical events in CloudEvents structured JSON: one, or an array.
-    /// Returns their ids.
+    /// Returns their ids. Throws ``SubmissionError`` for a refusal (nothing published).
     public func submit(documents json: JSONValue, from agency: AgencyID, logger: Logger) async throws -> [EventID] {
         let isBatch: Bool
         let documents: [JSONValue]
@@ -43,12 +55,8 @@ public struct AgencySubmitter: Sendable {
             isBatch = false
             documents = [json]
         }
-        guard !documents.isEmpty else {
-            throw ProblemDetails(.unprocessableContent, title: "Empty batch", detail: "the batch holds no events")
-        }
-        guard documents.count <= limits.maxEventsPerBatch else {
-            throw ProblemDetails(.contentTooLarge, title: "Batch too large", detail: "at most \(limits.maxEventsPerBatch) events per batch")
-        }
+        guard !documents.isEmpty else { throw SubmissionError.emptyBatch }
+        guard documents.count <= limits.maxEventsPerBatch else { throw SubmissionError.batchTooLarge(limit: limits.maxEventsPerBatch) }
         try limits.checkStrings(in: json)
         try AdapterLimits.checkStorable(json)
         var events: [CloudEvent] = []
@@ -69,10 +77,7 @@ public struct AgencySubmitter: Sendable {
                 violations += error.violations.map { Violation(path: prefix + $0.path, rule: $0.rule, message: $0.message) }
             }
         }
-        guard violations.isEmpty else {
-            throw ProblemDetails(.unprocessableContent, title: "Invalid event",
-                                 detail: "\(violations.count) rule(s) broken; nothing was submitted", violations: violations)
-        }
+        guard violations.isEmpty else { throw SubmissionError.invalidEvents(violations) }
         try await publish(events, from: agency, pathPrefix: { isBatch ? "/\($0)" : "" }, logger: logger)
         return events.map(\.id)
     }
@@ -83,6 +88,13 @@ public struct AgencySubmitter: Sendable {
         public let label: String
         public let event: CloudEvent?
         public let note: String?
+
+        public init(recordType: String, label: String, event: CloudEvent?, note: String?) {
+            self.recordType = recordType
+            self.label = label
+            self.event = event
+            self.note = note
+        }
 
         public var json: JSONValue {
             var record: [String: JSONValue] = ["type": .string(recordType), "label": .string(label)]
@@ -95,11 +107,11 @@ public struct AgencySubmitter: Sendable {
     }
 
     /// One native record (JSON object, or flat XML), mapped by the table of
-    /// the agency's kind, then submitted like an event.
+    /// the agency's kind, then submitted like an event. Throws
+    /// ``SubmissionError`` for a refusal (nothing published).
     public func submitRecord(_ bytes: [UInt8], isXML: Bool, from agency: AgencyID, logger: Logger) async throws -> RecordOutcome {
         guard let sender = registry[agency], let mapping = mappings[sender.kind] else {
-            throw ProblemDetails(.notFound, title: "No native mapping",
-                                 detail: "agencies of kind \(registry[agency]?.kind.rawValue ?? "?") have no native record mapping; submit canonical events")
+            throw SubmissionError.noNativeMapping(kind: registry[agency]?.kind)
         }
         let record: [String: JSONValue]
         do {
@@ -110,13 +122,12 @@ public struct AgencySubmitter: Sendable {
                 do {
                     json = try JSONValue.parse(bytes)
                 } catch {
-                    throw ProblemDetails(.badRequest, title: "Malformed JSON", detail: "\(error)")
+                    throw SubmissionError.malformedJSON(reason: "\(error)")
                 }
                 record = try NativeRecordReader.json(json)
             }
         } catch let error as NativeRecordError {
-            throw ProblemDetails(.badRequest, title: isXML ? "Malformed XML" : "Malformed record",
-                                 detail: error.violations.map(\.message).joined(separator: "; "), violations: error.violations)
+            throw SubmissionError.malformedRecord(format: isXML ? .xml : .json, violations: error.violations)
         }
         try limits.checkStrings(in: .object(record))
         try AdapterLimits.checkStorable(.object(record))
@@ -124,17 +135,15 @@ public struct AgencySubmitter: Sendable {
         do {
             mapped = try mapping.map(record, from: sender, registry: registry, now: Date())
         } catch {
-            throw ProblemDetails(.unprocessableContent, title: "Invalid native record",
-                                 detail: "\(error.violations.count) field(s) cannot be mapped; nothing was submitted", violations: error.violations)
+            throw SubmissionError.invalidRecord(error.violations)
         }
         let outcome = RecordOutcome(recordType: mapped.recordType, label: mapped.rule.label, event: mapped.event, note: mapped.rule.note)
         guard let event = mapped.event else { return outcome }
         // The mapped event must pass the same schema check as one sent as an event.
         let violations = EventCatalogue.standard.validate(data: event.data, of: event.type)
         guard violations.isEmpty else {
-            throw ProblemDetails(.unprocessableContent, title: "Invalid native record",
-                                 detail: "the record maps to a \(event.type) that breaks \(violations.count) rule(s); nothing was submitted",
-                                 violations: violations.map { Violation(path: "/(\(event.type))" + $0.path, rule: $0.rule, message: $0.message) })
+            throw SubmissionError.invalidMappedEvent(
+                type: event.type, violations: violations.map { Violation(path: "/(\(event.type))" + $0.path, rule: $0.rule, message: $0.message) })
         }
         try await publish([event], from: agency, pathPrefix: { _ in "" }, logger: logger)
         return outcome
@@ -148,11 +157,9 @@ public struct AgencySubmitter: Sendable {
         })
         let conflicts = zip(events, claims).enumerated().filter { $0.element.1 == .conflicting }
         guard conflicts.isEmpty else {
-            throw ProblemDetails(.conflict, title: "Event id reused",
-                                 detail: "\(conflicts.count) event id(s) were already submitted with different content; nothing was submitted",
-                                 violations: conflicts.map { index, pair in
-                                     Violation(path: pathPrefix(index) + "/id", rule: "unique", message: "id \(pair.0.id) was already used for other content")
-                                 })
+            throw SubmissionError.idReused(conflicts.map { index, pair in
+                Violation(path: pathPrefix(index) + "/id", rule: "unique", message: "id \(pair.0.id) was already used for other content")
+            })
         }
         // The adapter vouches for its agency: every event leaves signed with the agency's key.
         let messages = try events.map { KafkaOutgoingMessage(topic: topics.from(agency), event: try signingKeys.sign($0)) }
@@ -163,8 +170,7 @@ public struct AgencySubmitter: Sendable {
         }
         if let failure = failures.first {
             logger.error("publishing to the hub failed", metadata: ["casehub.agency": "\(agency)", "error": "\(failure)"])
-            throw ProblemDetails(.serviceUnavailable, title: "Hub unavailable",
-                                 detail: "\(failures.count) of \(events.count) event(s) could not be handed to the hub; submit them again (ids make this safe)")
+            throw SubmissionError.hubUnavailable(failed: failures.count, total: events.count)
         }
     }
 }

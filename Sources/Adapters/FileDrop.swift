@@ -11,8 +11,10 @@ import HTTPCommon
 ///   `.json` (a native record, or canonical events when it holds a CloudEvent
 ///   or an array of them). Each is submitted like an HTTP request and moved
 ///   to `done/` (beside `<name>.receipt.json`) or to `failed/` (beside
-///   `<name>.problem.json` saying why). When the hub is unreachable the file
-///   stays and is tried again. Write files under a name starting with `.`
+///   `<name>.problem.json` saying why: the problem document the HTTP API
+///   would answer). When the hub is unreachable (a retriable
+///   ``SubmissionError``, or any failure of the database or the broker) the
+///   file stays and is tried again. Write files under a name starting with `.`
 ///   and rename them when complete: hidden files are never picked up.
 /// - `incoming/`: every delivery, one file each (`<cursor>-<type>-<id>.json`),
 ///   written atomically (temporary name, then rename) in cursor order;
@@ -82,9 +84,9 @@ public final class FileDrop: Service, Sendable {
                 let receipt = try await submit(file, name: name, from: agency)
                 try settle(file, name: name, into: folder(agency, "done"), note: receipt, suffix: "receipt")
                 logger.info("file submitted", metadata: ["casehub.agency": "\(agency)", "file": "\(name)"])
-            } catch let problem as ProblemDetails where problem.status.code != 503 {
-                try settle(file, name: name, into: folder(agency, "failed"), note: problem.json, suffix: "problem")
-                logger.warning("file refused", metadata: ["casehub.agency": "\(agency)", "file": "\(name)", "problem": "\(problem.title)"])
+            } catch let error as SubmissionError where !error.isRetriable {
+                try settle(file, name: name, into: folder(agency, "failed"), note: ProblemDetails(error).json, suffix: "problem")
+                logger.warning("file refused", metadata: ["casehub.agency": "\(agency)", "file": "\(name)", "problem": "\(error)"])
             }
             // Anything else (hub or database unreachable): the file stays for the next round.
         }
@@ -92,22 +94,18 @@ public final class FileDrop: Service, Sendable {
 
     private func submit(_ file: URL, name: String, from agency: AgencyID) async throws -> JSONValue {
         let size = (try FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? 0
-        guard size <= maxFileBytes else {
-            throw ProblemDetails(.contentTooLarge, title: "File too large", detail: "\(name) has \(size) bytes; at most \(maxFileBytes)")
-        }
+        guard size <= maxFileBytes else { throw SubmissionError.fileTooLarge(name: name, size: size, limit: maxFileBytes) }
         let bytes = Array(try Data(contentsOf: file))
         let lowered = name.lowercased()
         if lowered.hasSuffix(".xml") {
             return try await submitter.submitRecord(bytes, isXML: true, from: agency, logger: logger).json
         }
-        guard lowered.hasSuffix(".json") else {
-            throw ProblemDetails(.unsupportedMediaType, title: "Unsupported file", detail: "\(name): only .json and .xml files are read")
-        }
+        guard lowered.hasSuffix(".json") else { throw SubmissionError.unsupportedFile(name: name) }
         let json: JSONValue
         do {
             json = try JSONValue.parse(bytes)
         } catch {
-            throw ProblemDetails(.badRequest, title: "Malformed JSON", detail: "\(name): \(error)")
+            throw SubmissionError.malformedJSON(reason: "\(name): \(error)")
         }
         // Canonical events say so (CloudEvents' specversion); anything else is a native record.
         let isEvents: Bool = switch json {

@@ -2,9 +2,7 @@ import CaseModel
 import Foundation
 import HTTPCommon
 import HubStore
-import Kafka
 import Hummingbird
-import Postgres
 
 /// The administrators' read API, served by the hub:
 ///
@@ -19,7 +17,8 @@ import Postgres
 /// - `GET /v1/agencies` — the registered agencies with their tokens, keys and traffic
 /// - `GET /v1/overview` — outbox backlog, deadlines by stage, cases by status, refusals
 ///
-/// Every path needs an administrator's bearer token (`casehub admin token`).
+/// Every path needs an administrator's bearer token (`casehub admin token`):
+/// ``AdministratorAuthenticationMiddleware`` checks it before any handler runs.
 public struct AdminRoutes: Sendable {
     let queries: AdminQueries
     let verifier: AuditVerifier
@@ -31,20 +30,22 @@ public struct AdminRoutes: Sendable {
     /// The agencies whose adapters this process serves.
     let servedAdapters: Set<AgencyID>
 
-    /// `lagGroups`: the consumer groups `/v1/lag` reports (the hub's, the adapters').
-    public init(database: PostgresClient, kafka: KafkaAdmin, lagGroups: [String], registry: AgencyRegistry, servedAdapters: Set<AgencyID>) {
+    /// `tokens` admits administrators; `store` replays rejections; `lag` reads
+    /// `lagGroups`, the consumer groups `/v1/lag` reports (the hub's, the adapters').
+    public init(queries: AdminQueries, verifier: AuditVerifier, tokens: AgencyTokenStore, store: HubStore, lag: ConsumerLag,
+                lagGroups: [String], registry: AgencyRegistry, servedAdapters: Set<AgencyID>) {
+        self.queries = queries
+        self.verifier = verifier
+        self.tokens = tokens
+        self.store = store
+        self.lag = lag
+        self.lagGroups = lagGroups
         self.registry = registry
         self.servedAdapters = servedAdapters
-        queries = AdminQueries(client: database)
-        verifier = AuditVerifier(client: database)
-        tokens = AgencyTokenStore(client: database)
-        store = HubStore(client: database)
-        lag = ConsumerLag(kafka: kafka)
-        self.lagGroups = lagGroups
     }
 
     public func add<Context: RequestContext>(to router: Router<Context>) {
-        let group = router.group("v1")
+        let group = router.administratorGroup("v1", tokens: tokens)
         group.get("cases") { request, _ in try await listCases(request) }
         group.get("cases/:id") { request, context in try await showCase(request, context) }
         group.get("cases/:id/events") { request, context in try await caseEvents(request, context) }
@@ -52,17 +53,9 @@ public struct AdminRoutes: Sendable {
         group.get("rejections") { request, _ in try await rejections(request) }
         group.post("rejections/:id/replay") { request, context in try await replayRejection(request, context) }
         group.get("flows") { request, _ in try await flows(request) }
-        group.get("lag") { request, _ in try await consumerLag(request) }
-        group.get("agencies") { request, _ in try await agencies(request) }
-        group.get("overview") { request, _ in
-            try await authorize(request)
-            return JSONResponse.make(.ok, try await queries.overview())
-        }
-    }
-
-    @discardableResult
-    private func authorize(_ request: Request) async throws -> String {
-        try await AdministratorAuthorization(tokens: tokens).authorize(request)
+        group.get("lag") { _, _ in try await consumerLag() }
+        group.get("agencies") { _, _ in try await agencies() }
+        group.get("overview") { _, _ in JSONResponse.make(.ok, AdminJSON.overview(try await queries.overview())) }
     }
 
     // MARK: query parameters
@@ -121,7 +114,6 @@ public struct AdminRoutes: Sendable {
     // MARK: routes
 
     func listCases(_ request: Request) async throws -> Response {
-        try await authorize(request)
         var parameters = Parameters(request)
         var filter = AdminQueries.CaseFilter()
         filter.procedure = parameters.text("procedure")
@@ -134,35 +126,33 @@ public struct AdminRoutes: Sendable {
         filter.limit = parameters.integer("limit", default: 50, range: 1...500)
         filter.offset = parameters.integer("offset", default: 0, range: 0...1_000_000)
         try parameters.validated()
-        let page = try await queries.cases(filter)
-        var body: [String: JSONValue] = ["cases": page]
+        let page = try await queries.casePage(filter)
+        var body: [String: JSONValue] = ["cases": .array(page.map(AdminJSON.caseSummary))]
         // A full page may have more behind it.
-        if page.arrayValue?.count == filter.limit { body["nextOffset"] = .integer(Int64(filter.offset + filter.limit)) }
+        if page.count == filter.limit { body["nextOffset"] = .integer(Int64(filter.offset + filter.limit)) }
         return JSONResponse.make(.ok, .object(body))
     }
 
     func showCase(_ request: Request, _ context: some RequestContext) async throws -> Response {
-        try await authorize(request)
         let id = try context.parameters.require("id")
-        guard id.utf8.count <= 256, !id.unicodeScalars.contains("\u{0}"), let detail = try await queries.caseDetail(id) else {
+        guard id.utf8.count <= 256, !id.unicodeScalars.contains("\u{0}"), let record = try await queries.caseRecord(id) else {
             throw ProblemDetails(.notFound, title: "Case not found", detail: "no case '\(id.prefix(128))'")
         }
-        return JSONResponse.make(.ok, detail)
+        return JSONResponse.make(.ok, AdminJSON.caseRecord(record))
     }
 
     func caseEvents(_ request: Request, _ context: some RequestContext) async throws -> Response {
-        try await authorize(request)
         let id = try context.parameters.require("id")
         guard id.utf8.count <= 256, !id.unicodeScalars.contains("\u{0}"), try await queries.caseExists(id) else {
             throw ProblemDetails(.notFound, title: "Case not found", detail: "no case '\(id.prefix(128))'")
         }
         // The listing and the chain check read the same rows; at once, not one after the other.
-        async let events = queries.caseEvents(id)
+        async let events = queries.auditTrail(id)
         async let chain = verifier.verifyCase(id)
         let report = try await chain
         return JSONResponse.make(.ok, .object([
             "caseId": .string(id),
-            "events": try await events,
+            "events": AdminJSON.auditTrail(try await events),
             "chain": .object([
                 "intact": .bool(report.isIntact),
                 "checked": .integer(Int64(report.checked)),
@@ -172,7 +162,6 @@ public struct AdminRoutes: Sendable {
     }
 
     func deadlines(_ request: Request) async throws -> Response {
-        try await authorize(request)
         var parameters = Parameters(request)
         var stage: AdminQueries.DeadlineStage?
         if let text = parameters.text("state") {
@@ -181,24 +170,22 @@ public struct AdminRoutes: Sendable {
         }
         let asOf = parameters.instant("asOf") ?? Date()
         try parameters.validated()
-        let items = try await queries.deadlines(stage: stage, agency: parameters.text("agency"), procedure: parameters.text("procedure"), asOf: asOf)
-        return JSONResponse.make(.ok, .object(["asOf": .string(RFC3339.format(asOf)), "deadlines": items]))
+        let items = try await queries.dueDeadlines(stage: stage, agency: parameters.text("agency"), procedure: parameters.text("procedure"), asOf: asOf)
+        return JSONResponse.make(.ok, .object(["asOf": .string(RFC3339.format(asOf)), "deadlines": AdminJSON.dueDeadlines(items)]))
     }
 
     func rejections(_ request: Request) async throws -> Response {
-        try await authorize(request)
         var parameters = Parameters(request)
         let limit = parameters.integer("limit", default: 50, range: 1...500)
         let offset = parameters.integer("offset", default: 0, range: 0...1_000_000)
         try parameters.validated()
-        let page = try await queries.rejections(agency: parameters.text("agency"), code: parameters.text("code"), limit: limit, offset: offset)
-        var body: [String: JSONValue] = ["rejections": page]
-        if page.arrayValue?.count == limit { body["nextOffset"] = .integer(Int64(offset + limit)) }
+        let page = try await queries.rejectionPage(agency: parameters.text("agency"), code: parameters.text("code"), limit: limit, offset: offset)
+        var body: [String: JSONValue] = ["rejections": AdminJSON.rejections(page)]
+        if page.count == limit { body["nextOffset"] = .integer(Int64(offset + limit)) }
         return JSONResponse.make(.ok, .object(body))
     }
 
     func flows(_ request: Request) async throws -> Response {
-        try await authorize(request)
         var parameters = Parameters(request)
         let until = parameters.instant("until") ?? Date()
         let since = parameters.instant("since") ?? until.addingTimeInterval(-3600)
@@ -209,15 +196,15 @@ public struct AdminRoutes: Sendable {
             parameters.violations.append(Violation(path: "?bucket", rule: "range", message: "at most 10,000 buckets: widen the bucket or narrow the window"))
         }
         try parameters.validated()
-        let flows = try await queries.flows(since: since, until: until, bucketSeconds: bucket)
+        let deliveries = try await queries.deliveryFlows(since: since, until: until, bucketSeconds: bucket)
+        let refusals = try await queries.refusalFlows(since: since, until: until, bucketSeconds: bucket)
         return JSONResponse.make(.ok, .object([
             "since": .string(RFC3339.format(since)), "until": .string(RFC3339.format(until)), "bucketSeconds": .integer(Int64(bucket)),
-            "deliveries": flows["deliveries"] ?? [], "refusals": flows["refusals"] ?? [],
+            "deliveries": AdminJSON.deliveryFlows(deliveries), "refusals": AdminJSON.refusalFlows(refusals),
         ]))
     }
 
-    func consumerLag(_ request: Request) async throws -> Response {
-        try await authorize(request)
+    func consumerLag() async throws -> Response {
         let entries: [ConsumerLag.Entry]
         do {
             entries = try await lag.read(groups: lagGroups)
@@ -233,14 +220,13 @@ public struct AdminRoutes: Sendable {
         ]))
     }
 
-    func agencies(_ request: Request) async throws -> Response {
-        try await authorize(request)
-        let activity = try await queries.agencyActivity()
+    func agencies() async throws -> Response {
+        let activity = try await queries.activityByAgency()
         return JSONResponse.make(.ok, .object(["agencies": AgencyListing.json(registry: registry, activity: activity, served: servedAdapters)]))
     }
 
-    func replayRejection(_ request: Request, _ context: some RequestContext) async throws -> Response {
-        let administrator = try await authorize(request)
+    func replayRejection(_ request: Request, _ context: some IdentifiedRequestContext<Administrator>) async throws -> Response {
+        let administrator = try context.requireIdentity()
         guard let id = Int64(try context.parameters.require("id")) else {
             throw ProblemDetails(.notFound, title: "Rejection not found", detail: "rejection ids are integers")
         }
@@ -255,7 +241,7 @@ public struct AdminRoutes: Sendable {
             throw ProblemDetails(.unprocessableContent, title: "Reason required", detail: "a replay is audited: say why (1 to 1,000 characters)",
                                  violations: [Violation(path: "/reason", rule: "required", message: "1 to 1,000 characters")])
         }
-        switch try await store.replayRejection(id: id, reason: reason, by: administrator, at: Date()) {
+        switch try await store.replayRejection(id: id, reason: reason, by: administrator.name, at: Date()) {
         case .replayed(let at):
             return JSONResponse.make(.accepted, .object(["rejectionId": .integer(id), "state": "replayed", "replayedAt": .string(RFC3339.format(at))]))
         case .alreadyReplayed(let at):

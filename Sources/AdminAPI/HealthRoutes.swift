@@ -3,18 +3,18 @@ import HubStore
 import Hummingbird
 import Kafka
 import Logging
-import Postgres
 
 /// `GET /healthz` (the process answers) and `GET /readyz` (broker and
 /// database reachable, migrations current). Both answer without a token, for
 /// load balancers and orchestrators; so `/readyz` says only which dependency
 /// fails and how (`unreachable`, `migrations pending`), and logs the details.
 public struct HealthRoutes: Sendable {
-    let database: PostgresClient
+    /// The database's side: reachable, and its schema what this build expects.
+    let migrator: Migrator
     let kafka: KafkaAdmin
 
-    public init(database: PostgresClient, kafka: KafkaAdmin) {
-        self.database = database
+    public init(migrator: Migrator, kafka: KafkaAdmin) {
+        self.migrator = migrator
         self.kafka = kafka
     }
 
@@ -31,7 +31,7 @@ public struct HealthRoutes: Sendable {
     func readiness(logger: Logger) async -> Response {
         var checks: [String: String] = [:]
         do {
-            try await Migrator(client: database, logger: logger).requireCurrent()
+            try await migrator.requireCurrent()
             checks["database"] = "ok"
         } catch let error as MigrationsPending {
             checks["database"] = "migrations pending"

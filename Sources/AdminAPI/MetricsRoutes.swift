@@ -1,9 +1,9 @@
 import CaseHubMetrics
 import HubStore
 import Hummingbird
+import HTTPCommon
 import Kafka
 import Logging
-import Postgres
 
 /// `GET /metrics`: the Prometheus text exposition, for administrators' tokens
 /// only (Prometheus sends one with `authorization: {credentials: …}`): the
@@ -12,25 +12,31 @@ import Postgres
 /// the adapters' consumer lag) are read at scrape time.
 public struct MetricsRoutes: Sendable {
     let metrics: CaseHubMetrics
-    let database: PostgresClient
-    let kafka: KafkaAdmin
+    /// Admits administrators' tokens.
+    let tokens: AgencyTokenStore
+    /// The outbox backlog, read at scrape.
+    let store: HubStore
+    /// Deadlines by stage, read at scrape.
+    let queries: AdminQueries
+    let lag: ConsumerLag
     /// The hub's consumer group, for its lag; nil where no hub runs.
     let hubGroup: String?
     /// The consumer group of this process's adapters, for theirs; nil where none run.
     let adapterGroup: String?
 
-    public init(metrics: CaseHubMetrics, database: PostgresClient, kafka: KafkaAdmin, hubGroup: String?, adapterGroup: String? = nil) {
-        self.adapterGroup = adapterGroup
+    public init(metrics: CaseHubMetrics, tokens: AgencyTokenStore, store: HubStore, queries: AdminQueries, lag: ConsumerLag,
+                hubGroup: String?, adapterGroup: String? = nil) {
         self.metrics = metrics
-        self.database = database
-        self.kafka = kafka
+        self.tokens = tokens
+        self.store = store
+        self.queries = queries
+        self.lag = lag
         self.hubGroup = hubGroup
+        self.adapterGroup = adapterGroup
     }
 
     public func add<Context: RequestContext>(to router: Router<Context>) {
-        let authorization = AdministratorAuthorization(tokens: AgencyTokenStore(client: database))
-        router.get("metrics") { request, _ in
-            _ = try await authorization.authorize(request)
+        router.administratorGroup("metrics", tokens: tokens).get { _, _ in
             let body = metrics.exposition(with: await snapshot())
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
@@ -41,13 +47,13 @@ public struct MetricsRoutes: Sendable {
     /// The database reads and the broker reads run at once (the admin client
     /// serialises its own requests, so the two lags still come one after the other).
     func snapshot() async -> CaseHubMetrics.Snapshot {
-        let (database, kafka) = (database, kafka)
+        let (store, queries, consumerLag) = (store, queries, self.lag)
         @Sendable func lag(of group: String?) async -> Int64? {
-            guard let group, let entries = try? await ConsumerLag(kafka: kafka).read(groups: [group]) else { return nil }
+            guard let group, let entries = try? await consumerLag.read(groups: [group]) else { return nil }
             return entries.reduce(0) { $0 + $1.lag }
         }
-        async let backlog = (try? await HubStore(client: database).outboxBacklog()) ?? 0
-        async let deadlines = (try? await AdminQueries(client: database).deadlineCounts()) ?? [:]
+        async let backlog = (try? await store.outboxBacklog()) ?? 0
+        async let deadlines = (try? await queries.deadlineCounts()) ?? [:]
         async let hubLag = lag(of: hubGroup)
         async let adapterLag = lag(of: adapterGroup)
         return CaseHubMetrics.Snapshot(outboxBacklog: await backlog, deadlines: await deadlines, consumerLag: await hubLag,

@@ -95,19 +95,21 @@ public final class CaseHubStack: Sendable {
         }
 
         let router = Router(context: CaseHubRequestContext.self)
-        // Outermost, so that it sees the status ProblemMiddleware gives to errors.
+        // Outermost, so that it sees the status of every error (each a problem by then).
         router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
         router.add(middleware: ProblemMiddleware())
-        HealthRoutes(database: database, kafka: kafkaAdmin).add(to: router)
-        MetricsRoutes(metrics: metrics, database: database, kafka: kafkaAdmin,
+        HealthRoutes(migrator: Migrator(client: database, logger: logger), kafka: kafkaAdmin).add(to: router)
+        MetricsRoutes(metrics: metrics, tokens: AgencyTokenStore(client: database), store: hubStore,
+                      queries: AdminQueries(client: database), lag: ConsumerLag(kafka: kafkaAdmin),
                       hubGroup: configuration.roles.hub ? configuration.hub.groupID : nil,
                       adapterGroup: configuration.roles.adapters.isEmpty
                           ? nil : DeliveryConsumer.groupID(for: configuration.roles.adapters, topics: configuration.topics)).add(to: router)
         if configuration.roles.hub {
             let adapters = configuration.roles.adapters
             let groups = [configuration.hub.groupID] + (adapters.isEmpty ? [] : [DeliveryConsumer.groupID(for: adapters, topics: configuration.topics)])
-            AdminRoutes(database: database, kafka: kafkaAdmin, lagGroups: groups, registry: configuration.registry,
-                        servedAdapters: Set(adapters)).add(to: router)
+            AdminRoutes(queries: AdminQueries(client: database), verifier: AuditVerifier(client: database),
+                        tokens: AgencyTokenStore(client: database), store: hubStore, lag: ConsumerLag(kafka: kafkaAdmin),
+                        lagGroups: groups, registry: configuration.registry, servedAdapters: Set(adapters)).add(to: router)
             try DashboardRoutes().add(to: router)
         }
 

@@ -2,7 +2,11 @@ import CaseModel
 import Hummingbird
 
 /// RFC 9457 problem details, the body of every error answer of the HTTP APIs.
-public struct ProblemDetails: Error, Sendable {
+///
+/// A route throws one and Hummingbird renders it (``HTTPResponseError``):
+/// `application/problem+json` with the status, the headers the problem
+/// carries (`WWW-Authenticate`, `Retry-After`) and the body ``json``.
+public struct ProblemDetails: HTTPResponseError, Sendable {
     public var status: HTTPResponse.Status
     /// A short, stable summary of the problem type.
     public var title: String
@@ -36,10 +40,16 @@ public struct ProblemDetails: Error, Sendable {
         return .object(body)
     }
 
+    /// The answer: status, `Content-Type: application/problem+json`, the problem's headers, ``json``.
     public var response: Response {
         var response = JSONResponse.make(status, json, contentType: "application/problem+json")
         response.headers.append(contentsOf: headers)
         return response
+    }
+
+    /// ``HTTPResponseError``: how Hummingbird renders a thrown problem.
+    public func response(from request: Request, context: some RequestContext) -> Response {
+        response
     }
 }
 
@@ -52,8 +62,12 @@ public enum JSONResponse {
     }
 }
 
-/// Turns thrown ``ProblemDetails`` into their response; other errors into a
-/// 500 problem that reveals nothing internal.
+/// Makes every error a problem: Hummingbird's own ``HTTPError``s (no route,
+/// a missing path parameter) become the problem with their status, any other
+/// error a 500 problem that reveals nothing internal (the error is logged).
+/// It renders nothing itself: it throws the problem on, and Hummingbird's
+/// router answers with it, so middleware outside it (request metrics) still
+/// sees the error and its status.
 public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
     public init() {}
 
@@ -61,12 +75,12 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let problem as ProblemDetails {
-            return problem.response
+            throw problem
         } catch let error as HTTPError {
-            return ProblemDetails(error.status, title: error.status.reasonPhrase, detail: error.body ?? error.status.reasonPhrase).response
+            throw ProblemDetails(error.status, title: error.status.reasonPhrase, detail: error.body ?? error.status.reasonPhrase)
         } catch {
             context.logger.error("request failed", metadata: ["error": "\(error)"])
-            return ProblemDetails(.internalServerError, title: "Internal Server Error", detail: "the request could not be completed").response
+            throw ProblemDetails(.internalServerError, title: "Internal Server Error", detail: "the request could not be completed")
         }
     }
 }

@@ -2,14 +2,18 @@ import CaseModel
 import Foundation
 import Postgres
 
-/// What administrators read: cases, their audit trails, deadlines and
-/// refusals, as JSON built by PostgreSQL (one query per answer).
+/// What administrators read: cases, their audit trails, deadlines, flows,
+/// agencies' activity and refusals, as typed rows. The admin API and the
+/// command line decide how to show them (`AdminAPI`); nothing here knows
+/// their JSON.
 public struct AdminQueries: Sendable {
     public let client: PostgresClient
 
     public init(client: PostgresClient) {
         self.client = client
     }
+
+    // MARK: cases
 
     public struct CaseFilter: Sendable {
         public var procedure: String?
@@ -26,81 +30,181 @@ public struct AdminQueries: Sendable {
         public init() {}
     }
 
-    /// A page of cases, most recently updated first.
-    public func cases(_ filter: CaseFilter) async throws -> JSONValue {
-        try await json("""
-            SELECT coalesce(jsonb_agg(item ORDER BY updated_at DESC, id), '[]'::jsonb)::text FROM (
-                SELECT c.id, c.updated_at, jsonb_build_object(
-                    'caseId', c.id, 'procedure', c.procedure, 'status', c.status, 'title', c.title, 'holder', c.holder,
-                    'parties', to_jsonb(c.parties), 'numbers', c.numbers, 'version', c.version,
-                    'openedAt', c.opened_at, 'updatedAt', c.updated_at,
-                    'overdueDeadlines', (SELECT count(*) FROM deadlines d WHERE d.case_id = c.id AND d.state = 'running' AND d.due_at <= now())
-                ) AS item
-                FROM cases c
-                WHERE (\(filter.procedure)::text IS NULL OR c.procedure = \(filter.procedure))
-                  AND (\(filter.status)::text IS NULL OR c.status = \(filter.status))
-                  AND (\(filter.agency)::text IS NULL OR \(filter.agency) = ANY(c.parties))
-                  AND (\(filter.number)::text IS NULL OR EXISTS (SELECT 1 FROM jsonb_each_text(c.numbers) n WHERE n.value = \(filter.number)))
-                  AND (\(filter.updatedSince)::timestamptz IS NULL OR c.updated_at >= \(filter.updatedSince))
-                  AND (\(filter.updatedUntil)::timestamptz IS NULL OR c.updated_at < \(filter.updatedUntil))
-                  AND (\(filter.overdue)::boolean IS NULL OR \(filter.overdue) = EXISTS (
-                        SELECT 1 FROM deadlines d WHERE d.case_id = c.id AND d.state = 'running' AND d.due_at <= now()))
-                ORDER BY c.updated_at DESC, c.id
-                LIMIT \(Int64(filter.limit)) OFFSET \(Int64(filter.offset))
-            ) page
-            """)
+    /// A case as a list shows it.
+    public struct CaseSummary: Sendable, Hashable {
+        public var id: String
+        public var procedure: String
+        public var status: String
+        public var title: String?
+        public var holder: String?
+        public var parties: [String]
+        /// Each agency's number for the case, by agency id.
+        public var numbers: [String: String]
+        public var version: Int64
+        public var openedAt: Date
+        public var updatedAt: Date
+        /// Running deadlines already past due.
+        public var overdueDeadlines: Int64
     }
 
-    /// One case: its state, every agency's number, links and deadlines; nil if unknown.
-    public func caseDetail(_ id: String) async throws -> JSONValue? {
-        let value = try await json("""
-            SELECT jsonb_build_object(
-                'caseId', c.id, 'procedure', c.procedure, 'status', c.status, 'title', c.title, 'holder', c.holder,
-                'parties', to_jsonb(c.parties), 'roles', coalesce(c.state->'parties', '{}'::jsonb), 'numbers', c.numbers,
-                'version', c.version, 'openedAt', c.opened_at, 'updatedAt', c.updated_at,
-                'links', coalesce(c.state->'links', '[]'::jsonb),
-                'deadlines', coalesce((SELECT jsonb_agg(jsonb_build_object(
-                        'rule', d.rule_id, 'obligedAgency', d.obliged_agency, 'legalBasis', d.legal_basis, 'state', d.state,
-                        'startedAt', d.started_at, 'warnAt', d.warn_at, 'dueAt', d.due_at, 'closedAt', d.closed_at,
-                        'warningSentAt', d.warning_sent_at, 'overdueSentAt', d.overdue_sent_at) ORDER BY d.due_at)
-                    FROM deadlines d WHERE d.case_id = c.id), '[]'::jsonb)
-            )::text FROM cases c WHERE c.id = \(id)
+    /// A page of cases, most recently updated first.
+    public func casePage(_ filter: CaseFilter) async throws -> [CaseSummary] {
+        let rows = try await client.query("""
+            SELECT c.id, c.procedure, c.status, c.title, c.holder, to_jsonb(c.parties) AS parties, c.numbers, c.version,
+                   c.opened_at, c.updated_at,
+                   (SELECT count(*) FROM deadlines d WHERE d.case_id = c.id AND d.state = 'running' AND d.due_at <= now()) AS overdue_deadlines
+            FROM cases c
+            WHERE (\(filter.procedure)::text IS NULL OR c.procedure = \(filter.procedure))
+              AND (\(filter.status)::text IS NULL OR c.status = \(filter.status))
+              AND (\(filter.agency)::text IS NULL OR \(filter.agency) = ANY(c.parties))
+              AND (\(filter.number)::text IS NULL OR EXISTS (SELECT 1 FROM jsonb_each_text(c.numbers) n WHERE n.value = \(filter.number)))
+              AND (\(filter.updatedSince)::timestamptz IS NULL OR c.updated_at >= \(filter.updatedSince))
+              AND (\(filter.updatedUntil)::timestamptz IS NULL OR c.updated_at < \(filter.updatedUntil))
+              AND (\(filter.overdue)::boolean IS NULL OR \(filter.overdue) = EXISTS (
+                    SELECT 1 FROM deadlines d WHERE d.case_id = c.id AND d.state = 'running' AND d.due_at <= now()))
+            ORDER BY c.updated_at DESC, c.id
+            LIMIT \(Int64(filter.limit)) OFFSET \(Int64(filter.offset))
             """)
-        // Not `value == .null ? nil : value`: JSONValue is ExpressibleByNilLiteral, so that `nil` would be `.null`.
-        if value == .null { return nil }
-        return value
+        return try rows.map { row in
+            CaseSummary(
+                id: try row.decode("id"), procedure: try row.decode("procedure"), status: try row.decode("status"),
+                title: try row.decode("title", as: String?.self), holder: try row.decode("holder", as: String?.self),
+                parties: try Self.strings(row, "parties"), numbers: try Self.stringMap(row, "numbers"), version: try row.decode("version"),
+                openedAt: try row.decode("opened_at"), updatedAt: try row.decode("updated_at"),
+                overdueDeadlines: try row.decode("overdue_deadlines"))
+        }
+    }
+
+    /// One statutory deadline of a case, running or closed.
+    public struct CaseDeadline: Sendable, Hashable {
+        public var rule: String
+        public var obligedAgency: String
+        public var legalBasis: String
+        /// `running`, `met` or `stopped`.
+        public var state: String
+        public var startedAt: Date
+        public var warnAt: Date
+        public var dueAt: Date
+        public var closedAt: Date?
+        public var warningSentAt: Date?
+        public var overdueSentAt: Date?
+    }
+
+    /// A case in full: its state, roles, numbers, links and deadlines.
+    public struct CaseRecord: Sendable, Hashable {
+        public var id: String
+        public var procedure: String
+        public var status: String
+        public var title: String?
+        public var holder: String?
+        public var parties: [String]
+        /// Each party's role, as the case state records it (an object; empty when none).
+        public var roles: JSONValue
+        public var numbers: [String: String]
+        public var version: Int64
+        public var openedAt: Date
+        public var updatedAt: Date
+        /// Links to other cases, as the case state records them (an array; empty when none).
+        public var links: JSONValue
+        /// Soonest due first.
+        public var deadlines: [CaseDeadline]
+    }
+
+    /// One case; nil if unknown.
+    public func caseRecord(_ id: String) async throws -> CaseRecord? {
+        let rows = try await client.query("""
+            SELECT c.id, c.procedure, c.status, c.title, c.holder, to_jsonb(c.parties) AS parties,
+                   coalesce(c.state->'parties', '{}'::jsonb) AS roles, c.numbers, c.version, c.opened_at, c.updated_at,
+                   coalesce(c.state->'links', '[]'::jsonb) AS links
+            FROM cases c WHERE c.id = \(id)
+            """)
+        guard let row = rows.first else { return nil }
+        let deadlines = try await client.query("""
+            SELECT rule_id, obliged_agency, legal_basis, state, started_at, warn_at, due_at, closed_at, warning_sent_at, overdue_sent_at
+            FROM deadlines WHERE case_id = \(id) ORDER BY due_at
+            """)
+        return CaseRecord(
+            id: try row.decode("id"), procedure: try row.decode("procedure"), status: try row.decode("status"),
+            title: try row.decode("title", as: String?.self), holder: try row.decode("holder", as: String?.self),
+            parties: try Self.strings(row, "parties"), roles: try Self.json(row, "roles"), numbers: try Self.stringMap(row, "numbers"),
+            version: try row.decode("version"), openedAt: try row.decode("opened_at"), updatedAt: try row.decode("updated_at"),
+            links: try Self.json(row, "links"),
+            deadlines: try deadlines.map { row in
+                CaseDeadline(
+                    rule: try row.decode("rule_id"), obligedAgency: try row.decode("obliged_agency"), legalBasis: try row.decode("legal_basis"),
+                    state: try row.decode("state"), startedAt: try row.decode("started_at"), warnAt: try row.decode("warn_at"),
+                    dueAt: try row.decode("due_at"), closedAt: try row.decode("closed_at", as: Date?.self),
+                    warningSentAt: try row.decode("warning_sent_at", as: Date?.self),
+                    overdueSentAt: try row.decode("overdue_sent_at", as: Date?.self))
+            })
     }
 
     public func caseExists(_ id: String) async throws -> Bool {
         try await !client.query("SELECT 1 FROM cases WHERE id = \(id)").isEmpty
     }
 
-    /// A case's audit trail, in chain order.
-    public func caseEvents(_ id: String) async throws -> JSONValue {
-        try await json("""
-            SELECT coalesce(jsonb_agg(jsonb_build_object(
-                'seq', seq, 'eventId', event_id, 'outcome', outcome, 'type', type, 'source', source,
-                'occurredAt', occurred_at, 'recordedAt', recorded_at, 'caseVersion', case_version, 'body', body,
-                'hash', encode(hash, 'hex')) ORDER BY seq), '[]'::jsonb)::text
-            FROM case_events WHERE case_id = \(id)
-            """)
+    /// One entry of the audit trail.
+    public struct AuditEntry: Sendable, Hashable {
+        public var seq: Int64
+        public var eventID: String?
+        /// `accepted`, `refused` or `admin`.
+        public var outcome: String
+        public var type: String
+        public var source: String
+        public var occurredAt: Date
+        public var recordedAt: Date
+        public var caseVersion: Int64?
+        public var body: JSONValue
+        /// The entry's chain hash (SHA-256).
+        public var hash: [UInt8]
     }
+
+    /// A case's audit trail, in chain order.
+    public func auditTrail(_ caseID: String) async throws -> [AuditEntry] {
+        let rows = try await client.query("""
+            SELECT seq, event_id, outcome, type, source, occurred_at, recorded_at, case_version, body, hash
+            FROM case_events WHERE case_id = \(caseID) ORDER BY seq
+            """)
+        return try rows.map { row in
+            AuditEntry(
+                seq: try row.decode("seq"), eventID: try row.decode("event_id", as: String?.self), outcome: try row.decode("outcome"),
+                type: try row.decode("type"), source: try row.decode("source"), occurredAt: try row.decode("occurred_at"),
+                recordedAt: try row.decode("recorded_at"), caseVersion: try row.decode("case_version", as: Int64?.self),
+                body: try Self.json(row, "body"), hash: try row.decode("hash"))
+        }
+    }
+
+    // MARK: deadlines
 
     public enum DeadlineStage: String, Sendable {
         case warning, overdue
     }
 
+    /// A running deadline in its warning window or past due, as of an instant.
+    public struct DueDeadline: Sendable, Hashable {
+        public var caseID: String
+        public var rule: String
+        public var procedure: String
+        public var title: String?
+        public var holder: String?
+        public var obligedAgency: String
+        public var legalBasis: String
+        public var warnAt: Date
+        public var dueAt: Date
+        /// Overdue when due at or before the instant asked about, else warning.
+        public var stage: DeadlineStage
+        /// Whether the notice for that stage has gone out.
+        public var noticeSent: Bool
+    }
+
     /// Running deadlines in their warning window or past due as of `asOf`,
     /// soonest due first.
-    public func deadlines(stage: DeadlineStage?, agency: String?, procedure: String?, asOf: Date, limit: Int = 500) async throws -> JSONValue {
-        try await json("""
-            SELECT coalesce(jsonb_agg(item ORDER BY due_at, case_id, rule_id), '[]'::jsonb)::text FROM (
-                SELECT d.due_at, d.case_id, d.rule_id, jsonb_build_object(
-                    'caseId', d.case_id, 'rule', d.rule_id, 'procedure', c.procedure, 'title', c.title, 'holder', c.holder,
-                    'obligedAgency', d.obliged_agency, 'legalBasis', d.legal_basis, 'warnAt', d.warn_at, 'dueAt', d.due_at,
-                    'stage', CASE WHEN d.due_at <= \(asOf) THEN 'overdue' ELSE 'warning' END,
-                    'noticeSent', CASE WHEN d.due_at <= \(asOf) THEN d.overdue_sent_at IS NOT NULL ELSE d.warning_sent_at IS NOT NULL END
-                ) AS item
+    public func dueDeadlines(stage: DeadlineStage?, agency: String?, procedure: String?, asOf: Date, limit: Int = 500) async throws -> [DueDeadline] {
+        let rows = try await client.query("""
+            SELECT * FROM (
+                SELECT d.case_id, d.rule_id, c.procedure, c.title, c.holder, d.obliged_agency, d.legal_basis, d.warn_at, d.due_at,
+                       d.due_at <= \(asOf) AS overdue,
+                       CASE WHEN d.due_at <= \(asOf) THEN d.overdue_sent_at IS NOT NULL ELSE d.warning_sent_at IS NOT NULL END AS notice_sent
                 FROM deadlines d JOIN cases c ON c.id = d.case_id
                 WHERE d.state = 'running' AND d.warn_at <= \(asOf)
                   AND (\(stage?.rawValue)::text IS NULL
@@ -111,40 +215,16 @@ public struct AdminQueries: Sendable {
                 ORDER BY d.due_at
                 LIMIT \(Int64(limit))
             ) due
+            ORDER BY due_at, case_id, rule_id
             """)
-    }
-
-    /// Deliveries per time bucket, sender → receiver and event type, with the
-    /// latency from the hub's commit to the receiver's adapter storing it;
-    /// and refusals per bucket, sender and code.
-    public func flows(since: Date, until: Date, bucketSeconds: Int) async throws -> JSONValue {
-        let bucket = Double(bucketSeconds)
-        // Buckets are computed once, in the inner query; the outer one only shapes the JSON.
-        let deliveries = try await json("""
-            SELECT coalesce(jsonb_agg(jsonb_build_object(
-                       'bucket', bucket, 'sender', sender, 'receiver', receiver, 'type', type, 'count', n,
-                       'latencyP50Seconds', p50, 'latencyP99Seconds', p99) ORDER BY bucket, sender, receiver, type), '[]'::jsonb)::text
-            FROM (
-                SELECT date_bin(make_interval(secs => \(bucket)), d.delivered_at, TIMESTAMPTZ '2000-01-01') AS bucket,
-                       d.event->>'source' AS sender, d.agency AS receiver, d.type, count(*) AS n,
-                       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM d.delivered_at - e.recorded_at)) AS p50,
-                       percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM d.delivered_at - e.recorded_at)) AS p99
-                FROM deliveries d
-                LEFT JOIN case_events e ON e.event_id = d.event_id AND e.outcome = 'accepted'
-                WHERE d.delivered_at >= \(since) AND d.delivered_at < \(until)
-                GROUP BY 1, 2, 3, 4
-            ) flows
-            """)
-        let refusals = try await json("""
-            SELECT coalesce(jsonb_agg(jsonb_build_object('bucket', bucket, 'sender', source, 'code', code, 'count', n)
-                                      ORDER BY bucket, source, code), '[]'::jsonb)::text
-            FROM (
-                SELECT date_bin(make_interval(secs => \(bucket)), received_at, TIMESTAMPTZ '2000-01-01') AS bucket, source, code, count(*) AS n
-                FROM rejections WHERE received_at >= \(since) AND received_at < \(until)
-                GROUP BY 1, 2, 3
-            ) refused
-            """)
-        return .object(["deliveries": deliveries, "refusals": refusals])
+        return try rows.map { row in
+            DueDeadline(
+                caseID: try row.decode("case_id"), rule: try row.decode("rule_id"), procedure: try row.decode("procedure"),
+                title: try row.decode("title", as: String?.self), holder: try row.decode("holder", as: String?.self),
+                obligedAgency: try row.decode("obliged_agency"), legalBasis: try row.decode("legal_basis"),
+                warnAt: try row.decode("warn_at"), dueAt: try row.decode("due_at"),
+                stage: try row.decode("overdue", as: Bool.self) ? .overdue : .warning, noticeSent: try row.decode("notice_sent"))
+        }
     }
 
     /// Running deadlines by stage now: running (not yet warned), warning, overdue.
@@ -158,72 +238,197 @@ public struct AdminQueries: Sendable {
         return counts
     }
 
-    /// Per agency: live tokens, signing keys in use, events it sent that the
-    /// hub accepted or refused, and when it last sent one. Agencies that never
-    /// did anything have no row.
-    public func agencyActivity() async throws -> [String: JSONValue] {
-        let activity = try await json("""
-            SELECT coalesce(jsonb_object_agg(agency, jsonb_build_object(
-                       'tokens', tokens, 'keys', keys, 'accepted', accepted, 'refused', refused, 'lastEventAt', last_event_at)), '{}'::jsonb)::text
-            FROM (
-                SELECT agency, sum(tokens) AS tokens, sum(keys) AS keys, sum(accepted) AS accepted, sum(refused) AS refused,
-                       max(last_event_at) AS last_event_at
-                FROM (
-                    SELECT agency, count(*) AS tokens, 0 AS keys, 0 AS accepted, 0 AS refused, NULL::timestamptz AS last_event_at
-                    FROM agency_tokens WHERE revoked_at IS NULL GROUP BY agency
-                    UNION ALL
-                    SELECT agency, 0, count(*), 0, 0, NULL FROM agency_keys WHERE retired_at IS NULL GROUP BY agency
-                    UNION ALL
-                    SELECT source, 0, 0, count(*), 0, max(recorded_at) FROM case_events WHERE outcome = 'accepted' GROUP BY source
-                    UNION ALL
-                    SELECT source, 0, 0, 0, count(*), max(received_at) FROM rejections GROUP BY source
-                ) parts
-                GROUP BY agency
-            ) per_agency
-            """)
-        return activity.objectValue ?? [:]
+    // MARK: flows
+
+    /// Deliveries in one time bucket from one sender to one receiver of one
+    /// event type, with the latency from the hub's commit to the receiver's
+    /// adapter storing them (nil where the hub's record is not found).
+    public struct DeliveryFlow: Sendable, Hashable {
+        public var bucket: Date
+        /// The event's source; nil if it has none.
+        public var sender: String?
+        public var receiver: String
+        public var type: String
+        public var count: Int64
+        public var latencyP50Seconds: Double?
+        public var latencyP99Seconds: Double?
     }
 
-    /// The figures at the top of the dashboard: outbox backlog, deadlines by
-    /// stage, cases by status, refusals.
-    public func overview() async throws -> JSONValue {
-        let counts = try await json("""
-            SELECT jsonb_build_object(
-                'outboxBacklog', (SELECT count(*) FROM outbox WHERE sent_at IS NULL),
-                'oldestUnsentSeconds', (SELECT extract(epoch FROM now() - min(created_at)) FROM outbox WHERE sent_at IS NULL),
-                'cases', (SELECT count(*) FROM cases),
-                'casesByStatus', (SELECT coalesce(jsonb_object_agg(status, n), '{}'::jsonb)
-                                  FROM (SELECT status, count(*) AS n FROM cases GROUP BY status) s),
-                'events', (SELECT count(*) FROM case_events WHERE outcome = 'accepted'),
-                'rejections', (SELECT count(*) FROM rejections),
-                'rejectionsNotReplayed', (SELECT count(*) FROM rejections WHERE replayed_at IS NULL),
-                'unacknowledgedDeliveries', (SELECT count(*) FROM deliveries WHERE acked_at IS NULL)
-            )::text
+    /// Refusals in one time bucket of one sender with one code.
+    public struct RefusalFlow: Sendable, Hashable {
+        public var bucket: Date
+        public var sender: String?
+        public var code: String
+        public var count: Int64
+    }
+
+    /// Deliveries per time bucket (buckets aligned on 2000-01-01 UTC), sender →
+    /// receiver and event type; ordered by bucket, sender, receiver, type.
+    public func deliveryFlows(since: Date, until: Date, bucketSeconds: Int) async throws -> [DeliveryFlow] {
+        let bucket = Double(bucketSeconds)
+        let rows = try await client.query("""
+            SELECT date_bin(make_interval(secs => \(bucket)), d.delivered_at, TIMESTAMPTZ '2000-01-01') AS bucket,
+                   d.event->>'source' AS sender, d.agency AS receiver, d.type, count(*) AS n,
+                   percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM d.delivered_at - e.recorded_at)) AS p50,
+                   percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM d.delivered_at - e.recorded_at)) AS p99
+            FROM deliveries d
+            LEFT JOIN case_events e ON e.event_id = d.event_id AND e.outcome = 'accepted'
+            WHERE d.delivered_at >= \(since) AND d.delivered_at < \(until)
+            GROUP BY 1, 2, 3, 4
+            ORDER BY 1, 2, 3, 4
             """)
-        guard case .object(var body) = counts else { return counts }
-        body["deadlines"] = .object(try await deadlineCounts().mapValues { .integer(Int64($0)) })
-        return .object(body)
+        return try rows.map { row in
+            DeliveryFlow(
+                bucket: try row.decode("bucket"), sender: try row.decode("sender", as: String?.self), receiver: try row.decode("receiver"),
+                type: try row.decode("type"), count: try row.decode("n"),
+                latencyP50Seconds: try row.decode("p50", as: Double?.self), latencyP99Seconds: try row.decode("p99", as: Double?.self))
+        }
+    }
+
+    /// Refusals per time bucket, sender and code; ordered by bucket, sender, code.
+    public func refusalFlows(since: Date, until: Date, bucketSeconds: Int) async throws -> [RefusalFlow] {
+        let bucket = Double(bucketSeconds)
+        let rows = try await client.query("""
+            SELECT date_bin(make_interval(secs => \(bucket)), received_at, TIMESTAMPTZ '2000-01-01') AS bucket, source, code, count(*) AS n
+            FROM rejections WHERE received_at >= \(since) AND received_at < \(until)
+            GROUP BY 1, 2, 3
+            ORDER BY 1, 2, 3
+            """)
+        return try rows.map { row in
+            RefusalFlow(bucket: try row.decode("bucket"), sender: try row.decode("source", as: String?.self), code: try row.decode("code"),
+                        count: try row.decode("n"))
+        }
+    }
+
+    // MARK: agencies and overview
+
+    /// What one agency has: live tokens, signing keys in use, events it sent
+    /// that the hub accepted or refused, and when it last sent one.
+    public struct AgencyActivity: Sendable, Hashable {
+        public var tokens: Int64
+        public var keys: Int64
+        public var accepted: Int64
+        public var refused: Int64
+        public var lastEventAt: Date?
+    }
+
+    /// Per agency (by id). Agencies that never did anything have no entry.
+    public func activityByAgency() async throws -> [String: AgencyActivity] {
+        let rows = try await client.query("""
+            SELECT agency, sum(tokens) AS tokens, sum(keys) AS keys, sum(accepted) AS accepted, sum(refused) AS refused,
+                   max(last_event_at) AS last_event_at
+            FROM (
+                SELECT agency, count(*) AS tokens, 0 AS keys, 0 AS accepted, 0 AS refused, NULL::timestamptz AS last_event_at
+                FROM agency_tokens WHERE revoked_at IS NULL GROUP BY agency
+                UNION ALL
+                SELECT agency, 0, count(*), 0, 0, NULL FROM agency_keys WHERE retired_at IS NULL GROUP BY agency
+                UNION ALL
+                SELECT source, 0, 0, count(*), 0, max(recorded_at) FROM case_events WHERE outcome = 'accepted' GROUP BY source
+                UNION ALL
+                SELECT source, 0, 0, 0, count(*), max(received_at) FROM rejections GROUP BY source
+            ) parts
+            GROUP BY agency
+            """)
+        var activity: [String: AgencyActivity] = [:]
+        for row in rows {
+            activity[try row.decode("agency")] = AgencyActivity(
+                tokens: try row.decode("tokens"), keys: try row.decode("keys"), accepted: try row.decode("accepted"),
+                refused: try row.decode("refused"), lastEventAt: try row.decode("last_event_at", as: Date?.self))
+        }
+        return activity
+    }
+
+    /// The figures at the top of the dashboard.
+    public struct Overview: Sendable, Hashable {
+        /// Outbox records not yet published, and the age of the oldest (nil when none).
+        public var outboxBacklog: Int64
+        public var oldestUnsentSeconds: Double?
+        public var cases: Int64
+        public var casesByStatus: [String: Int64]
+        /// Events the hub accepted.
+        public var events: Int64
+        public var rejections: Int64
+        public var rejectionsNotReplayed: Int64
+        public var unacknowledgedDeliveries: Int64
+        /// Running deadlines by stage (``deadlineCounts()``).
+        public var deadlines: [String: Int]
+    }
+
+    /// Outbox backlog, deadlines by stage, cases by status, refusals.
+    public func overview() async throws -> Overview {
+        let counts = try await client.query("""
+            SELECT (SELECT count(*) FROM outbox WHERE sent_at IS NULL) AS outbox_backlog,
+                   (SELECT extract(epoch FROM now() - min(created_at)) FROM outbox WHERE sent_at IS NULL) AS oldest_unsent_seconds,
+                   (SELECT count(*) FROM cases) AS cases,
+                   (SELECT count(*) FROM case_events WHERE outcome = 'accepted') AS events,
+                   (SELECT count(*) FROM rejections) AS rejections,
+                   (SELECT count(*) FROM rejections WHERE replayed_at IS NULL) AS rejections_not_replayed,
+                   (SELECT count(*) FROM deliveries WHERE acked_at IS NULL) AS unacknowledged_deliveries
+            """)[0]
+        var byStatus: [String: Int64] = [:]
+        for row in try await client.query("SELECT status, count(*) AS n FROM cases GROUP BY status") {
+            byStatus[try row.decode("status")] = try row.decode("n")
+        }
+        return Overview(
+            outboxBacklog: try counts.decode("outbox_backlog"), oldestUnsentSeconds: try counts.decode("oldest_unsent_seconds", as: Double?.self),
+            cases: try counts.decode("cases"), casesByStatus: byStatus, events: try counts.decode("events"),
+            rejections: try counts.decode("rejections"), rejectionsNotReplayed: try counts.decode("rejections_not_replayed"),
+            unacknowledgedDeliveries: try counts.decode("unacknowledged_deliveries"), deadlines: try await deadlineCounts())
+    }
+
+    // MARK: rejections
+
+    /// A refused event, and its replay if there was one.
+    public struct Rejection: Sendable, Hashable {
+        public var id: Int64
+        public var eventID: String?
+        public var source: String?
+        public var topic: String
+        public var caseID: String?
+        public var type: String?
+        public var code: String
+        public var reason: String
+        /// The broken rules, as recorded (an array).
+        public var violations: JSONValue
+        public var receivedAt: Date
+        public var replayedAt: Date?
+        public var replayReason: String?
+        public var replayedBy: String?
     }
 
     /// Refused events, newest first.
-    public func rejections(agency: String?, code: String?, limit: Int, offset: Int) async throws -> JSONValue {
-        try await json("""
-            SELECT coalesce(jsonb_agg(item ORDER BY id DESC), '[]'::jsonb)::text FROM (
-                SELECT id, jsonb_build_object(
-                    'id', id, 'eventId', event_id, 'source', source, 'topic', topic, 'caseId', case_id, 'type', type,
-                    'code', code, 'reason', reason, 'violations', violations, 'receivedAt', received_at,
-                    'replayedAt', replayed_at, 'replayReason', replay_reason, 'replayedBy', replayed_by) AS item
-                FROM rejections
-                WHERE (\(agency)::text IS NULL OR source = \(agency)) AND (\(code)::text IS NULL OR code = \(code))
-                ORDER BY id DESC
-                LIMIT \(Int64(limit)) OFFSET \(Int64(offset))
-            ) page
+    public func rejectionPage(agency: String?, code: String?, limit: Int, offset: Int) async throws -> [Rejection] {
+        let rows = try await client.query("""
+            SELECT id, event_id, source, topic, case_id, type, code, reason, violations, received_at, replayed_at, replay_reason, replayed_by
+            FROM rejections
+            WHERE (\(agency)::text IS NULL OR source = \(agency)) AND (\(code)::text IS NULL OR code = \(code))
+            ORDER BY id DESC
+            LIMIT \(Int64(limit)) OFFSET \(Int64(offset))
             """)
+        return try rows.map { row in
+            Rejection(
+                id: try row.decode("id"), eventID: try row.decode("event_id", as: String?.self), source: try row.decode("source", as: String?.self),
+                topic: try row.decode("topic"), caseID: try row.decode("case_id", as: String?.self), type: try row.decode("type", as: String?.self),
+                code: try row.decode("code"), reason: try row.decode("reason"), violations: try Self.json(row, "violations"),
+                receivedAt: try row.decode("received_at"), replayedAt: try row.decode("replayed_at", as: Date?.self),
+                replayReason: try row.decode("replay_reason", as: String?.self), replayedBy: try row.decode("replayed_by", as: String?.self))
+        }
     }
 
-    private func json(_ query: PostgresQuery) async throws -> JSONValue {
-        let rows = try await client.query(query)
-        guard let text = try rows.first?.decode(0, as: String?.self) else { return .null }
-        return try JSONValue.parse(Array(text.utf8))
+    // MARK: decoding
+
+    /// A `jsonb` column as a value.
+    static func json(_ row: PostgresRow, _ column: String) throws -> JSONValue {
+        try JSONValue.parse(try row.decode(column, as: PostgresJSON.self).bytes)
+    }
+
+    /// A `jsonb` array of strings (a `text[]` column through `to_jsonb`).
+    static func strings(_ row: PostgresRow, _ column: String) throws -> [String] {
+        (try json(row, column).arrayValue ?? []).compactMap(\.stringValue)
+    }
+
+    /// A `jsonb` object of strings (each agency's number).
+    static func stringMap(_ row: PostgresRow, _ column: String) throws -> [String: String] {
+        (try json(row, column).objectValue ?? [:]).compactMapValues(\.stringValue)
     }
 }

@@ -1,0 +1,193 @@
+import CaseModel
+import Foundation
+import HubStore
+
+/// The JSON of the administrators' API (and of the command line's `--json`),
+/// built from ``AdminQueries``' rows. Member names, value types and nulls are
+/// the contract of `Schemas/openapi.yaml`.
+public enum AdminJSON {
+    /// An instant as the admin API writes it: ISO 8601 in UTC with `+00:00`,
+    /// to the microsecond with trailing zeros dropped (no fraction for whole
+    /// seconds), e.g. `2026-11-29T02:00:00.12+00:00` — the form PostgreSQL
+    /// gives a `timestamptz` in JSON, which these answers have always used.
+    public static func timestamp(_ date: Date) -> JSONValue {
+        // From the reference date, where a Double keeps sub-microsecond precision.
+        let sinceReference = Int64((date.timeIntervalSinceReferenceDate * 1_000_000).rounded())
+        let micros = sinceReference + 978_307_200 * 1_000_000
+        var seconds = micros / 1_000_000
+        var fraction = micros % 1_000_000
+        if fraction < 0 { fraction += 1_000_000; seconds -= 1 }
+        var days = seconds / 86_400
+        var secondOfDay = seconds % 86_400
+        if secondOfDay < 0 { secondOfDay += 86_400; days -= 1 }
+        let day = LocalDate(dayNumber: Int(days))
+        func pad(_ value: Int64, _ width: Int) -> String {
+            let digits = String(value)
+            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        }
+        var text = "\(pad(Int64(day.year), 4))-\(pad(Int64(day.month), 2))-\(pad(Int64(day.day), 2))"
+            + "T\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2))"
+        if fraction > 0 {
+            var digits = pad(fraction, 6)
+            while digits.hasSuffix("0") { digits.removeLast() }
+            text += "." + digits
+        }
+        return .string(text + "+00:00")
+    }
+
+    static func timestamp(_ date: Date?) -> JSONValue {
+        date.map(timestamp) ?? .null
+    }
+
+    static func text(_ value: String?) -> JSONValue {
+        value.map(JSONValue.string) ?? .null
+    }
+
+    /// `GET /v1/cases`: one item.
+    public static func caseSummary(_ item: AdminQueries.CaseSummary) -> JSONValue {
+        .object([
+            "caseId": .string(item.id), "procedure": .string(item.procedure), "status": .string(item.status),
+            "title": text(item.title), "holder": text(item.holder),
+            "parties": .array(item.parties.map(JSONValue.string)), "numbers": .object(item.numbers.mapValues(JSONValue.string)),
+            "version": .integer(item.version), "openedAt": timestamp(item.openedAt), "updatedAt": timestamp(item.updatedAt),
+            "overdueDeadlines": .integer(item.overdueDeadlines),
+        ])
+    }
+
+    /// `GET /v1/cases/{id}`.
+    public static func caseRecord(_ record: AdminQueries.CaseRecord) -> JSONValue {
+        .object([
+            "caseId": .string(record.id), "procedure": .string(record.procedure), "status": .string(record.status),
+            "title": text(record.title), "holder": text(record.holder),
+            "parties": .array(record.parties.map(JSONValue.string)), "roles": record.roles,
+            "numbers": .object(record.numbers.mapValues(JSONValue.string)),
+            "version": .integer(record.version), "openedAt": timestamp(record.openedAt), "updatedAt": timestamp(record.updatedAt),
+            "links": record.links,
+            "deadlines": .array(record.deadlines.map { deadline in
+                .object([
+                    "rule": .string(deadline.rule), "obligedAgency": .string(deadline.obligedAgency),
+                    "legalBasis": .string(deadline.legalBasis), "state": .string(deadline.state),
+                    "startedAt": timestamp(deadline.startedAt), "warnAt": timestamp(deadline.warnAt), "dueAt": timestamp(deadline.dueAt),
+                    "closedAt": timestamp(deadline.closedAt), "warningSentAt": timestamp(deadline.warningSentAt),
+                    "overdueSentAt": timestamp(deadline.overdueSentAt),
+                ])
+            }),
+        ])
+    }
+
+    /// `GET /v1/cases/{id}/events`: the trail.
+    public static func auditTrail(_ entries: [AdminQueries.AuditEntry]) -> JSONValue {
+        .array(entries.map { entry in
+            .object([
+                "seq": .integer(entry.seq), "eventId": text(entry.eventID), "outcome": .string(entry.outcome),
+                "type": .string(entry.type), "source": .string(entry.source),
+                "occurredAt": timestamp(entry.occurredAt), "recordedAt": timestamp(entry.recordedAt),
+                "caseVersion": entry.caseVersion.map(JSONValue.integer) ?? .null, "body": entry.body,
+                "hash": .string(entry.hash.map { String(format: "%02x", $0) }.joined()),
+            ])
+        })
+    }
+
+    /// `GET /v1/deadlines`: the list.
+    public static func dueDeadlines(_ items: [AdminQueries.DueDeadline]) -> JSONValue {
+        .array(items.map { item in
+            .object([
+                "caseId": .string(item.caseID), "rule": .string(item.rule), "procedure": .string(item.procedure),
+                "title": text(item.title), "holder": text(item.holder),
+                "obligedAgency": .string(item.obligedAgency), "legalBasis": .string(item.legalBasis),
+                "warnAt": timestamp(item.warnAt), "dueAt": timestamp(item.dueAt),
+                "stage": .string(item.stage.rawValue), "noticeSent": .bool(item.noticeSent),
+            ])
+        })
+    }
+
+    /// `GET /v1/flows`: deliveries.
+    public static func deliveryFlows(_ flows: [AdminQueries.DeliveryFlow]) -> JSONValue {
+        .array(flows.map { flow in
+            .object([
+                "bucket": timestamp(flow.bucket), "sender": text(flow.sender), "receiver": .string(flow.receiver),
+                "type": .string(flow.type), "count": .integer(flow.count),
+                "latencyP50Seconds": flow.latencyP50Seconds.map(JSONValue.number) ?? .null,
+                "latencyP99Seconds": flow.latencyP99Seconds.map(JSONValue.number) ?? .null,
+            ])
+        })
+    }
+
+    /// `GET /v1/flows`: refusals.
+    public static func refusalFlows(_ flows: [AdminQueries.RefusalFlow]) -> JSONValue {
+        .array(flows.map { flow in
+            .object(["bucket": timestamp(flow.bucket), "sender": text(flow.sender), "code": .string(flow.code), "count": .integer(flow.count)])
+        })
+    }
+
+    /// One agency's activity, as ``AgencyListing`` merges it into the registry's entry.
+    public static func activity(_ activity: AdminQueries.AgencyActivity) -> JSONValue {
+        .object([
+            "tokens": .integer(activity.tokens), "keys": .integer(activity.keys), "accepted": .integer(activity.accepted),
+            "refused": .integer(activity.refused), "lastEventAt": timestamp(activity.lastEventAt),
+        ])
+    }
+
+    /// `GET /v1/overview`.
+    public static func overview(_ overview: AdminQueries.Overview) -> JSONValue {
+        .object([
+            "outboxBacklog": .integer(overview.outboxBacklog),
+            "oldestUnsentSeconds": overview.oldestUnsentSeconds.map(JSONValue.number) ?? .null,
+            "cases": .integer(overview.cases), "casesByStatus": .object(overview.casesByStatus.mapValues(JSONValue.integer)),
+            "events": .integer(overview.events), "rejections": .integer(overview.rejections),
+            "rejectionsNotReplayed": .integer(overview.rejectionsNotReplayed),
+            "unacknowledgedDeliveries": .integer(overview.unacknowledgedDeliveries),
+            "deadlines": .object(overview.deadlines.mapValues { .integer(Int64($0)) }),
+        ])
+    }
+
+    /// `GET /v1/rejections`: the page.
+    public static func rejections(_ page: [AdminQueries.Rejection]) -> JSONValue {
+        .array(page.map { item in
+            .object([
+                "id": .integer(item.id), "eventId": text(item.eventID), "source": text(item.source), "topic": .string(item.topic),
+                "caseId": text(item.caseID), "type": text(item.type), "code": .string(item.code), "reason": .string(item.reason),
+                "violations": item.violations, "receivedAt": timestamp(item.receivedAt), "replayedAt": timestamp(item.replayedAt),
+                "replayReason": text(item.replayReason), "replayedBy": text(item.replayedBy),
+            ])
+        })
+    }
+}
+
+/// The command line's reads (`casehub cases`, `deadlines`, `rejections`,
+/// `flows`, `agencies list`) in the admin API's JSON, so that `--json` and
+/// the API answer alike.
+extension AdminQueries {
+    public func cases(_ filter: CaseFilter) async throws -> JSONValue {
+        .array(try await casePage(filter).map(AdminJSON.caseSummary))
+    }
+
+    public func caseDetail(_ id: String) async throws -> JSONValue? {
+        try await caseRecord(id).map(AdminJSON.caseRecord)
+    }
+
+    public func caseEvents(_ id: String) async throws -> JSONValue {
+        AdminJSON.auditTrail(try await auditTrail(id))
+    }
+
+    public func deadlines(stage: DeadlineStage?, agency: String?, procedure: String?, asOf: Date, limit: Int = 500) async throws -> JSONValue {
+        AdminJSON.dueDeadlines(try await dueDeadlines(stage: stage, agency: agency, procedure: procedure, asOf: asOf, limit: limit))
+    }
+
+    /// `{"deliveries": [...], "refusals": [...]}`.
+    public func flows(since: Date, until: Date, bucketSeconds: Int) async throws -> JSONValue {
+        .object([
+            "deliveries": AdminJSON.deliveryFlows(try await deliveryFlows(since: since, until: until, bucketSeconds: bucketSeconds)),
+            "refusals": AdminJSON.refusalFlows(try await refusalFlows(since: since, until: until, bucketSeconds: bucketSeconds)),
+        ])
+    }
+
+    /// Per agency id, for ``AgencyListing/json(registry:activity:served:)``.
+    public func agencyActivity() async throws -> [String: JSONValue] {
+        try await activityByAgency().mapValues(AdminJSON.activity)
+    }
+
+    public func rejections(agency: String?, code: String?, limit: Int, offset: Int) async throws -> JSONValue {
+        AdminJSON.rejections(try await rejectionPage(agency: agency, code: code, limit: limit, offset: offset))
+    }
+}
