@@ -185,7 +185,12 @@ let package = Package(
         ),
         .testTarget(
             name: "CaseHubServerTests",
-            dependencies: ["CaseHubServer"],
+            dependencies: [
+                "CaseHubMetrics", "CaseHubServer", "CaseModel", "Kafka", "Postgres",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         // The repository itself: documents name only files it has; code spells

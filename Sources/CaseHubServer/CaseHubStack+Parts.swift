@@ -1,0 +1,155 @@
+import Adapters
+import AdminAPI
+import CaseHubMetrics
+import CaseModel
+import Foundation
+import Hub
+import HubStore
+import HTTPCommon
+import Hummingbird
+import Kafka
+import Logging
+import Postgres
+import ServiceLifecycle
+
+extension CaseHubStack {
+    /// The builders one process is composed of, each usable alone (tests
+    /// build a router or the hub's services the way the stack does):
+    /// ``hubServices()``, ``router()``, ``adapterServices(routes:)`` and
+    /// ``application(router:onServerRunning:)``.
+    public struct Parts: Sendable {
+        public let configuration: CaseHubConfiguration
+        public let database: PostgresClient
+        public let kafkaAdmin: KafkaAdmin
+        public let metrics: CaseHubMetrics
+        public let logger: Logger
+
+        public init(configuration: CaseHubConfiguration, database: PostgresClient, kafkaAdmin: KafkaAdmin,
+                    metrics: CaseHubMetrics, logger: Logger) {
+            self.configuration = configuration
+            self.database = database
+            self.kafkaAdmin = kafkaAdmin
+            self.metrics = metrics
+            self.logger = logger
+        }
+
+        func consumerConfiguration(group: String) -> KafkaConsumerConfiguration {
+            var consumer = KafkaConsumerConfiguration(connection: configuration.kafka, groupID: group)
+            consumer.sessionTimeoutMilliseconds = configuration.consumerSessionTimeoutMilliseconds
+            return consumer
+        }
+
+        /// The hub: its producer, the outbox relay, the pipeline, the deadline
+        /// scheduler and (with a hub key) the checkpoint writer, in the order
+        /// they must start (they stop in reverse: the producer after the relay,
+        /// which flushes what the relay sent; the relay after the pipeline, so
+        /// that it publishes what the pipeline's last batch wrote).
+        public func hubServices() throws -> [any Service] {
+            let hubStore = HubStore(client: database)
+            let relayWakeup = Wakeup()
+            let relayProducer = try KafkaProducer(configuration: KafkaProducerConfiguration(connection: configuration.kafka), logger: logger)
+            var services: [any Service] = [
+                relayProducer,
+                OutboxRelay(configuration: configuration.hub, store: hubStore, producer: relayProducer, wakeup: relayWakeup,
+                            metrics: metrics, logger: logger),
+                HubPipeline(
+                    configuration: configuration.hub, registry: configuration.registry, store: hubStore,
+                    consumer: try KafkaConsumer(configuration: consumerConfiguration(group: configuration.hub.groupID), logger: logger),
+                    relayWakeup: relayWakeup, keyring: AgencyKeyring(store: AgencyKeyStore(client: database)), metrics: metrics, logger: logger),
+                DeadlineScheduler(configuration: configuration.hub, store: hubStore, relayWakeup: relayWakeup, logger: logger),
+            ]
+            if let hubKeyFile = configuration.hubKeyFile {
+                services.append(CheckpointWriter(
+                    store: hubStore, key: try HubSigningKey.loadOrCreate(at: hubKeyFile), topics: configuration.topics,
+                    interval: configuration.checkpointInterval, relayWakeup: relayWakeup, logger: logger))
+            } else {
+                logger.notice("no hub signing key configured (--hub-key): this process writes no audit checkpoints")
+            }
+            return services
+        }
+
+        /// Health, metrics and, where the hub runs, the administrators' API
+        /// and the dashboard. The adapters add their routes to it.
+        public func router() throws -> Router<CaseHubRequestContext> {
+            let hubStore = HubStore(client: database)
+            let router = Router(context: CaseHubRequestContext.self)
+            // Outermost, so that it sees the status of every error (each a problem by then).
+            router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
+            router.add(middleware: ProblemMiddleware())
+            HealthRoutes(migrator: Migrator(client: database, logger: logger), kafka: kafkaAdmin).add(to: router)
+            let adapters = configuration.roles.adapters
+            let adapterGroup = adapters.isEmpty ? nil : DeliveryConsumer.groupID(for: adapters, topics: configuration.topics)
+            MetricsRoutes(metrics: metrics, tokens: AgencyTokenStore(client: database), store: hubStore,
+                          queries: AdminQueries(client: database), lag: ConsumerLag(kafka: kafkaAdmin),
+                          hubGroup: configuration.roles.hub ? configuration.hub.groupID : nil, adapterGroup: adapterGroup).add(to: router)
+            if configuration.roles.hub {
+                AdminRoutes(queries: AdminQueries(client: database), verifier: AuditVerifier(client: database),
+                            tokens: AgencyTokenStore(client: database), store: hubStore, lag: ConsumerLag(kafka: kafkaAdmin),
+                            lagGroups: [configuration.hub.groupID] + (adapterGroup.map { [$0] } ?? []),
+                            registry: configuration.registry, servedAdapters: Set(adapters)).add(to: router)
+                try DashboardRoutes().add(to: router)
+            }
+            return router
+        }
+
+        /// The adapters of the configured agencies: their routes on `routes`,
+        /// and the delivery consumer, the submitting producer (registered before
+        /// everything that submits through it, so that it stops after them and
+        /// flushes), webhooks, the file drop and the demo.
+        public func adapterServices(routes router: Router<CaseHubRequestContext>) async throws -> [any Service] {
+            let adapters = configuration.roles.adapters
+            guard let keyDirectory = configuration.keyDirectory else {
+                throw ConfigurationError(message: "adapters need a key directory for their agencies' signing keys (--key-dir)")
+            }
+            let signingKeys = try await SigningKeys.load(
+                agencies: adapters, directory: URL(fileURLWithPath: keyDirectory), store: AgencyKeyStore(client: database))
+            let delivered = Wakeup()
+            let deliveryStore = DeliveryStore(client: database)
+            let group = DeliveryConsumer.groupID(for: adapters, topics: configuration.topics)
+            let submitProducer = try KafkaProducer(configuration: KafkaProducerConfiguration(connection: configuration.kafka), logger: logger)
+            var services: [any Service] = [
+                DeliveryConsumer(
+                    agencies: adapters, topics: configuration.topics, store: deliveryStore,
+                    consumer: try KafkaConsumer(configuration: consumerConfiguration(group: group), logger: logger),
+                    delivered: delivered, metrics: metrics, logger: logger),
+                submitProducer,
+            ]
+            var submitter = AgencySubmitter(
+                registry: configuration.registry, topics: configuration.topics, producer: submitProducer, signingKeys: signingKeys,
+                submissions: SubmissionStore(client: database), mappings: configuration.nativeMappings)
+            submitter.limits = configuration.adapterLimits
+            let adapterRoutes = AdapterRoutes(
+                agencies: Set(adapters), submitter: submitter, deliveries: deliveryStore, delivered: delivered,
+                tokens: AgencyTokenStore(client: database), cases: CaseViews(client: database),
+                webhooks: WebhookStore(client: database), limits: configuration.adapterLimits)
+            if configuration.httpTLS?.requireAgencyCertificates == true {
+                adapterRoutes.add(to: router, agencyMiddleware: AgencyCertificateMiddleware())
+            } else {
+                adapterRoutes.add(to: router)
+            }
+            services.append(WebhookPusher(agencies: adapters, store: WebhookStore(client: database), delivered: delivered,
+                                          configuration: configuration.webhooks, logger: logger))
+            if let demo = configuration.demo {
+                services.append(DemoScenario(submitter: submitter, registry: configuration.registry, rules: configuration.hub.deadlineRules,
+                                             configuration: demo, logger: logger))
+            }
+            if let dropDirectory = configuration.fileDropDirectory {
+                services.append(FileDrop(agencies: adapters, root: URL(fileURLWithPath: dropDirectory), submitter: submitter,
+                                         deliveries: deliveryStore, delivered: delivered, logger: logger))
+            }
+            return services
+        }
+
+        /// The HTTP server for `router` (HTTPS when configured).
+        public func application(router: Router<CaseHubRequestContext>,
+                                onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
+            let port = configuration.httpPort
+            return Application(
+                router: router,
+                server: try HTTPTLSSettings.serverBuilder(configuration.httpTLS),
+                configuration: .init(address: .hostname(configuration.httpHost, port: port), serverName: "casehub"),
+                onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
+                logger: logger)
+        }
+    }
+}
