@@ -4,6 +4,9 @@ import PackageDescription
 // One set of settings for every target.
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
+    // An import says what a file uses, and what a module's API exposes of another.
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
 let package = Package(
@@ -23,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.0.0"..<"5.0.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.21.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
+        // Hummingbird's HTTP types; named directly where a file uses them.
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
         // Tests only: reads Schemas/openapi.yaml for the HTTP contract test.
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
     ],
@@ -110,10 +115,12 @@ let package = Package(
             name: "Adapters",
             dependencies: [
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                "Backoff", "CaseHubMetrics", "CaseModel", "CloudEventsKafka", "HTTPCommon", "HubStore", "Kafka", "Postgres",
+                "Backoff", "CaseHubMetrics", "CaseModel", "CloudEventsKafka", "HTTPCommon", "HubStore", "Kafka",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             resources: [.copy("Native/Tables")],
@@ -128,7 +135,11 @@ let package = Package(
         // RFC 9457 problem details and JSON responses, shared by the agencies' and the administrators' APIs.
         .target(
             name: "HTTPCommon",
-            dependencies: ["CaseModel", .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: [
+                "CaseModel",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -136,6 +147,7 @@ let package = Package(
             dependencies: [
                 "CaseHubMetrics", "CaseModel", "HTTPCommon", "HubStore", "Kafka",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.copy("Dashboard")],
             swiftSettings: swiftSettings
@@ -152,6 +164,7 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -186,7 +199,7 @@ let package = Package(
         .testTarget(
             name: "CaseHubServerTests",
             dependencies: [
-                "CaseHubMetrics", "CaseHubServer", "CaseModel", "Kafka", "Postgres",
+                "Adapters", "CaseHubMetrics", "CaseHubServer", "CaseModel", "Hub", "Kafka", "Postgres",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -215,7 +228,8 @@ let package = Package(
         .testTarget(
             name: "AdaptersTests",
             dependencies: [
-                "Adapters", "CaseModel", "HTTPCommon", "HubStore",
+                "Adapters", "CaseModel", "HTTPCommon",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,9 +1,9 @@
-import CaseModel
+public import CaseModel
 import Foundation
-import HubStore
-import Hummingbird
-import Logging
 import HTTPCommon
+public import HubStore
+public import Hummingbird
+import Logging
 
 /// The agency-side HTTP API of the adapters, mounted once for every agency it serves:
 ///

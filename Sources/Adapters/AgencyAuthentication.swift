@@ -1,7 +1,7 @@
-import CaseModel
-import HTTPCommon
+public import CaseModel
+public import HTTPCommon
 import HubStore
-import Hummingbird
+public import Hummingbird
 
 /// The context of every agency route: the server's context plus the agency
 /// the caller proved to be (``AgencyAuthenticationMiddleware``).

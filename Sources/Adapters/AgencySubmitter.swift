@@ -1,10 +1,10 @@
-import CaseModel
+public import CaseModel
 import CloudEventsKafka
 import Crypto
 import Foundation
-import HubStore
-import Kafka
-import Logging
+public import HubStore
+public import Kafka
+public import Logging
 
 /// What the agencies' submission routes need of ``AgencySubmitter``: a seam,
 /// so that the HTTP layer can be tested without a broker or a database.

@@ -1,12 +1,12 @@
 import Backoff
-import CaseHubMetrics
+public import CaseHubMetrics
+public import CaseModel
 import CloudEventsKafka
-import CaseModel
-import HubStore
-import Kafka
 import Foundation
-import Logging
-import ServiceLifecycle
+public import HubStore
+public import Kafka
+public import Logging
+public import ServiceLifecycle
 
 /// Consumes `to.<agency>` topics and stores each event in the agency's inbox
 /// (PostgreSQL) before committing offsets: a restart re-reads at most what
@@ -42,11 +42,13 @@ public final class DeliveryConsumer: Service, Sendable {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let batch = try await consumer.nextBatch(maxMessages: 500, maxWaitMilliseconds: 50)
             if batch.isEmpty { continue }
-            var events: [(agency: AgencyID, event: CloudEvent)] = []
+            var events: [DeliveryStore.Incoming] = []
             for message in batch {
                 guard let agency = topics.recipient(ofTopic: message.topic) else { continue }
                 do {
-                    events.append((agency, try message.cloudEvent()))
+                    // Read (and so checked) once; the payload is stored as the record carried it.
+                    let event = try message.cloudEvent()
+                    events.append(DeliveryStore.Incoming(agency: agency, event: event, structuredJSON: event.structuredBytes(dataBytes: message.value)))
                 } catch {
                     // The hub wrote it; an unreadable record is a bug to see, not to block on.
                     logger.error("undecodable delivery skipped", metadata: ["kafka.topic": "\(message.topic)", "kafka.offset": "\(message.offset)", "error": "\(error)"])

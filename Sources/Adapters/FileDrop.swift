@@ -1,9 +1,9 @@
-import CaseModel
-import Foundation
-import HubStore
-import Logging
-import ServiceLifecycle
+public import CaseModel
+public import Foundation
 import HTTPCommon
+public import HubStore
+public import Logging
+public import ServiceLifecycle
 
 /// The file transport, for agency systems that can only exchange files.
 /// Under `<root>/<agency>/`:

@@ -1,12 +1,12 @@
-import CaseModel
-import Crypto
-import Foundation
+public import CaseModel
+public import Crypto
+public import Foundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import HubStore
+public import HubStore
 import Synchronization
 
 /// The adapters' private signing keys, one file per agency in a folder that

@@ -1,4 +1,4 @@
-import CaseModel
+public import CaseModel
 
 /// Why an agency's submission was not handed to the hub, whichever way it
 /// came (HTTP events or records, the file drop, the demo). Each case says

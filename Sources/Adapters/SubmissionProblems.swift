@@ -1,5 +1,5 @@
 import CaseModel
-import HTTPCommon
+public import HTTPCommon
 import Hummingbird
 
 extension ProblemDetails {

@@ -1,6 +1,6 @@
 import CaseModel
-import HTTPCommon
-import Hummingbird
+public import HTTPCommon
+public import Hummingbird
 
 /// `POST …/events` and `POST …/records`: the body, within its limit, handed
 /// to the agency's submitter for the authenticated agency.

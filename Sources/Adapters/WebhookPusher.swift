@@ -1,11 +1,12 @@
 import AsyncHTTPClient
-import CaseModel
+public import CaseModel
 import Crypto
 import Foundation
-import HubStore
-import Logging
+public import HubStore
+public import Logging
 import NIOCore
-import ServiceLifecycle
+import NIOHTTP1
+public import ServiceLifecycle
 
 /// Pushes each agency's deliveries to its webhook, oldest first: a 2xx
 /// answer acknowledges the delivery; anything else (or no answer within the

@@ -1,6 +1,6 @@
-import CaseModel
-import Foundation
-import HubStore
+public import CaseModel
+public import Foundation
+public import HubStore
 
 /// The JSON of the administrators' API (and of the command line's `--json`),
 /// built from ``AdminQueries``' rows. Member names, value types and nulls are

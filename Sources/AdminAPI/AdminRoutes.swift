@@ -1,8 +1,8 @@
-import CaseModel
+public import CaseModel
 import Foundation
 import HTTPCommon
-import HubStore
-import Hummingbird
+public import HubStore
+public import Hummingbird
 
 /// The administrators' read API, served by the hub:
 ///

@@ -1,7 +1,7 @@
 import CaseModel
-import HTTPCommon
-import HubStore
-import Hummingbird
+public import HTTPCommon
+public import HubStore
+public import Hummingbird
 
 /// An administrator, as their token names them.
 public struct Administrator: Sendable, Hashable {

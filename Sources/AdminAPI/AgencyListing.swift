@@ -1,5 +1,5 @@
-import CaseModel
-import HubStore
+public import CaseModel
+public import HubStore
 
 /// The registered agencies as the admin API and `casehub agencies list` show
 /// them: who they are (from the registry) and what they do (from the database).

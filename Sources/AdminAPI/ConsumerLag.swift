@@ -1,4 +1,4 @@
-import Kafka
+public import Kafka
 
 /// How far consumer groups are behind their topics' high watermarks, per
 /// partition they have committed on.

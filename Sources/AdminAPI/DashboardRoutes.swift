@@ -1,6 +1,6 @@
 import Foundation
 import HTTPCommon
-import Hummingbird
+public import Hummingbird
 
 /// The administrators' web dashboard: `GET /` and its script and style under
 /// `/dashboard/`. The page itself holds no data; it asks the admin API with an

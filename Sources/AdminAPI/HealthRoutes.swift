@@ -1,7 +1,7 @@
 import CaseModel
-import HubStore
-import Hummingbird
-import Kafka
+public import HubStore
+public import Hummingbird
+public import Kafka
 import Logging
 
 /// `GET /healthz` (the process answers) and `GET /readyz` (broker and

@@ -1,7 +1,7 @@
-import CaseHubMetrics
-import HubStore
-import Hummingbird
+public import CaseHubMetrics
 import HTTPCommon
+public import HubStore
+public import Hummingbird
 import Kafka
 import Logging
 

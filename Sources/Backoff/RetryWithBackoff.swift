@@ -1,4 +1,4 @@
-import Logging
+public import Logging
 import ServiceLifecycle
 
 /// How long to wait between tries: doubling from `initial` up to `maximum`.

@@ -1,4 +1,5 @@
 import CaseModel
+import Crypto
 import Foundation
 #if canImport(Glibc)
 import Glibc

@@ -1,4 +1,4 @@
-import Prometheus
+public import Prometheus
 
 /// The process's Prometheus metrics (one registry per process or test
 /// stack, no global state). Names follow Prometheus conventions:

@@ -1,5 +1,6 @@
-import Foundation
+import Adapters
 import CaseModel
+import Foundation
 import Kafka
 
 extension CaseHubConfiguration {

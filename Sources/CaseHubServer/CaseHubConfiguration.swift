@@ -1,7 +1,7 @@
-import Adapters
-import CaseModel
-import Hub
-import Kafka
+public import Adapters
+public import CaseModel
+public import Hub
+public import Kafka
 
 /// Everything one CaseHub process needs to know. Built from the environment
 /// (``fromEnvironment(_:)``) and command-line options at the edge.

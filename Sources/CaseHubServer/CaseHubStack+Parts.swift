@@ -1,16 +1,16 @@
 import Adapters
 import AdminAPI
-import CaseHubMetrics
+public import CaseHubMetrics
 import CaseModel
 import Foundation
+import HTTPCommon
 import Hub
 import HubStore
-import HTTPCommon
-import Hummingbird
-import Kafka
-import Logging
-import Postgres
-import ServiceLifecycle
+public import Hummingbird
+public import Kafka
+public import Logging
+public import Postgres
+public import ServiceLifecycle
 
 extension CaseHubStack {
     /// The builders one process is composed of, each usable alone (tests
@@ -39,7 +39,8 @@ extension CaseHubStack {
             return consumer
         }
 
-        /// The hub: its producer, the outbox relay, the pipeline, the deadline
+        /// The hub: its producer, the outbox notifications (commits of any hub
+        /// process wake this relay), the outbox relay, the pipeline, the deadline
         /// scheduler and (with a hub key) the checkpoint writer, in the order
         /// they must start (they stop in reverse: the producer after the relay,
         /// which flushes what the relay sent; the relay after the pipeline, so
@@ -50,6 +51,7 @@ extension CaseHubStack {
             let relayProducer = try KafkaProducer(configuration: KafkaProducerConfiguration(connection: configuration.kafka), logger: logger)
             var services: [any Service] = [
                 relayProducer,
+                OutboxNotifications(database: PostgresConfiguration(connectionString: configuration.databaseURL), wakeup: relayWakeup, logger: logger),
                 OutboxRelay(configuration: configuration.hub, store: hubStore, producer: relayProducer, wakeup: relayWakeup,
                             metrics: metrics, logger: logger),
                 HubPipeline(

@@ -1,9 +1,10 @@
-import CaseHubMetrics
+public import CaseHubMetrics
 import HubStore
-import Kafka
-import Logging
-import Postgres
+public import Kafka
+public import Logging
+public import Postgres
 import ServiceLifecycle
+import UnixSignals
 
 public struct ConfigurationError: Error, CustomStringConvertible {
     public let message: String

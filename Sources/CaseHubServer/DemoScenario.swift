@@ -1,8 +1,8 @@
-import Adapters
-import CaseModel
+public import Adapters
+public import CaseModel
 import Foundation
-import Logging
-import ServiceLifecycle
+public import Logging
+public import ServiceLifecycle
 
 /// `casehub run --demo`: Zhuzhou's agencies at work, so that a newcomer sees
 /// the hub alive within a minute. Stories of every procedure start every few

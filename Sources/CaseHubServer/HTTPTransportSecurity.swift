@@ -1,5 +1,5 @@
 import HTTPCommon
-import Hummingbird
+public import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
 import NIOCore

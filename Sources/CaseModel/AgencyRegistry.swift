@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// The agencies the hub knows, by id.
 public struct AgencyRegistry: Sendable {

@@ -23,6 +23,18 @@ extension CloudEvent {
     /// The Kafka record value: the payload's canonical JSON.
     public var binaryValue: [UInt8] { data.canonicalBytes }
 
+    /// The structured-mode JSON with `data` spliced in as the bytes a record
+    /// carried (this event's payload, already read as JSON), so that a
+    /// payload passed on untouched is not serialised again. Canonical when the
+    /// value is (the hub writes canonical values).
+    public func structuredBytes(dataBytes: [UInt8]) -> [UInt8] {
+        guard case .object(var members) = structured else { return structured.canonicalBytes }
+        members.removeValue(forKey: "data")
+        // Canonical order puts "data" first ("data" < "datacontenttype" < …).
+        let rest = JSONValue.object(members).canonicalBytes
+        return Array(#"{"data":"#.utf8) + dataBytes + [UInt8(ascii: ",")] + rest.dropFirst()
+    }
+
     /// Reads a binary-mode record. Checks the same rules as structured mode.
     public init(binaryHeaders headers: [RecordHeader], value: [UInt8]) throws(EnvelopeError) {
         var object: [String: JSONValue] = [:]

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A CaseHub event in the CloudEvents 1.0 model.
 ///

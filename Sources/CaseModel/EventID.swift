@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// An event's id: a UUID, the idempotency key of the event.
 ///

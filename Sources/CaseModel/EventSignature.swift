@@ -1,5 +1,5 @@
-import Crypto
-import Foundation
+public import Crypto
+public import Foundation
 
 /// Ed25519 signatures of events by the sending agency's adapter.
 ///

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// RFC 3339 date-times: parsed with any fraction and offset, formatted in UTC
 /// with milliseconds. Hand-written because Foundation's ISO8601DateFormatter

@@ -1,5 +1,5 @@
-import CaseModel
-import Kafka
+public import CaseModel
+public import Kafka
 
 /// The CloudEvents Kafka binding (binary mode) over the Kafka module's record
 /// types: where a ``RecordHeader`` becomes a ``KafkaHeader`` and back. Kept

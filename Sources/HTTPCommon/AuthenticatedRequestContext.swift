@@ -1,4 +1,4 @@
-import Hummingbird
+public import Hummingbird
 
 /// A request context that carries who is calling, once a middleware has
 /// established it: nil before (or without) authentication.

@@ -1,4 +1,5 @@
-import Hummingbird
+import Foundation
+public import Hummingbird
 
 /// `Authorization: Bearer <token>`, shared by the agencies' and the administrators' APIs.
 public enum BearerToken {

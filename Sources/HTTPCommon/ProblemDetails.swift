@@ -1,5 +1,6 @@
-import CaseModel
-import Hummingbird
+public import CaseModel
+public import Hummingbird
+import Logging
 
 /// RFC 9457 problem details, the body of every error answer of the HTTP APIs.
 ///

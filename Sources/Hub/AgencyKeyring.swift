@@ -1,6 +1,6 @@
-import CaseModel
+public import CaseModel
 import Foundation
-import HubStore
+public import HubStore
 import NIOConcurrencyHelpers
 
 /// The hub's in-memory copy of the agencies' public keys, reloaded every

@@ -1,6 +1,6 @@
-import CaseModel
+public import CaseModel
 import Foundation
-import HubStore
+public import HubStore
 
 /// Rebuilds canonical case state from the audit trail alone — every accepted
 /// event, in order, through the same state machine — into a fresh table

@@ -1,8 +1,8 @@
 import CaseModel
 import Foundation
-import HubStore
-import Kafka
-import Logging
+public import HubStore
+public import Kafka
+public import Logging
 
 /// Reads every checkpoint published on the `checkpoints` topic, from the
 /// first to the last present when reading began: what an auditor keeps

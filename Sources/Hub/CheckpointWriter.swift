@@ -1,9 +1,9 @@
-import CaseModel
-import Crypto
+public import CaseModel
+public import Crypto
 import Foundation
-import HubStore
-import Logging
-import ServiceLifecycle
+public import HubStore
+public import Logging
+public import ServiceLifecycle
 
 /// Writes a signed checkpoint of the audit chains' heads every few seconds
 /// when they moved (``AuditCheckpoint``), keeps it in the database and

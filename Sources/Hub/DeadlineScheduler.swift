@@ -1,9 +1,9 @@
 import CaseModel
-import Foundation
-import HubStore
-import Logging
+public import Foundation
+public import HubStore
+public import Logging
 import Postgres
-import ServiceLifecycle
+public import ServiceLifecycle
 
 /// Emits deadline warnings and overdue notices through the outbox, exactly
 /// once per deadline and stage (the marks are written in the notice's

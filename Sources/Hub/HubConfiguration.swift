@@ -1,4 +1,4 @@
-import CaseModel
+public import CaseModel
 
 /// Settings of the hub's pipeline and relay.
 public struct HubConfiguration: Sendable {
@@ -11,8 +11,10 @@ public struct HubConfiguration: Sendable {
     public var maxBatchWaitMilliseconds: Int = 20
     /// Outbox records published per relay round.
     public var relayBatchSize: Int = 1_000
-    /// How often an idle relay looks for records written by other instances.
-    public var relayPollMilliseconds: Int = 100
+    /// How often an idle relay looks for records anyway. Commits wake it
+    /// (in-process, and across processes by NOTIFY); this only bounds the wait
+    /// for one whose notification was lost while a listener reconnected.
+    public var relayPollMilliseconds: Int = 1_000
     /// How often the deadline scheduler looks for due notices.
     public var deadlineScanMilliseconds: Int = 1_000
     /// Deadlines handled per scheduler transaction.

@@ -1,5 +1,5 @@
-import CaseModel
-import Foundation
+public import CaseModel
+public import Foundation
 
 /// Events the hub itself emits.
 public enum HubEvents {

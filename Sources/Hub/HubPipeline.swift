@@ -1,10 +1,10 @@
 import Backoff
-import CaseHubMetrics
-import CaseModel
-import HubStore
-import Kafka
-import Logging
-import ServiceLifecycle
+public import CaseHubMetrics
+public import CaseModel
+public import HubStore
+public import Kafka
+public import Logging
+public import ServiceLifecycle
 
 /// Consumes every `from.<agency>` topic and applies each batch in one
 /// PostgreSQL transaction before committing the batch's Kafka offsets. A

@@ -1,5 +1,5 @@
 import CaseModel
-import Crypto
+public import Crypto
 import Foundation
 
 /// The hub's own Ed25519 key: it signs the audit checkpoints. Kept in a file

@@ -1,11 +1,11 @@
 import Backoff
-import CaseHubMetrics
-import CloudEventsKafka
+public import CaseHubMetrics
 import CaseModel
-import HubStore
-import Kafka
-import Logging
-import ServiceLifecycle
+import CloudEventsKafka
+public import HubStore
+public import Kafka
+public import Logging
+public import ServiceLifecycle
 
 /// Publishes outbox records to Kafka in id order and marks them sent. Only
 /// one relay publishes at a time (transaction-scoped advisory lock); after a

@@ -1,6 +1,6 @@
-import CaseModel
-import Foundation
-import Postgres
+public import CaseModel
+public import Foundation
+public import Postgres
 
 /// What administrators read: cases, their audit trails, deadlines, flows,
 /// agencies' activity and refusals, as typed rows. The admin API and the

@@ -1,7 +1,7 @@
-import CaseModel
-import Crypto
-import Foundation
-import Postgres
+public import CaseModel
+public import Crypto
+public import Foundation
+public import Postgres
 
 /// The agencies' registered public signing keys (`agency_keys`).
 public struct AgencyKeyStore: Sendable {

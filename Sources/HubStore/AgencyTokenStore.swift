@@ -1,7 +1,7 @@
-import CaseModel
+public import CaseModel
 import Crypto
 import Foundation
-import Postgres
+public import Postgres
 
 /// Bearer tokens of the agencies' systems and of administrators
 /// (`agency_tokens`; administrators are the principal ``administrators``).

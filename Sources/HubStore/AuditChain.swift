@@ -1,6 +1,6 @@
-import CaseModel
+public import CaseModel
 import Crypto
-import Foundation
+public import Foundation
 
 /// One entry of the audit trail, as hashed. The hash covers every column a
 /// verifier reads back, so changing, deleting, inserting or reordering rows

@@ -1,6 +1,6 @@
-import CaseModel
-import Crypto
-import Foundation
+public import CaseModel
+public import Crypto
+public import Foundation
 
 /// A signed statement of where every audit chain stood at one instant: each
 /// chain's head (chain, position, hash) and a root hash over them, signed

@@ -1,6 +1,6 @@
 import CaseModel
 import Foundation
-import Postgres
+public import Postgres
 
 /// Checks the hash chains of the audit trail (`case_events`): any changed,
 /// deleted, inserted or reordered row breaks its chain at that row. The

@@ -1,5 +1,5 @@
-import CaseModel
-import Postgres
+public import CaseModel
+public import Postgres
 
 /// Read-only views of canonical case state for the agencies' APIs.
 public struct CaseViews: Sendable {

@@ -1,6 +1,6 @@
-import CaseModel
-import Foundation
-import Postgres
+public import CaseModel
+public import Foundation
+public import Postgres
 
 /// The adapter side: events delivered to agencies, kept until acknowledged.
 public struct DeliveryStore: Sendable {
@@ -23,13 +23,37 @@ public struct DeliveryStore: Sendable {
     /// to that agency (same id) is skipped. Returns how many were new.
     @discardableResult
     public func store(_ events: [(agency: AgencyID, event: CloudEvent)]) async throws -> Int {
+        try await store(events.map { Incoming(agency: $0.agency, event: $0.event) })
+    }
+
+    /// A delivery to store: the event, and its structured JSON as stored.
+    public struct Incoming: Sendable {
+        public var agency: AgencyID
+        public var event: CloudEvent
+        public var structuredJSON: [UInt8]
+
+        public init(agency: AgencyID, event: CloudEvent) {
+            self.init(agency: agency, event: event, structuredJSON: event.structured.canonicalBytes)
+        }
+
+        /// `structuredJSON` must be `event`'s structured form (e.g. from
+        /// ``CloudEvent/structuredBytes(dataBytes:)`` over the record's value).
+        public init(agency: AgencyID, event: CloudEvent, structuredJSON: [UInt8]) {
+            self.agency = agency
+            self.event = event
+            self.structuredJSON = structuredJSON
+        }
+    }
+
+    @discardableResult
+    public func store(_ events: [Incoming]) async throws -> Int {
         guard !events.isEmpty else { return 0 }
         // One statement for the whole batch, in consumption order.
         let agencies = PostgresArray(events.map { Optional($0.agency.rawValue) })
         let ids = PostgresArray(events.map { Optional($0.event.id.description) })
         let cases = PostgresArray(events.map { Optional($0.event.subject) })
         let types = PostgresArray(events.map { Optional($0.event.type.rawValue) })
-        let bodies = PostgresArray(events.map { Optional($0.event.structured.canonicalString) })
+        let bodies = PostgresArray(events.map { Optional(String(decoding: $0.structuredJSON, as: UTF8.self)) })
         return try await client.execute("""
             INSERT INTO deliveries (agency, event_id, case_id, type, event)
             SELECT a, i, c, t, e::jsonb

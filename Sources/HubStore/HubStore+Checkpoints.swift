@@ -23,6 +23,7 @@ extension HubStore {
             try await connection.copy(into: "outbox", columns: ["topic", "key", "headers", "value"], rows: [
                 [record.topic, record.key, PostgresJSON(record.headersJSON.canonicalString), record.value],
             ])
+            try await connection.execute("SELECT pg_notify(\(HubStore.outboxChannel), '')")
         }
     }
 

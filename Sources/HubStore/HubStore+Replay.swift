@@ -1,5 +1,5 @@
-import CaseModel
-import Foundation
+public import CaseModel
+public import Foundation
 import Postgres
 
 /// Reads and writes for rebuilding case state from the audit trail

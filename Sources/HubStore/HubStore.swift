@@ -1,7 +1,7 @@
 import CaseModel
 import Foundation
 import Logging
-import Postgres
+public import Postgres
 import Synchronization
 
 /// The hub's canonical state in PostgreSQL.
@@ -74,6 +74,10 @@ public struct HubStore: Sendable {
         auditShardCount.value = count
         return count
     }
+
+    /// The channel every transaction that writes outbox records notifies at
+    /// commit, so that relays in every hub process publish at once.
+    public static let outboxChannel = "casehub_outbox"
 
     static let relayLockKey: Int64 = 0x4341_5345_4855_4202
 

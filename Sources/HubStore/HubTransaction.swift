@@ -1,5 +1,5 @@
-import CaseModel
-import Foundation
+public import CaseModel
+public import Foundation
 import Postgres
 
 /// The hub's writes inside one PostgreSQL transaction: inbox, case state,
@@ -199,6 +199,8 @@ public struct HubTransaction: Sendable {
             try await connection.copy(into: "outbox", columns: ["topic", "key", "headers", "value"], rows: pendingOutbox.map { record in
                 [record.topic, record.key, PostgresJSON(record.headersJSON.canonicalString), record.value]
             })
+            // Delivered at commit, to every hub process's relay (HubStore.outboxChannel).
+            try await connection.execute("SELECT pg_notify(\(HubStore.outboxChannel), '')")
             pendingOutbox.removeAll()
         }
         try await writeAudit()

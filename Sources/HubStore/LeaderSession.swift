@@ -1,5 +1,5 @@
-import Logging
-import Postgres
+public import Logging
+public import Postgres
 
 /// Leadership among processes through a PostgreSQL session-level advisory
 /// lock: one process at a time runs the rounds. The lock lives as long as

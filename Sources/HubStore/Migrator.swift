@@ -1,5 +1,5 @@
-import Logging
-import Postgres
+public import Logging
+public import Postgres
 
 /// Brings a database to ``Migration/latestVersion``, one transaction per
 /// migration, under an advisory lock so that concurrent starters take turns.

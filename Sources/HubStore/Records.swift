@@ -1,4 +1,4 @@
-import CaseModel
+public import CaseModel
 import Foundation
 import Postgres
 

@@ -1,6 +1,6 @@
 import CaseModel
 import Crypto
-import Foundation
+public import Foundation
 import Postgres
 
 extension HubStore {

@@ -1,6 +1,6 @@
-import CaseModel
-import Foundation
-import Postgres
+public import CaseModel
+public import Foundation
+public import Postgres
 
 /// The event ids an adapter accepted, with their content hashes (`adapter_submissions`).
 public struct SubmissionStore: Sendable {

@@ -1,6 +1,6 @@
-import CaseModel
-import Foundation
-import Postgres
+public import CaseModel
+public import Foundation
+public import Postgres
 
 /// Agencies' webhooks and the push state of their deliveries.
 public struct WebhookStore: Sendable {

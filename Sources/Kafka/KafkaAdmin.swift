@@ -1,5 +1,5 @@
 import Dispatch
-import Logging
+public import Logging
 
 /// Topic management and the broker-side figures lag is computed from.
 public final class KafkaAdmin: Sendable {

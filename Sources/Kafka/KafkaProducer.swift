@@ -1,7 +1,7 @@
 import Dispatch
-import Logging
+public import Logging
 import NIOConcurrencyHelpers
-import ServiceLifecycle
+public import ServiceLifecycle
 import Synchronization
 
 /// Produces messages and reports each one's delivery.

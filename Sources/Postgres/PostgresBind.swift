@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// One bound parameter as libpq sends it: a type OID and the value's bytes in
 /// text or binary format, or NULL.

@@ -1,4 +1,4 @@
-import Logging
+public import Logging
 
 /// Cluster-level chores for tools and tests (the benchmark, test setup):
 /// nothing of CaseHub's schema.

@@ -1,7 +1,7 @@
-import Logging
+public import Logging
 import NIOConcurrencyHelpers
 import NIOPosix
-import ServiceLifecycle
+public import ServiceLifecycle
 
 /// A bounded pool of PostgreSQL sessions.
 ///

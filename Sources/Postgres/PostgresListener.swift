@@ -5,9 +5,9 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Logging
+public import Logging
 import NIOConcurrencyHelpers
-import ServiceLifecycle
+public import ServiceLifecycle
 
 /// Receives `NOTIFY`s on a dedicated session and thread.
 ///

@@ -1,3 +1,4 @@
+import AdminAPI
 import ArgumentParser
 import CaseHubServer
 import CaseModel

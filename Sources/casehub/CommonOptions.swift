@@ -1,8 +1,9 @@
+import Adapters
 import ArgumentParser
 import CaseHubServer
-import Adapters
 import CaseModel
 import Foundation
+import Hub
 import Kafka
 import Logging
 import Postgres

@@ -1,8 +1,10 @@
 import Adapters
 import AdminAPI
 import ArgumentParser
+import CaseHubServer
 import CaseModel
 import Foundation
+import Hub
 import HubStore
 import Kafka
 

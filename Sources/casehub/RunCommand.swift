@@ -2,7 +2,9 @@ import ArgumentParser
 import CaseHubServer
 import CaseModel
 import Foundation
+import Hub
 import HubStore
+import Logging
 
 /// `casehub run`: the hub and every registered agency's adapter in one
 /// process, against the embedded local stack that `make run` starts.

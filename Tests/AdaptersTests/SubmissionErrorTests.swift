@@ -1,6 +1,7 @@
 import Adapters
 import CaseModel
 import HTTPCommon
+import HTTPTypes
 import Testing
 
 /// One refusal and the problem document the HTTP API answers it with: the

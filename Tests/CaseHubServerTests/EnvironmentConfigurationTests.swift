@@ -1,4 +1,8 @@
+import Adapters
 import CaseHubServer
+import CaseModel
+import Hub
+import Kafka
 import Testing
 
 /// `CaseHubConfiguration.fromEnvironment`: every variable that is set is

@@ -1,5 +1,6 @@
 import CaseModel
 import Foundation
+import TestSupport
 import Testing
 
 struct AdministrativePILTests {

@@ -1,6 +1,7 @@
 import CaseModel
 import Crypto
 import Foundation
+import TestSupport
 import Testing
 
 struct EventSignatureTests {
@@ -51,4 +52,13 @@ struct EventSignatureTests {
         retired.retiredAt = event.time.addingTimeInterval(-60)
         #expect(EventSignature.verify(signed, keys: [retired]) == .keyRetired(registered.keyID))
     }
+}
+
+/// A payload passed on as the record carried it gives the same structured
+/// JSON as serialising the event again.
+@Test func splicingTheRecordValueGivesTheStructuredForm() throws {
+    let event = CloudEvent(source: "zz-epb", type: "casehub.referral.submitted.v1", time: Date(timeIntervalSince1970: 1_764_000_000),
+                           subject: "splice", data: ["receiver": "zz-procuratorate", "summary": "线索 \"引号\"", "list": [1, 2.5, true]],
+                           extensions: ["signature": "k:abc"])
+    #expect(event.structuredBytes(dataBytes: event.binaryValue) == event.structured.canonicalBytes)
 }

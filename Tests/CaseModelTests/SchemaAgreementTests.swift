@@ -1,5 +1,6 @@
 import CaseModel
 import Foundation
+import TestSupport
 import Testing
 
 /// The Swift validator must agree with the reference validator (Python's

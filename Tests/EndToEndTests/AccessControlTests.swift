@@ -1,11 +1,12 @@
+import CaseHubServer
 import CaseModel
 import Foundation
 import HubStore
 import Logging
 import Postgres
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif

@@ -1,9 +1,11 @@
 import Adapters
+import CaseHubServer
 import CaseModel
 import Foundation
 import HubStore
-import Testing
+import Postgres
 import TestSupport
+import Testing
 
 /// Who may use an adapter's paths, ids as promises about content, and the
 /// agency's view of a case. Real stack, real HTTP.

@@ -1,8 +1,9 @@
 import Adapters
+import CaseHubServer
 import CaseModel
 import Foundation
-import Testing
 import TestSupport
+import Testing
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif

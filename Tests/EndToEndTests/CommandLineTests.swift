@@ -1,10 +1,12 @@
+import CaseHubServer
 import CaseModel
+import Foundation
+import Hub
 import HubStore
 import Logging
 import Postgres
-import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Runs the real `casehub` executable.
 struct CommandLineTests {

@@ -1,9 +1,10 @@
 import CaseHubServer
 import CaseModel
-import Postgres
 import Foundation
-import Testing
+import Hub
+import Postgres
 import TestSupport
+import Testing
 
 /// `casehub run --demo` on a fast clock: within seconds, cases of every
 /// procedure move, refusals show, and deadline notices go out.

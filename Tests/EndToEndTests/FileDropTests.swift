@@ -1,7 +1,8 @@
+import CaseHubServer
 import CaseModel
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The file transport: files dropped in `outgoing/` are submitted and moved
 /// to `done/` or `failed/` with a note; deliveries appear in `incoming/`.

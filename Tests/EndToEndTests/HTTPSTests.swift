@@ -3,11 +3,13 @@ import CaseHubServer
 import CaseModel
 import Foundation
 import HubStore
+import Kafka
+import Logging
 import NIOCore
 import NIOHTTP1
 import NIOSSL
-import Testing
 import TestSupport
+import Testing
 
 /// HTTPS and mutual TLS on the real stack: certificates from a CA the test
 /// makes, requests over a real TLS connection (AsyncHTTPClient).

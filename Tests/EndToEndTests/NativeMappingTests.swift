@@ -1,6 +1,7 @@
 @testable import Adapters
 import CaseModel
 import Foundation
+import TestSupport
 import Testing
 
 /// The built-in native-record tables, without a stack: every sample under

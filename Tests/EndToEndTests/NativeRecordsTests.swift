@@ -1,7 +1,10 @@
+import CaseHubServer
 import CaseModel
 import Foundation
-import Testing
+import NIOConcurrencyHelpers
+import Postgres
 import TestSupport
+import Testing
 
 /// Native records of each agency kind, POSTed to `/records` as the agencies'
 /// systems would send them (the samples under Schemas/native), travel through

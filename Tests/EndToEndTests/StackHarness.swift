@@ -1,12 +1,13 @@
 import CaseHubServer
 import CaseModel
 import Foundation
+import Hub
 import HubStore
 import Kafka
 import Logging
 import Postgres
-import Testing
 import TestSupport
+import Testing
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif

@@ -1,4 +1,5 @@
 import Adapters
+import CaseHubServer
 import CaseModel
 import Crypto
 import Foundation
@@ -6,8 +7,8 @@ import Hummingbird
 import Logging
 import NIOConcurrencyHelpers
 import ServiceLifecycle
-import Testing
 import TestSupport
+import Testing
 
 /// Deliveries pushed to an agency's webhook: signed, in order, retried with
 /// backoff until a 2xx acknowledges them.

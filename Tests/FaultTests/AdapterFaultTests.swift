@@ -1,5 +1,6 @@
 import CaseModel
 import Foundation
+import Postgres
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif

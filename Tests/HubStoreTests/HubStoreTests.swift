@@ -5,8 +5,8 @@ import HubStore
 import Logging
 import Postgres
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 /// The stores against the test database, without a broker or a hub: each
 /// test migrates a database of its own and calls the store's methods.
@@ -136,6 +136,32 @@ import TestSupport
         #expect(AuditShards.key(caseID: nil, source: "zz-court") == "sender:zz-court")
         let spread = Set((0..<1_000).map { AuditShards.shard(of: "case:\($0)", count: 64) })
         #expect(spread.count == 64, "1,000 cases reach every chain")
+    }
+
+    /// A transaction that writes outbox records notifies the outbox channel
+    /// at commit, so that a relay in any process wakes; one that writes none
+    /// stays silent.
+    @Test func committingOutboxRecordsNotifiesTheRelays() async throws {
+        let client = try await migratedClient()
+        defer { Task { await client.shutdown() } }
+        let store = HubStore(client: client)
+        let listener = PostgresListener(configuration: client.configuration, channels: [HubStore.outboxChannel], logger: logger)
+        let listening = Task { try await listener.run() }
+        defer { listening.cancel() }
+        #expect(await eventually { listener.isListening })
+        let heard = RoundCounter()
+        let counting = Task { for await _ in listener.notifications { heard.add("notify") } }
+        defer { counting.cancel() }
+        try await store.withTransaction { transaction in
+            transaction.appendAudit(eventID: nil, caseID: "quiet", outcome: .admin, type: "test", source: "test",
+                                    occurredAt: Date(), recordedAt: Date(), caseVersion: nil, body: [:])
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(heard.count("notify") == 0)
+        try await store.withTransaction { transaction in
+            transaction.enqueue([OutboxRecord(topic: "test.changes", event: referral("notify"))])
+        }
+        #expect(await eventually(timeout: .seconds(5)) { heard.count("notify") == 1 })
     }
 
     /// One process leads at a time; when its session ends, another takes over.

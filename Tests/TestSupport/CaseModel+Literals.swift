@@ -1,4 +1,4 @@
-import CaseModel
+public import CaseModel
 
 // Tests may spell event types, refusal codes and event ids out: it keeps an
 // assertion next to what an agency's system sees on the wire. Production

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Starts a tansu broker of a test's own (memory storage) on `listenPort`,
 /// advertising `advertisedPort` — a proxy's or TLS terminator's port in front

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Where the package and its built `casehub` executable are, for tests that
 /// read `Schemas/`, run `Deploy/local/` scripts or start `casehub` processes.

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A throwaway certificate authority for TLS tests, made with the `openssl`
 /// command (installed with the stack's PostgreSQL certificates): a CA, then

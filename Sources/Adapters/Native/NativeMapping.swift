@@ -1,6 +1,6 @@
-import CaseModel
+public import CaseModel
 import Crypto
-import Foundation
+public import Foundation
 
 /// How one kind of agency system's native records become canonical events:
 /// a table, not code. Each record type names the canonical event it becomes

@@ -1,5 +1,5 @@
-import CaseModel
-import Foundation
+public import CaseModel
+public import Foundation
 
 /// The mapping tables per agency kind: the built-in ones for the systems
 /// Zhuzhou's agencies run, or a city's own from files.

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// China's statutory holidays and adjusted working days (调休), as data: one
 /// document per year, because the State Council sets them anew each year.

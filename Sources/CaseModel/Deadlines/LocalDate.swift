@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A calendar date in China Standard Time (UTC+8, no daylight saving), the
 /// zone statutory periods are counted in.

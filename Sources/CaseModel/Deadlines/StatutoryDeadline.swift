@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// What the law requires, by when, of whom: a deadline rule. Values the
 /// domain notes mark as not confirmed from the legal text are `configurable`

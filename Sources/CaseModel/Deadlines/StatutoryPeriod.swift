@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A length of time the law gives for an act.
 public struct StatutoryPeriod: Sendable, Hashable, Codable, CustomStringConvertible {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Applies events to cases under the procedures' rules: who may send what,
 /// in which order, and which statutory clocks start or stop.

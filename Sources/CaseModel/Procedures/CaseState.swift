@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// The procedures a case can follow (docs/case-model.md lists them).
 public enum Procedure: String, Sendable, Hashable, Codable, CaseIterable {

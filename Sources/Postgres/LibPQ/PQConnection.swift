@@ -1,4 +1,5 @@
 import CLibPQ
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
