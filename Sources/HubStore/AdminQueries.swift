@@ -7,7 +7,7 @@ public import Postgres
 /// command line decide how to show them (`AdminAPI`); nothing here knows
 /// their JSON.
 public struct AdminQueries: Sendable {
-    public let client: PostgresClient
+    let client: PostgresClient
 
     public init(client: PostgresClient) {
         self.client = client
