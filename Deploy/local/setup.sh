@@ -26,8 +26,9 @@ sudo_if_needed() {
 # --- apt --------------------------------------------------------------------
 # chromium: the dashboard's browser test (headless). openssl: the local
 # stack's and the TLS tests' certificates. stunnel4: TLS in front of the
-# Kafka TLS test's broker (tansu has no working TLS listener).
-apt_packages=(libpq-dev librdkafka-dev postgresql postgresql-client patchelf python3-venv chromium openssl stunnel4)
+# Kafka TLS test's broker (tansu has no working TLS listener). curl: CI's
+# check of `make run` (.ci/check-make-run.sh) and the README's examples.
+apt_packages=(libpq-dev librdkafka-dev postgresql postgresql-client patchelf python3-venv chromium openssl stunnel4 curl)
 missing=()
 for p in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

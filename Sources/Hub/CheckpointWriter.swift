@@ -32,21 +32,12 @@ public final class CheckpointWriter: Service, Sendable {
     }
 
     public func run() async throws {
-        let leadership = store.leaderSession(lockKey: Self.leaderLockKey)
         var last: [AuditCheckpoint.Head]?
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                try await leadership.lead(every: interval, while: { !Task.isShuttingDownGracefully && !Task.isCancelled }, logger: logger) {
-                    let heads = try await store.auditHeads()
-                    guard heads != last else { return }
-                    try await write(heads)
-                    last = heads
-                }
-            } catch {
-                if Task.isShuttingDownGracefully || Task.isCancelled { break }
-                logger.error("checkpoint writer failed; retrying", metadata: ["error": "\(error)"])
-                try? await Task.sleep(for: .seconds(1))
-            }
+        await store.leaderSession(lockKey: Self.leaderLockKey).leadUntilShutdown("checkpoint writer", every: interval, logger: logger) {
+            let heads = try await store.auditHeads()
+            guard heads != last else { return }
+            try await write(heads)
+            last = heads
         }
     }
 

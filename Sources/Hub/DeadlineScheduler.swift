@@ -2,7 +2,6 @@ import CaseModel
 public import Foundation
 public import HubStore
 public import Logging
-import Postgres
 public import ServiceLifecycle
 
 /// Emits deadline warnings and overdue notices through the outbox, exactly
@@ -27,17 +26,8 @@ public final class DeadlineScheduler: Service, Sendable {
 
     public func run() async throws {
         let interval = Duration.milliseconds(configuration.deadlineScanMilliseconds)
-        let leadership = store.leaderSession(lockKey: Self.leaderLockKey)
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                try await leadership.lead(every: interval, while: { !Task.isShuttingDownGracefully && !Task.isCancelled }, logger: logger) {
-                    while try await scanOnce(asOf: Date()) == configuration.deadlineScanBatch {}
-                }
-            } catch {
-                if Task.isShuttingDownGracefully || Task.isCancelled { break }
-                logger.error("deadline scheduler failed; retrying", metadata: ["error": "\(error)"])
-                try? await Task.sleep(for: .seconds(1))
-            }
+        await store.leaderSession(lockKey: Self.leaderLockKey).leadUntilShutdown("deadline scheduler", every: interval, logger: logger) {
+            while try await scanOnce(asOf: Date()) == configuration.deadlineScanBatch {}
         }
     }
 

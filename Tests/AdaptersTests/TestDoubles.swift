@@ -80,7 +80,7 @@ final class RecordingSubmitter: AgencySubmitting {
 }
 
 struct SomeInternalFailure: Error, Sendable, CustomStringConvertible {
-    var description: String { "connection to 10.0.0.7:5432 refused (password=hunter2)" }
+    var description: String { "connection to db.internal.invalid:5432 refused (password=hunter2)" }
 }
 
 /// The agencies' routes as the server mounts them, in-process (no network,
