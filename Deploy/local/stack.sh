@@ -164,7 +164,10 @@ stop_all() {
 destroy_all() {
     stop_all
     rm -rf "$dir"
-    if [ "$pg_dir" != "$dir" ]; then rm -rf "$pg_dir"; fi
+    if [ "$pg_dir" != "$dir" ]; then
+        rm -rf "$pg_dir"
+        rmdir "$(dirname "$pg_dir")" 2>/dev/null || true  # the checkout's folder, once its last stack is gone
+    fi
 }
 
 # restart-db NAME [SECONDS]: down for SECONDS (default 0) between stop and start.
