@@ -52,11 +52,12 @@ public struct MetricsRoutes: Sendable {
             guard let group, let entries = try? await consumerLag.read(groups: [group]) else { return nil }
             return entries.reduce(0) { $0 + $1.lag }
         }
-        async let backlog = (try? await store.outboxBacklog()) ?? 0
+        async let backlog = (try? await store.outboxBacklog().count) ?? 0
+        async let parked = try? await store.parkedOutboxCount()
         async let deadlines = (try? await queries.deadlineCounts()) ?? [:]
         async let hubLag = lag(of: hubGroup)
         async let adapterLag = lag(of: adapterGroup)
-        return CaseHubMetrics.Snapshot(outboxBacklog: await backlog, deadlines: await deadlines, consumerLag: await hubLag,
+        return CaseHubMetrics.Snapshot(outboxBacklog: await backlog, outboxParked: await parked, deadlines: await deadlines, consumerLag: await hubLag,
                                        adapterLag: await adapterLag)
     }
 }

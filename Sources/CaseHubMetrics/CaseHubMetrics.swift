@@ -10,6 +10,8 @@ public final class CaseHubMetrics: Sendable {
     private let batchApply: DurationHistogram
     private let outboxPublished: Counter
     private let outboxBacklog: Gauge
+    private let outboxParkedTotal: Counter
+    private let outboxParked: Gauge
     private let consumerLag: Gauge
     private let submissionToCommit: DurationHistogram
     private let endToEnd: DurationHistogram
@@ -32,6 +34,12 @@ public final class CaseHubMetrics: Sendable {
             descriptor: .casehub("casehub_outbox_published_total", help: "Outbox records published to Kafka."))
         outboxBacklog = registry.makeGauge(
             descriptor: .casehub("casehub_outbox_backlog", help: "Outbox records not yet published (at the last scrape)."))
+        outboxParkedTotal = registry.makeCounter(
+            descriptor: .casehub("casehub_outbox_parked_total",
+                                 help: "Outbox records this process parked: failed for good, or waiting behind one that did."))
+        outboxParked = registry.makeGauge(
+            descriptor: .casehub("casehub_outbox_parked",
+                                 help: "Parked outbox records waiting for an administrator to retry or discard them (at the last scrape)."))
         consumerLag = registry.makeGauge(
             descriptor: .casehub("casehub_hub_consumer_lag",
                                  help: "Messages on agency topics the hub has not committed (at the last scrape)."))
@@ -75,6 +83,10 @@ public final class CaseHubMetrics: Sendable {
         outboxPublished.increment(by: Int64(count))
     }
 
+    public func parked(_ count: Int) {
+        outboxParkedTotal.increment(by: Int64(count))
+    }
+
     public func httpRequest(method: String, route: String, status: Int, duration: Duration) {
         let labels = [("method", method), ("route", route), ("status", String(status))]
         registry.makeCounter(descriptor: .casehub("casehub_http_requests_total", help: "HTTP requests by route and status."), labels: labels).increment()
@@ -87,11 +99,13 @@ public final class CaseHubMetrics: Sendable {
     /// Values read from the database or the broker when scraped.
     public struct Snapshot: Sendable {
         public var outboxBacklog: Int
+        public var outboxParked: Int?
         public var deadlines: [String: Int]
         public var consumerLag: Int64?
         public var adapterLag: Int64?
-        public init(outboxBacklog: Int, deadlines: [String: Int], consumerLag: Int64?, adapterLag: Int64? = nil) {
+        public init(outboxBacklog: Int, outboxParked: Int? = nil, deadlines: [String: Int], consumerLag: Int64?, adapterLag: Int64? = nil) {
             self.outboxBacklog = outboxBacklog
+            self.outboxParked = outboxParked
             self.deadlines = deadlines
             self.consumerLag = consumerLag
             self.adapterLag = adapterLag
@@ -101,6 +115,7 @@ public final class CaseHubMetrics: Sendable {
     /// The text exposition, after the scrape-time values are set.
     public func exposition(with snapshot: Snapshot) -> [UInt8] {
         outboxBacklog.set(Double(snapshot.outboxBacklog))
+        if let parked = snapshot.outboxParked { outboxParked.set(Double(parked)) }
         for (stage, count) in snapshot.deadlines {
             registry.makeGauge(descriptor: .casehub("casehub_deadlines", help: "Running statutory deadlines by stage (at the last scrape)."),
                                labels: [("stage", stage)]).set(Double(count))

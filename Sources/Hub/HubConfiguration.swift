@@ -11,6 +11,17 @@ public struct HubConfiguration: Sendable {
     public var maxBatchWaitMilliseconds: Int = 20
     /// Outbox records published per relay round.
     public var relayBatchSize: Int = 1_000
+    /// Relays in this process; each holds its share of the outbox shards,
+    /// shared with the relays of every other hub process.
+    public var relayWorkers: Int = 2
+    /// How long a relay's hold on its shards lasts unless renewed: after a
+    /// hub dies, its shards move to the others within about this long.
+    public var relayLeaseMilliseconds: Int = 5_000
+    /// How often a relay announces itself and moves toward its fair share.
+    public var relayRebalanceMilliseconds: Int = 1_000
+    /// Tries of a record that fails for good (too large, unauthorised,
+    /// unknown topic) before it is parked for an administrator.
+    public var relayParkAfterAttempts: Int = 3
     /// How often an idle relay looks for records anyway. Commits wake it
     /// (in-process, and across processes by NOTIFY); this only bounds the wait
     /// for one whose notification was lost while a listener reconnected.

@@ -343,6 +343,8 @@ public struct AdminQueries: Sendable {
         /// Outbox records not yet published, and the age of the oldest (nil when none).
         public var outboxBacklog: Int64
         public var oldestUnsentSeconds: Double?
+        /// Outbox records parked for an administrator (failed for good, or waiting behind one that did).
+        public var outboxParked: Int64
         public var cases: Int64
         public var casesByStatus: [String: Int64]
         /// Events the hub accepted.
@@ -357,8 +359,9 @@ public struct AdminQueries: Sendable {
     /// Outbox backlog, deadlines by stage, cases by status, refusals.
     public func overview() async throws -> Overview {
         let counts = try await client.query("""
-            SELECT (SELECT count(*) FROM outbox WHERE sent_at IS NULL) AS outbox_backlog,
-                   (SELECT extract(epoch FROM now() - min(created_at)) FROM outbox WHERE sent_at IS NULL) AS oldest_unsent_seconds,
+            SELECT \(unsafeSQL: OutboxSQL.backlog) AS outbox_backlog,
+                   extract(epoch FROM now() - \(unsafeSQL: OutboxSQL.oldestUnsent))::float8 AS oldest_unsent_seconds,
+                   \(unsafeSQL: OutboxSQL.parked) AS outbox_parked,
                    (SELECT count(*) FROM cases) AS cases,
                    (SELECT count(*) FROM case_events WHERE outcome = 'accepted') AS events,
                    (SELECT count(*) FROM rejections) AS rejections,
@@ -371,6 +374,7 @@ public struct AdminQueries: Sendable {
         }
         return Overview(
             outboxBacklog: try counts.decode("outbox_backlog"), oldestUnsentSeconds: try counts.decode("oldest_unsent_seconds", as: Double?.self),
+            outboxParked: try counts.decode("outbox_parked"),
             cases: try counts.decode("cases"), casesByStatus: byStatus, events: try counts.decode("events"),
             rejections: try counts.decode("rejections"), rejectionsNotReplayed: try counts.decode("rejections_not_replayed"),
             unacknowledgedDeliveries: try counts.decode("unacknowledged_deliveries"), deadlines: try await deadlineCounts())

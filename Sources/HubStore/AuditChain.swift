@@ -87,6 +87,8 @@ extension AuditEntry {
     /// the catalogue: no agency sends them, and they go to no one.
     public enum AdministratorAction: String, Sendable {
         case rejectionReplayed = "casehub.admin.rejection-replayed"
+        case outboxRecordRetried = "casehub.admin.outbox-record-retried"
+        case outboxRecordDiscarded = "casehub.admin.outbox-record-discarded"
     }
 }
 

@@ -15,15 +15,12 @@ extension HubStore {
 
     /// Keeps a signed checkpoint and queues its publication, in one transaction.
     public func recordCheckpoint(_ signed: AuditCheckpoint.Signed, publishing record: OutboxRecord) async throws {
-        try await client.withTransaction { connection in
-            try await connection.execute("""
+        try await withTransaction { transaction in
+            try await transaction.connection.execute("""
                 INSERT INTO audit_checkpoints (created_at, key_id, body, signature)
                 VALUES (\(signed.checkpoint.time), \(signed.checkpoint.keyID), \(signed.checkpoint.body), \(signed.signature))
                 """)
-            try await connection.copy(into: "outbox", columns: ["topic", "key", "headers", "value"], rows: [
-                [record.topic, record.key, PostgresJSON(record.headersJSON.canonicalString), record.value],
-            ])
-            try await connection.execute("SELECT pg_notify(\(HubStore.outboxChannel), '')")
+            transaction.enqueue([record])
         }
     }
 

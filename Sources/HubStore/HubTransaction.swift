@@ -195,57 +195,78 @@ public struct HubTransaction: Sendable {
             })
             pendingRejections.removeAll()
         }
+        try await writeShardedRows()
+    }
+
+    /// Locks the heads of the shards this transaction appends to (audit
+    /// entries and outbox records), in shard order (so that two transactions
+    /// never wait on each other in a cycle), and only those: transactions on
+    /// other shards go on at the same time. Taken last, after every case lock,
+    /// so they are held for the shortest time. Then chains each entry to its
+    /// shard's head, gives each outbox record its shard's next position, and
+    /// writes both. Positions are assigned under the lock, so a shard's
+    /// records commit in position order: relays can keep a watermark.
+    private mutating func writeShardedRows() async throws {
+        guard !pendingAudit.isEmpty || !pendingOutbox.isEmpty else { return }
+        let outboxShards = pendingOutbox.map { $0.shard(count: auditShardCount) }
+        let touched = Set(pendingAudit.compactMap(\.shard) + outboxShards).sorted()
+        let locked = try await connection.query("""
+            SELECT shard, seq, hash, outbox_seq FROM audit_shards WHERE shard = ANY(\(PostgresArray(touched.map { Optional(Int64($0)) }))::bigint[])
+            ORDER BY shard FOR UPDATE
+            """)
+        var heads: [Int: ShardHead] = [:]
+        for row in locked {
+            heads[Int(try row.decode("shard", as: Int32.self))] = ShardHead(
+                seq: try row.decode("seq"), hash: try row.decode("hash"), outboxSeq: try row.decode("outbox_seq"))
+        }
         if !pendingOutbox.isEmpty {
-            try await connection.copy(into: "outbox", columns: ["topic", "key", "headers", "value"], rows: pendingOutbox.map { record in
-                [record.topic, record.key, PostgresJSON(record.headersJSON.canonicalString), record.value]
-            })
+            var rows: [[(any PostgresEncodable)?]] = []
+            rows.reserveCapacity(pendingOutbox.count)
+            for (record, shard) in zip(pendingOutbox, outboxShards) {
+                guard heads[shard] != nil else { throw MissingAuditShard(shard: shard) }
+                heads[shard]!.outboxSeq += 1
+                rows.append([Int32(shard), heads[shard]!.outboxSeq, record.topic, record.key, PostgresJSON(record.headersJSON.canonicalString), record.value])
+            }
+            try await connection.copy(into: "outbox", columns: ["shard", "shard_seq", "topic", "key", "headers", "value"], rows: rows)
             // Delivered at commit, to every hub process's relay (HubStore.outboxChannel).
             try await connection.execute("SELECT pg_notify(\(HubStore.outboxChannel), '')")
             pendingOutbox.removeAll()
         }
-        try await writeAudit()
-    }
-
-    /// Locks the heads of the chains this transaction appends to, in shard
-    /// order (so that two transactions never wait on each other in a cycle),
-    /// and only those: transactions on other chains go on at the same time.
-    /// Taken last, after every case lock, so they are held for the shortest
-    /// time. Then chains each entry to its shard's head and writes them.
-    private mutating func writeAudit() async throws {
-        guard !pendingAudit.isEmpty else { return }
-        let touched = Set(pendingAudit.compactMap(\.shard)).sorted()
-        let locked = try await connection.query("""
-            SELECT shard, seq, hash FROM audit_shards WHERE shard = ANY(\(PostgresArray(touched.map { Optional(Int64($0)) }))::bigint[])
-            ORDER BY shard FOR UPDATE
-            """)
-        var heads: [Int: (seq: Int64, hash: [UInt8])] = [:]
-        for row in locked {
-            heads[Int(try row.decode("shard", as: Int32.self))] = (try row.decode("seq"), try row.decode("hash"))
+        if !pendingAudit.isEmpty {
+            var rows: [[(any PostgresEncodable)?]] = []
+            rows.reserveCapacity(pendingAudit.count)
+            for var entry in pendingAudit {
+                guard let shard = entry.shard, let head = heads[shard] else { throw MissingAuditShard(shard: entry.shard ?? -1) }
+                entry.seq = head.seq + 1
+                let hash = AuditChain.hash(previous: head.hash, entry: entry)
+                heads[shard]!.seq = entry.seq
+                heads[shard]!.hash = hash
+                rows.append([Int32(shard), entry.seq, entry.eventID, entry.caseID, entry.outcome.rawValue, entry.type, entry.source,
+                             entry.occurredAt, entry.recordedAt, entry.caseVersion, PostgresJSON(String(decoding: entry.bodyBytes, as: UTF8.self)),
+                             head.hash, hash])
+            }
+            try await connection.copy(into: "case_events", columns: [
+                "shard", "shard_seq", "event_id", "case_id", "outcome", "type", "source", "occurred_at", "recorded_at",
+                "case_version", "body", "prev_hash", "hash",
+            ], rows: rows)
+            pendingAudit.removeAll()
         }
-        var rows: [[(any PostgresEncodable)?]] = []
-        rows.reserveCapacity(pendingAudit.count)
-        for var entry in pendingAudit {
-            guard let shard = entry.shard, let head = heads[shard] else { throw MissingAuditShard(shard: entry.shard ?? -1) }
-            entry.seq = head.seq + 1
-            let hash = AuditChain.hash(previous: head.hash, entry: entry)
-            heads[shard] = (entry.seq, hash)
-            rows.append([Int32(shard), entry.seq, entry.eventID, entry.caseID, entry.outcome.rawValue, entry.type, entry.source,
-                         entry.occurredAt, entry.recordedAt, entry.caseVersion, PostgresJSON(String(decoding: entry.bodyBytes, as: UTF8.self)),
-                         head.hash, hash])
-        }
-        try await connection.copy(into: "case_events", columns: [
-            "shard", "shard_seq", "event_id", "case_id", "outcome", "type", "source", "occurred_at", "recorded_at",
-            "case_version", "body", "prev_hash", "hash",
-        ], rows: rows)
         let moved = heads.sorted { $0.key < $1.key }
         try await connection.execute("""
-            UPDATE audit_shards SET seq = moved.seq, hash = moved.hash
+            UPDATE audit_shards SET seq = moved.seq, hash = moved.hash, outbox_seq = moved.outbox_seq
             FROM unnest(\(PostgresArray(moved.map { Optional(Int64($0.key)) }))::bigint[],
                         \(PostgresArray(moved.map { Optional($0.value.seq) }))::bigint[],
-                        \(PostgresArray(elements: moved.map { $0.value.hash }))::bytea[]) AS moved(shard, seq, hash)
+                        \(PostgresArray(elements: moved.map { $0.value.hash }))::bytea[],
+                        \(PostgresArray(moved.map { Optional($0.value.outboxSeq) }))::bigint[]) AS moved(shard, seq, hash, outbox_seq)
             WHERE audit_shards.shard = moved.shard
             """)
-        pendingAudit.removeAll()
+    }
+
+    /// A shard's head as locked: its chain's last entry and its outbox's last position.
+    private struct ShardHead {
+        var seq: Int64
+        var hash: [UInt8]
+        var outboxSeq: Int64
     }
 
     struct MissingAuditShard: Error, CustomStringConvertible {

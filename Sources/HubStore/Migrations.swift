@@ -108,6 +108,7 @@ extension Migration {
         rejectionReplay,
         shardedAuditChains,
         auditCheckpoints,
+        shardedOutbox,
     ]
 
     public static var latestVersion: Int { all.last!.version }
@@ -246,5 +247,56 @@ extension Migration {
             body        text NOT NULL,
             signature   bytea NOT NULL
         );
+        """)
+}
+
+extension Migration {
+    /// The outbox in the audit chains' shards (``OutboxShards``): each record
+    /// gets its shard's next position, assigned under the shard's head lock
+    /// so that positions commit in order. Relays hold shards under leases and
+    /// keep one sent watermark per shard instead of marking rows. A record
+    /// that cannot be published is parked, and only its case's later records
+    /// wait behind it. Unsent records of before go to shard 0, in their order;
+    /// `sent_at` stays only on records sent before.
+    static let shardedOutbox = Migration(version: 9, name: "sharded outbox: per-shard positions, relay leases and watermarks, parked records", sql: """
+        ALTER TABLE audit_shards ADD COLUMN outbox_seq bigint NOT NULL DEFAULT 0;
+        ALTER TABLE outbox ADD COLUMN shard integer;
+        ALTER TABLE outbox ADD COLUMN shard_seq bigint;
+        UPDATE outbox SET shard = 0, shard_seq = pending.n
+        FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM outbox WHERE sent_at IS NULL) AS pending
+        WHERE outbox.id = pending.id;
+        UPDATE audit_shards SET outbox_seq = (SELECT count(*) FROM outbox WHERE shard = 0) WHERE shard = 0;
+        DROP INDEX outbox_unsent;
+        CREATE UNIQUE INDEX outbox_shard_order ON outbox (shard, shard_seq) WHERE shard IS NOT NULL;
+
+        -- One row per shard: how far its records are published, and which relay holds it.
+        CREATE TABLE outbox_shards (
+            shard        integer PRIMARY KEY CHECK (shard >= 0),
+            sent_seq     bigint NOT NULL DEFAULT 0,
+            holder       text,
+            lease_until  timestamptz
+        );
+        -- The relays alive, so that each takes its fair share of the shards.
+        CREATE TABLE outbox_relays (
+            holder       text PRIMARY KEY,
+            alive_until  timestamptz NOT NULL
+        );
+        -- Records the relay could not publish, and the later records of the
+        -- same key (case) that wait behind them. The first open record of a
+        -- key is the one that failed; released, the whole key is tried again.
+        CREATE TABLE outbox_parked (
+            shard                 integer NOT NULL,
+            shard_seq             bigint NOT NULL,
+            ordering_key          text NOT NULL,
+            reason                text NOT NULL,
+            attempts              integer NOT NULL,
+            parked_at             timestamptz NOT NULL DEFAULT now(),
+            release_requested_at  timestamptz,
+            resolved_at           timestamptz,
+            resolution            text CHECK (resolution IN ('published', 'discarded')),
+            resolved_by           text,
+            PRIMARY KEY (shard, shard_seq)
+        );
+        CREATE INDEX outbox_parked_open ON outbox_parked (shard, ordering_key, shard_seq) WHERE resolved_at IS NULL;
         """)
 }

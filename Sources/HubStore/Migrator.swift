@@ -73,6 +73,8 @@ public struct Migrator: Sendable {
             logger.warning("the database keeps its \(existing) audit chains; a different count applies only to a new database",
                            metadata: ["audit.shards.requested": "\(auditShardCount)"])
         }
+        // The outbox has the same shards; their relay rows follow the heads.
+        try await connection.execute("INSERT INTO outbox_shards (shard) SELECT shard FROM audit_shards ON CONFLICT DO NOTHING")
     }
 
     public struct InvalidShardCount: Error, CustomStringConvertible {

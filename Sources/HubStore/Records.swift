@@ -30,6 +30,18 @@ public struct OutboxRecord: Sendable, Hashable {
     var headersJSON: JSONValue {
         .array(headers.map { .array([.string($0.name), .string($0.value)]) })
     }
+
+    /// Records with the same ordering key are published in the order they
+    /// were written, and one that is parked holds back the later ones: the
+    /// key is the case id (the record's Kafka key), or the topic for a record
+    /// without a key.
+    public var orderingKey: String { key ?? "topic:\(topic)" }
+
+    /// The outbox shard: for a record keyed by a case, the shard of the case's
+    /// audit chain, so that a transaction locks no extra head for it.
+    func shard(count: Int) -> Int {
+        AuditShards.shard(of: key.map { AuditShards.key(caseID: $0, source: "") } ?? orderingKey, count: count)
+    }
 }
 
 /// A refused event as stored for administrators.

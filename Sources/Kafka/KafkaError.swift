@@ -52,6 +52,14 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable {
 
     public var isFatal: Bool { code == .fatal }
 
+    /// A message that was not delivered and never will be as it is (too
+    /// large, invalid, unauthorised, unknown topic). A broker away or a time
+    /// out is not permanent: the message may go through later.
+    public var isPermanentDeliveryFailure: Bool {
+        guard code == .delivery, !isRetriable, let librdkafkaCode else { return false }
+        return RDKafkaClient.isPermanentProduceError(librdkafkaCode)
+    }
+
     public var description: String {
         "KafkaError(\(code)): \(message)"
     }

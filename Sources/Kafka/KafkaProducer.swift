@@ -48,13 +48,17 @@ public final class KafkaProducer: Service, Sendable {
     /// Sends many messages at once. The result at index `i` is the delivery of
     /// `messages[i]`. Throws only when the producer cannot accept messages at
     /// all (shut down, fatal error); per-message failures are in the results.
-    public func sendBatch(_ messages: [KafkaOutgoingMessage]) async throws(KafkaError) -> [Result<KafkaDeliveryReport, KafkaError>] {
+    ///
+    /// With `keepingKeyOrder`, a message that librdkafka refuses at once (too
+    /// large, say) keeps the later messages with the same key from being sent:
+    /// they fail as retriable, so that none overtakes it.
+    public func sendBatch(_ messages: [KafkaOutgoingMessage], keepingKeyOrder: Bool = false) async throws(KafkaError) -> [Result<KafkaDeliveryReport, KafkaError>] {
         if messages.isEmpty { return [] }
         guard !isShutDown.load(ordering: .acquiring) else {
             throw KafkaError(.closed, "the producer is shut down")
         }
         let batch = DeliveryBatch(count: messages.count)
-        await enqueue(messages, into: batch)
+        await enqueue(messages, into: batch, keepingKeyOrder: keepingKeyOrder)
         do {
             return try await withCheckedThrowingContinuation { batch.setContinuation($0) }
         } catch let error as KafkaError {
@@ -65,8 +69,13 @@ public final class KafkaProducer: Service, Sendable {
     }
 
     /// Hands messages to librdkafka, waiting whenever its local queue is full.
-    private func enqueue(_ messages: [KafkaOutgoingMessage], into batch: DeliveryBatch) async {
+    private func enqueue(_ messages: [KafkaOutgoingMessage], into batch: DeliveryBatch, keepingKeyOrder: Bool) async {
+        var refusedKeys = Set<[UInt8]>()
         for (index, message) in messages.enumerated() {
+            if keepingKeyOrder, let key = message.key, refusedKeys.contains(key) {
+                batch.complete(index: index, with: .failure(KafkaError(.delivery, "not sent: an earlier message with its key was refused", isRetriable: true)))
+                continue
+            }
             let token = pending.withLockedValue { $0.register(batch: batch, index: index) }
             while true {
                 let outcome = producer.produce(message, token: token)
@@ -78,6 +87,7 @@ public final class KafkaProducer: Service, Sendable {
                     try? await Task.sleep(for: .milliseconds(2))
                     continue
                 case .failed(let error):
+                    if keepingKeyOrder, let key = message.key { refusedKeys.insert(key) }
                     pending.withLockedValue { _ = $0.take(token) }
                     batch.complete(index: index, with: .failure(error))
                 }

@@ -71,7 +71,7 @@ struct AdapterAccessTests {
             #expect(free == 202)
 
             _ = try await http.waitForInbox("zz-procuratorate", count: 1)
-            #expect(await eventually { (try? await HubStore(client: database).outboxBacklog()) == 0 })
+            #expect(await eventually { (try? await HubStore(client: database).outboxBacklog().count) == 0 })
             let applied = try await database.query("SELECT count(*) FROM case_events WHERE event_id = \(id)")
             #expect(try applied[0].decode(0, as: Int.self) == 1)
             let innocentApplied = try await database.query("SELECT count(*) FROM cases WHERE id = 'case-409-b'")

@@ -53,7 +53,7 @@ struct WalkingSkeletonTests {
             let audit = try await database.query("SELECT outcome, event_id FROM case_events ORDER BY seq")
             #expect(audit.count == 1)
             #expect(try audit[0].decode("event_id", as: String.self) == eventID)
-            #expect(await eventually { (try? await HubStore(client: database).outboxBacklog()) == 0 })
+            #expect(await eventually { (try? await HubStore(client: database).outboxBacklog().count) == 0 })
 
             // The same event again is absorbed: no second delivery, no second audit entry.
             let (again, _) = try await http.send("POST", "/v1/agencies/zz-epb/events", event)

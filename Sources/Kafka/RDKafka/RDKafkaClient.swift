@@ -85,6 +85,18 @@ final class RDKafkaClient: @unchecked Sendable {
         }
     }
 
+    /// librdkafka and broker errors for a produced message that sending it
+    /// again will not change: too large, refused as invalid or unauthorised,
+    /// or to a topic that does not exist.
+    static func isPermanentProduceError(_ code: Int32) -> Bool {
+        let permanent: [rd_kafka_resp_err_t] = [
+            RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE, RD_KAFKA_RESP_ERR_INVALID_RECORD,
+            RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
+            RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED, RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC, RD_KAFKA_RESP_ERR__INVALID_ARG,
+        ]
+        return permanent.contains { $0.rawValue == code }
+    }
+
     static func errorString(_ code: rd_kafka_resp_err_t) -> String {
         String(cString: rd_kafka_err2str(code))
     }
