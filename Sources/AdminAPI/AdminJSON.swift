@@ -133,12 +133,26 @@ public enum AdminJSON {
         .object([
             "outboxBacklog": .integer(overview.outboxBacklog),
             "oldestUnsentSeconds": overview.oldestUnsentSeconds.map(JSONValue.number) ?? .null,
+            "outboxParked": .integer(overview.outboxParked),
             "cases": .integer(overview.cases), "casesByStatus": .object(overview.casesByStatus.mapValues(JSONValue.integer)),
             "events": .integer(overview.events), "rejections": .integer(overview.rejections),
             "rejectionsNotReplayed": .integer(overview.rejectionsNotReplayed),
             "unacknowledgedDeliveries": .integer(overview.unacknowledgedDeliveries),
             "deadlines": .object(overview.deadlines.mapValues { .integer(Int64($0)) }),
         ])
+    }
+
+    /// `GET /v1/outbox/parked`.
+    public static func parkedRecords(_ records: [HubStore.ParkedOutboxRecord]) -> JSONValue {
+        .array(records.map { record in
+            .object([
+                "record": .string(record.position.description), "topic": .string(record.topic), "orderingKey": .string(record.orderingKey),
+                "eventId": text(record.eventID), "type": text(record.type), "caseId": text(record.caseID),
+                "size": .integer(Int64(record.size)), "reason": .string(record.reason), "attempts": .integer(Int64(record.attempts)),
+                "parkedAt": timestamp(record.parkedAt), "waitsBehind": text(record.waitsBehind?.description),
+                "releaseRequested": .bool(record.releaseRequested),
+            ])
+        })
     }
 
     /// `GET /v1/rejections`: the page.

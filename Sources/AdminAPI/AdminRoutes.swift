@@ -16,6 +16,8 @@ public import Hummingbird
 /// - `GET /v1/lag` — per topic and partition, how far the hub's and the adapters' consumer groups are behind
 /// - `GET /v1/agencies` — the registered agencies with their tokens, keys and traffic
 /// - `GET /v1/overview` — outbox backlog, deadlines by stage, cases by status, refusals
+/// - `GET /v1/outbox/parked` — records the relay could not publish, and those of their cases waiting behind them
+/// - `POST /v1/outbox/parked/{shard}/{seq}/retry|discard` `{"reason": "…"}` — send it again, or drop it so the rest go (audited)
 ///
 /// Every path needs an administrator's bearer token (`casehub admin token`):
 /// ``AdministratorAuthenticationMiddleware`` checks it before any handler runs.
@@ -56,6 +58,11 @@ public struct AdminRoutes: Sendable {
         group.get("lag") { _, _ in try await consumerLag() }
         group.get("agencies") { _, _ in try await agencies() }
         group.get("overview") { _, _ in JSONResponse.make(.ok, AdminJSON.overview(try await queries.overview())) }
+        group.get("outbox/parked") { _, _ in
+            JSONResponse.make(.ok, .object(["parked": AdminJSON.parkedRecords(try await store.parkedOutboxRecords())]))
+        }
+        group.post("outbox/parked/:shard/:seq/retry") { request, context in try await resolveParked(.retry, request, context) }
+        group.post("outbox/parked/:shard/:seq/discard") { request, context in try await resolveParked(.discard, request, context) }
     }
 
     // MARK: query parameters
@@ -230,17 +237,7 @@ public struct AdminRoutes: Sendable {
         guard let id = Int64(try context.parameters.require("id")) else {
             throw ProblemDetails(.notFound, title: "Rejection not found", detail: "rejection ids are integers")
         }
-        var request = request
-        let body: JSONValue
-        do {
-            body = try JSONValue.parse(Array(try await request.collectBody(upTo: 64 << 10).readableBytesView))
-        } catch {
-            throw ProblemDetails(.badRequest, title: "Malformed JSON", detail: "the body must be {\"reason\": \"…\"}")
-        }
-        guard let reason = body["reason"]?.stringValue?.trimmingCharacters(in: .whitespacesAndNewlines), (1...1_000).contains(reason.count) else {
-            throw ProblemDetails(.unprocessableContent, title: "Reason required", detail: "a replay is audited: say why (1 to 1,000 characters)",
-                                 violations: [Violation(path: "/reason", rule: "required", message: "1 to 1,000 characters")])
-        }
+        let reason = try await Self.auditedReason(request, for: "a replay")
         switch try await store.replayRejection(id: id, reason: reason, by: administrator.name, at: Date()) {
         case .replayed(let at):
             return JSONResponse.make(.accepted, .object(["rejectionId": .integer(id), "state": "replayed", "replayedAt": .string(RFC3339.format(at))]))
@@ -251,5 +248,45 @@ public struct AdminRoutes: Sendable {
         case .notReplayable(let why):
             throw ProblemDetails(.conflict, title: "Not replayable", detail: why)
         }
+    }
+
+    func resolveParked(_ action: HubStore.ParkedAction, _ request: Request, _ context: some IdentifiedRequestContext<Administrator>) async throws -> Response {
+        let administrator = try context.requireIdentity()
+        let named = "\(try context.parameters.require("shard"))/\(try context.parameters.require("seq"))"
+        guard let position = HubStore.OutboxPosition(named) else {
+            throw ProblemDetails(.notFound, title: "Parked record not found", detail: "a parked record is named shard/position, both integers")
+        }
+        let reason = try await Self.auditedReason(request, for: action == .retry ? "a retry" : "a discard")
+        switch try await store.resolveParked(position, action, reason: reason, by: administrator.name, at: Date()) {
+        case .done:
+            return JSONResponse.make(.accepted, .object([
+                "record": .string(position.description), "state": .string(action == .retry ? "released" : "discarded"),
+            ]))
+        case .notFound:
+            throw ProblemDetails(.notFound, title: "Parked record not found", detail: "no parked record \(position)")
+        case .waitsBehind(let first):
+            throw ProblemDetails(.conflict, title: "Waits behind another record",
+                                 detail: "\(position) waits behind parked record \(first) of the same case: retry or discard that one")
+        case .alreadyResolved(let resolution):
+            throw ProblemDetails(.conflict, title: "Already resolved", detail: "\(position) was \(resolution) already")
+        case .alreadyReleased:
+            throw ProblemDetails(.conflict, title: "Already released", detail: "\(position) is being sent again; look again in a moment")
+        }
+    }
+
+    /// The `{"reason": "…"}` body every audited administrator action needs.
+    static func auditedReason(_ request: Request, for action: String) async throws -> String {
+        var request = request
+        let body: JSONValue
+        do {
+            body = try JSONValue.parse(Array(try await request.collectBody(upTo: 64 << 10).readableBytesView))
+        } catch {
+            throw ProblemDetails(.badRequest, title: "Malformed JSON", detail: "the body must be {\"reason\": \"…\"}")
+        }
+        guard let reason = body["reason"]?.stringValue?.trimmingCharacters(in: .whitespacesAndNewlines), (1...1_000).contains(reason.count) else {
+            throw ProblemDetails(.unprocessableContent, title: "Reason required", detail: "\(action) is audited: say why (1 to 1,000 characters)",
+                                 violations: [Violation(path: "/reason", rule: "required", message: "1 to 1,000 characters")])
+        }
+        return reason
     }
 }

@@ -1,6 +1,7 @@
 import Adapters
 import CaseModel
 import Foundation
+import Hub
 import Kafka
 
 extension CaseHubConfiguration {
@@ -27,7 +28,8 @@ extension CaseHubConfiguration {
     ///   with `CASEHUB_TLS_KEY`, optionally `CASEHUB_TLS_CLIENT_CA` and
     ///   `CASEHUB_TLS_REQUIRE_AGENCY_CERTIFICATES=1`;
     /// - the adapters' limits `CASEHUB_MAX_BODY_BYTES`, `CASEHUB_MAX_EVENTS_PER_BATCH`,
-    ///   `CASEHUB_MAX_STRING_BYTES`, `CASEHUB_RATE_PER_SECOND`, `CASEHUB_RATE_BURST`.
+    ///   `CASEHUB_MAX_STRING_BYTES`, `CASEHUB_RATE_PER_SECOND`, `CASEHUB_RATE_BURST`;
+    /// - the outbox relays: `CASEHUB_RELAY_WORKERS`, `CASEHUB_RELAY_LEASE_MS`.
     public static func fromEnvironment(_ environment: [String: String]) throws(ConfigurationError) -> CaseHubConfiguration {
         let variables = EnvironmentVariables(environment)
         let brokers = try variables.list("CASEHUB_KAFKA_BROKERS") ?? ["127.0.0.1:9092"]
@@ -62,6 +64,9 @@ extension CaseHubConfiguration {
         limits.requestsPerSecond = try variables.positiveNumber("CASEHUB_RATE_PER_SECOND") ?? limits.requestsPerSecond
         limits.burst = try variables.positiveNumber("CASEHUB_RATE_BURST") ?? limits.burst
         configuration.adapterLimits = limits
+
+        if let workers = try variables.integer("CASEHUB_RELAY_WORKERS", in: 1...64) { configuration.hub.relayWorkers = workers }
+        if let lease = try variables.integer("CASEHUB_RELAY_LEASE_MS", in: 500...600_000) { configuration.hub.relayLeaseMilliseconds = lease }
         return configuration
     }
 

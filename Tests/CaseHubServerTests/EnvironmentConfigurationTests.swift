@@ -56,7 +56,7 @@ struct EnvironmentConfigurationTests {
         ("CASEHUB_MAX_BODY_BYTES", "0"), ("CASEHUB_MAX_EVENTS_PER_BATCH", "-1"), ("CASEHUB_MAX_STRING_BYTES", "4k"),
         ("CASEHUB_RATE_PER_SECOND", "nan"), ("CASEHUB_RATE_BURST", "0"),
         ("CASEHUB_TOPIC_PREFIX", "case hub"), ("CASEHUB_KAFKA_BROKERS", "a:1,,b:2"),
-        ("CASEHUB_TLS_REQUIRE_AGENCY_CERTIFICATES", "maybe"),
+        ("CASEHUB_TLS_REQUIRE_AGENCY_CERTIFICATES", "maybe"), ("CASEHUB_RELAY_WORKERS", "0"), ("CASEHUB_RELAY_LEASE_MS", "100"),
     ])
     func anUnreadableValueIsRefusedNamingTheVariable(variable: String, value: String) {
         let error = #expect(throws: ConfigurationError.self) {
@@ -82,7 +82,9 @@ struct EnvironmentConfigurationTests {
             "CASEHUB_TLS_REQUIRE_AGENCY_CERTIFICATES": "1",
             "CASEHUB_MAX_BODY_BYTES": "1000", "CASEHUB_MAX_EVENTS_PER_BATCH": "7", "CASEHUB_MAX_STRING_BYTES": "99",
             "CASEHUB_RATE_PER_SECOND": "2.5", "CASEHUB_RATE_BURST": "5",
+            "CASEHUB_RELAY_WORKERS": "3", "CASEHUB_RELAY_LEASE_MS": "2500",
         ])
+        #expect(configuration.hub.relayWorkers == 3 && configuration.hub.relayLeaseMilliseconds == 2_500)
         #expect(configuration.kafka.bootstrapServers == ["127.0.0.1:1", "127.0.0.1:2"])
         #expect(configuration.databaseURL == "host=127.0.0.1 port=5")
         #expect(configuration.topics.prefix == "city-2")

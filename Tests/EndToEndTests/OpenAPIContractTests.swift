@@ -275,6 +275,14 @@ struct OpenAPIContractTests {
             try await api.call("GET", "/v1/lag", token: admin, expect: 200)
             try await api.call("GET", "/v1/agencies", token: admin, expect: 200)
             try await api.call("GET", "/v1/overview", token: admin, expect: 200)
+            try await api.call("GET", "/v1/outbox/parked", token: admin, expect: 200)
+            try await api.call("GET", "/v1/outbox/parked", token: epb, expect: 403)
+            for action in ["retry", "discard"] {
+                let path = "/v1/outbox/parked/{shard}/{seq}/\(action)"
+                try await api.call("POST", path, ["shard": "0", "seq": "999999"], json: ["reason": "contract test"], token: admin, expect: 404)
+                try await api.call("POST", path, ["shard": "0", "seq": "999999"], json: ["reason": " "], token: admin, expect: 422)
+                try await api.call("POST", path, ["shard": "0", "seq": "999999"], raw: Array("nope".utf8), token: admin, expect: 400)
+            }
 
             // Every documented operation was called and answered as documented.
             #expect(contract.operations.subtracting(api.called).isEmpty, "never called: \(contract.operations.subtracting(api.called).sorted())")

@@ -22,7 +22,10 @@ const TEXT = {
     footer: "数据每 5 秒自动刷新。", "stage.warning": "预警", "stage.overdue": "逾期", "stage.running": "计时中",
     "state.running": "计时中", "state.met": "已履行", "state.closed": "已关闭", "state.overdue": "逾期",
     events: "已受理事件", cases: "案件", outboxBacklog: "发件箱积压", warnings: "期限预警", overdue: "期限逾期",
-    openRejections: "待处理拒收", unacked: "未确认送达", hubLag: "枢纽消费积压",
+    openRejections: "待处理拒收", unacked: "未确认送达", hubLag: "枢纽消费积压", outboxParked: "滞留记录",
+    parked: "滞留的发件箱记录", parkedHint: "这些记录无法发布（过大、无权限或主题不存在），同一案件的后续记录在其后等待；其他机构的送达不受影响。",
+    record: "记录", parkedAt: "滞留时间", retry: "重试", discard: "丢弃", actionReason: "原因（将记入审计）", waitsBehind: "等待于",
+    released: "已放行", actionDone: "已提交，发件箱将在下一轮处理。",
     deliveries: "送达", refusals: "拒收", latencyP99: "送达延迟 p99（秒）", noData: "暂无数据",
     replay: "重放", replayReason: "重放原因（将记入审计）", confirm: "确认", cancel: "取消", replayed: "已重放",
     replayDone: "已提交重放，枢纽将重新审查。", noCases: "没有找到案件。", recentCases: "最近更新的案件",
@@ -51,6 +54,10 @@ const TEXT = {
     "state.running": "running", "state.met": "met", "state.closed": "closed", "state.overdue": "overdue",
     events: "Events accepted", cases: "Cases", outboxBacklog: "Outbox backlog", warnings: "Deadlines in warning",
     overdue: "Deadlines overdue", openRejections: "Refusals not replayed", unacked: "Unacknowledged deliveries", hubLag: "Hub consumer lag",
+    outboxParked: "Parked records", parked: "Parked outbox records",
+    parkedHint: "These records cannot be published (too large, unauthorised, unknown topic); their cases' later records wait behind them. Other deliveries flow.",
+    record: "Record", parkedAt: "Parked", retry: "Retry", discard: "Discard", actionReason: "Why (audited)", waitsBehind: "waits behind",
+    released: "released", actionDone: "Done; the relay acts on it at its next round.",
     deliveries: "Deliveries", refusals: "Refusals", latencyP99: "Delivery latency p99 (s)", noData: "No data yet",
     replay: "Replay", replayReason: "Why it may pass now (audited)", confirm: "Confirm", cancel: "Cancel", replayed: "replayed",
     replayDone: "Replay queued; the hub will judge the event again.", noCases: "No case found.", recentCases: "Recently updated cases",
@@ -77,6 +84,7 @@ const state = {
   openCase: null,
   timer: null,
   replaying: null,
+  resolving: null,
 };
 
 // ---- small helpers ---------------------------------------------------------
@@ -200,12 +208,13 @@ async function refresh() {
   const flowQuery = `since=${encodeURIComponent(since.toISOString())}&until=${encodeURIComponent(until.toISOString())}`;
   try {
     // One flows request: the flow map sums the chart's buckets.
-    const [overview, flows, lag, deadlines, rejections] = await Promise.all([
+    const [overview, flows, lag, deadlines, rejections, parked] = await Promise.all([
       api("/v1/overview"),
       api(`/v1/flows?${flowQuery}&bucket=${bucket}`),
       api("/v1/lag").catch((error) => ({ partitions: [], total: {}, unavailable: error.message })),
       api("/v1/deadlines?" + deadlineQuery()),
       api("/v1/rejections?" + rejectionQuery()),
+      api("/v1/outbox/parked"),
     ]);
     state.backlogHistory.push({ at: until, backlog: overview.outboxBacklog });
     if (state.backlogHistory.length > 120) state.backlogHistory.shift();
@@ -215,6 +224,7 @@ async function refresh() {
     renderBacklog(lag);
     renderDeadlines(deadlines.deadlines);
     renderRejections(rejections.rejections);
+    renderParked(parked.parked);
     if (state.openCase) await renderCase(state.openCase);
     $("error-banner").hidden = true;
     $("live").textContent = t("updated") + " " + until.toLocaleTimeString(state.language === "zh" ? "zh-CN" : "en-GB", { hour12: false });
@@ -237,6 +247,7 @@ function renderTiles(overview, lag) {
     ["events", overview.events, ""],
     ["cases", overview.cases, ""],
     ["outboxBacklog", overview.outboxBacklog, overview.outboxBacklog > 1000 ? "warn" : ""],
+    ["outboxParked", overview.outboxParked, overview.outboxParked > 0 ? "bad" : ""],
     ["warnings", overview.deadlines?.warning ?? 0, (overview.deadlines?.warning ?? 0) > 0 ? "warn" : ""],
     ["overdue", overview.deadlines?.overdue ?? 0, (overview.deadlines?.overdue ?? 0) > 0 ? "bad" : ""],
     ["openRejections", overview.rejectionsNotReplayed, overview.rejectionsNotReplayed > 0 ? "warn" : ""],
@@ -481,6 +492,52 @@ function openReplay(item, row) {
   row.lastChild.replaceChildren(input, h("button", { type: "button", onclick: submit }, t("confirm")),
     h("button", { type: "button", onclick: () => { state.replaying = null; refresh(); } }, t("cancel")), message);
   state.replaying = { id: item.id, row };
+  input.focus();
+}
+
+// ---- parked outbox records ----------------------------------------------------------------
+
+function renderParked(items) {
+  $("parked").hidden = items.length === 0 && !state.resolving;
+  const open = state.resolving;
+  $("parked-table").tBodies[0].replaceChildren(...items.map((item) => {
+    if (open && open.record === item.record) return open.row;
+    let action;
+    if (item.waitsBehind) action = h("span", { class: "hint" }, `${t("waitsBehind")} ${item.waitsBehind}`);
+    else if (item.releaseRequested) action = h("span", { class: "badge closed" }, t("released"));
+    else action = h("span", {},
+      h("button", { type: "button", onclick: () => openResolve(item, row, "retry") }, t("retry")),
+      h("button", { type: "button", onclick: () => openResolve(item, row, "discard") }, t("discard")));
+    const row = h("tr", { "data-record": item.record },
+      h("td", {}, h("code", {}, item.record)),
+      h("td", {}, formatTime(item.parkedAt)),
+      h("td", {}, item.topic),
+      h("td", {}, item.type || "–", item.caseId ? h("div", {}, caseLink(item.caseId)) : null),
+      h("td", {}, item.reason),
+      h("td", {}, action));
+    return row;
+  }));
+}
+
+function openResolve(item, row, action) {
+  const input = h("input", { type: "text", placeholder: t("actionReason"), maxlength: 1000 });
+  const message = h("span", { class: "error" });
+  const submit = async () => {
+    try {
+      await api(`/v1/outbox/parked/${item.record}/${action}`, {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ reason: input.value }),
+      });
+      message.className = "";
+      message.textContent = t("actionDone");
+      state.resolving = null;
+      setTimeout(refresh, 1000);
+    } catch (error) {
+      message.textContent = error.message;
+    }
+  };
+  row.lastChild.replaceChildren(input, h("button", { type: "button", onclick: submit }, t(action)),
+    h("button", { type: "button", onclick: () => { state.resolving = null; refresh(); } }, t("cancel")), message);
+  state.resolving = { record: item.record, row };
   input.focus();
 }
 
