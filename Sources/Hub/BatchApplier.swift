@@ -17,6 +17,8 @@ struct BatchApplier: Sendable {
     let refusals: RefusalRecorder
     let metrics: CaseHubMetrics?
     let logger: Logger
+    /// States this process committed, so that a batch need not decode them again.
+    let committedCases = CommittedCases()
 
     /// Applies the batch; an event that fails on its own is refused alone
     /// (``FailingEventIsolation``). Throws only transient failures, for the
@@ -31,15 +33,16 @@ struct BatchApplier: Sendable {
 
     func apply(_ screened: ArraySlice<ScreenedEvent>) async throws {
         let receivedAt = AuditEntry.storable(Date())
-        let decided = try await store.withTransaction { transaction in
-            var inboxEntries: [HubTransaction.InboxEntry] = []
-            var subjects = Set<String>()
-            for case .verified(let verified) in screened {
-                inboxEntries.append(.init(eventID: verified.event.id.uuid, source: verified.sender.id.rawValue, contentHash: verified.contentHash))
-                subjects.insert(verified.event.subject)
-            }
+        var inboxEntries: [HubTransaction.InboxEntry] = []
+        var subjects = Set<String>()
+        for case .verified(let verified) in screened {
+            inboxEntries.append(.init(eventID: verified.event.id.uuid, source: verified.sender.id.rawValue, contentHash: verified.contentHash))
+            subjects.insert(verified.event.subject)
+        }
+        let cached = committedCases.lookup(subjects)
+        let (decided, written) = try await store.withTransactionWritten { transaction in
             var claims = try await transaction.claimInbox(inboxEntries).makeIterator()
-            var cases = CaseCache(try await transaction.lockCases(subjects))
+            var cases = CaseCache(try await transaction.lockCases(subjects, cached: cached))
             for item in screened {
                 switch item {
                 case .refused(let message, let event, let refusal):
@@ -61,6 +64,7 @@ struct BatchApplier: Sendable {
             for state in cases.changed { transaction.saveCase(state) }
             return transaction.appended
         }
+        committedCases.store(written)
         // Counted once committed: a batch retried or bisected is not counted twice.
         if let metrics {
             let committedAt = Date()

@@ -17,12 +17,20 @@ public struct HubStore: Sendable {
     /// Runs `body` in one transaction; the writes it collected, the audit
     /// entries among them, are made before commit (``HubTransaction``).
     public func withTransaction<T: Sendable>(_ body: (inout HubTransaction) async throws -> T) async throws -> T {
+        try await withTransactionWritten(body).result
+    }
+
+    /// ``withTransaction(_:)``, also returning the cases it wrote with their
+    /// rows' versions, for a cache of committed states.
+    public func withTransactionWritten<T: Sendable>(
+        _ body: (inout HubTransaction) async throws -> T
+    ) async throws -> (result: T, written: [String: HubTransaction.CachedCase]) {
         let shards = try await auditShards()
         return try await client.withTransaction { connection in
             var transaction = HubTransaction(connection: connection, auditShardCount: shards)
             let result = try await body(&transaction)
             try await transaction.flush()
-            return result
+            return (result, transaction.written)
         }
     }
 

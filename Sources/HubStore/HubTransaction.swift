@@ -23,6 +23,11 @@ public struct HubTransaction: Sendable {
     /// Every audit entry appended in this transaction: what it decided. Their
     /// chain and position are assigned when the transaction writes them.
     public private(set) var appended: [AuditEntry] = []
+    /// The cases this transaction wrote, with their rows' new versions (for
+    /// a cache of committed states: valid once the transaction commits).
+    public private(set) var written: [String: CachedCase] = [:]
+    /// Cases whose stored JSON was read and decoded (not served from a cache).
+    public private(set) var statesRead = 0
 
     private struct DeadlineKey: Hashable, Sendable {
         var caseID: String
@@ -117,24 +122,48 @@ public struct HubTransaction: Sendable {
 
     // MARK: cases
 
+    /// A case's state as this process last committed or read it, and the
+    /// version of its row then (PostgreSQL's `xmin`, which every write of the
+    /// row changes, including a link mirrored without a new case version).
+    public struct CachedCase: Sendable {
+        public var state: CaseState
+        public var rowVersion: String
+        public init(state: CaseState, rowVersion: String) {
+            self.state = state
+            self.rowVersion = rowVersion
+        }
+    }
+
     /// The cases with these ids, locked until commit, in id order (so that
     /// two transactions never wait for each other in a cycle). Missing ids
-    /// are absent. A case saved earlier in this transaction is returned as saved.
-    public func lockCases(_ ids: Set<String>) async throws -> [String: CaseState] {
+    /// are absent. A case saved earlier in this transaction is returned as
+    /// saved. A case in `cached` whose row has not changed since is taken
+    /// from there, without reading and decoding its stored JSON.
+    public mutating func lockCases(_ ids: Set<String>, cached: [String: CachedCase] = [:]) async throws -> [String: CaseState] {
         guard !ids.isEmpty else { return [:] }
+        let sorted = ids.sorted()
         let rows = try await connection.query("""
-            SELECT id, state FROM cases WHERE id = ANY(\(PostgresArray(ids.sorted().map(Optional.some)))::text[]) ORDER BY id FOR UPDATE
+            SELECT c.id, c.xmin::text AS row_version, CASE WHEN c.xmin::text = k.row_version THEN NULL ELSE c.state::text END AS state
+            FROM cases c JOIN unnest(\(PostgresArray(sorted.map(Optional.some)))::text[], \(PostgresArray(sorted.map { cached[$0]?.rowVersion }))::text[])
+                 AS k(id, row_version) ON k.id = c.id
+            ORDER BY c.id FOR UPDATE OF c
             """)
         var cases: [String: CaseState] = [:]
         for row in rows {
-            cases[try row.decode("id")] = try CaseState.decoded(try row.decode("state", as: String.self))
+            let id: String = try row.decode("id")
+            if let text = try row.decode("state", as: String?.self) {
+                cases[id] = try CaseState.decoded(text)
+                statesRead += 1
+            } else if let known = cached[id] {
+                cases[id] = known.state
+            }
         }
         for id in ids { if let saved = pendingCases[id] { cases[id] = saved } }
         return cases
     }
 
     /// The case with this id, locked until commit; `nil` if it does not exist.
-    public func lockCase(_ id: String) async throws -> CaseState? {
+    public mutating func lockCase(_ id: String) async throws -> CaseState? {
         try await lockCases([id])[id]
     }
 
@@ -284,7 +313,7 @@ public struct HubTransaction: Sendable {
         let numbers = column { state in
             PostgresJSON(JSONValue.object(Dictionary(uniqueKeysWithValues: state.numbers.map { ($0.key.rawValue, JSONValue.string($0.value)) })).canonicalString)
         }
-        try await connection.execute("""
+        let rows = try await connection.query("""
             INSERT INTO cases (id, procedure, status, holder, parties, numbers, version, opened_at, updated_at, title, state)
             SELECT id, procedure, status, holder, parties::text[], numbers, version, opened_at, updated_at, title, state
             FROM unnest(\(column { $0.caseID })::text[], \(column { $0.procedure.rawValue })::text[], \(column { $0.status })::text[],
@@ -297,7 +326,12 @@ public struct HubTransaction: Sendable {
                 procedure = EXCLUDED.procedure, status = EXCLUDED.status, holder = EXCLUDED.holder,
                 parties = EXCLUDED.parties, numbers = EXCLUDED.numbers, version = EXCLUDED.version,
                 updated_at = EXCLUDED.updated_at, title = EXCLUDED.title, state = EXCLUDED.state
+            RETURNING id, xmin::text AS row_version
             """)
+        for row in rows {
+            let id: String = try row.decode("id")
+            if let state = pendingCases[id] { written[id] = CachedCase(state: state, rowVersion: try row.decode("row_version")) }
+        }
         pendingCases.removeAll()
         pendingCaseOrder.removeAll()
     }
