@@ -1,6 +1,7 @@
 import CaseModel
 import CloudEventsKafka
 import Crypto
+import Foundation
 import Kafka
 
 /// The checks that need no database lock, run on a whole batch before its
@@ -13,8 +14,27 @@ struct EventScreener: Sendable {
     let catalogue: EventCatalogue
 
     /// Screens every record of the batch, in order. Throws only when the
-    /// keyring cannot reach the database to reload keys.
+    /// keyring cannot reach the database to reload keys. A large batch is
+    /// screened in slices on every core at once: the signature check alone
+    /// is about a tenth of a millisecond per event.
     func screen(_ batch: [KafkaMessage]) async throws -> [ScreenedEvent] {
+        let slices = min(ProcessInfo.processInfo.activeProcessorCount, batch.count / Self.minimumSlice)
+        guard slices > 1 else { return try await screen(batch[...]) }
+        let size = (batch.count + slices - 1) / slices
+        return try await withThrowingTaskGroup(of: (Int, [ScreenedEvent]).self) { group in
+            for (index, start) in stride(from: 0, to: batch.count, by: size).enumerated() {
+                group.addTask { (index, try await screen(batch[start..<min(start + size, batch.count)])) }
+            }
+            var parts = [[ScreenedEvent]](repeating: [], count: slices)
+            for try await (index, part) in group { parts[index] = part }
+            return parts.flatMap { $0 }
+        }
+    }
+
+    /// Below this many records a batch is screened on one core.
+    static let minimumSlice = 32
+
+    private func screen(_ batch: ArraySlice<KafkaMessage>) async throws -> [ScreenedEvent] {
         var screened: [ScreenedEvent] = []
         screened.reserveCapacity(batch.count)
         for message in batch {
