@@ -211,77 +211,97 @@ public struct HubTransaction: Sendable {
 
     // MARK: flush
 
-    /// Writes everything collected so far and moves the chain head.
+    /// Writes everything collected so far and moves the shards' heads, in
+    /// two round trips (libpq pipeline mode): the cases, deadlines and
+    /// refusals with the lock of the shards' heads; then, with the hashes and
+    /// positions computed from the heads, the audit entries, the outbox
+    /// records and the heads themselves.
+    ///
+    /// The heads are locked in shard order (so that two transactions never
+    /// wait on each other in a cycle), last, after every case lock, so they
+    /// are held for the shortest time, and only the heads of the shards this
+    /// transaction writes: transactions on other shards go on at the same
+    /// time. Outbox positions are assigned under the lock, so a shard's
+    /// records commit in position order and relays can keep a watermark.
     mutating func flush() async throws {
-        try await writeCases()
-        try await writeDeadlines()
-        if !pendingRejections.isEmpty {
-            try await connection.copy(into: "rejections", columns: [
-                "event_id", "source", "topic", "case_id", "type", "code", "reason", "violations", "headers", "value",
-            ], rows: pendingRejections.map { rejection in
-                [rejection.eventID, rejection.source, rejection.topic, rejection.caseID, rejection.type, rejection.code, rejection.reason,
-                 PostgresJSON(rejection.violations.canonicalString), PostgresJSON(rejection.headersJSON.canonicalString), rejection.value]
-            })
-            pendingRejections.removeAll()
-        }
-        try await writeShardedRows()
-    }
-
-    /// Locks the heads of the shards this transaction appends to (audit
-    /// entries and outbox records), in shard order (so that two transactions
-    /// never wait on each other in a cycle), and only those: transactions on
-    /// other shards go on at the same time. Taken last, after every case lock,
-    /// so they are held for the shortest time. Then chains each entry to its
-    /// shard's head, gives each outbox record its shard's next position, and
-    /// writes both. Positions are assigned under the lock, so a shard's
-    /// records commit in position order: relays can keep a watermark.
-    private mutating func writeShardedRows() async throws {
-        guard !pendingAudit.isEmpty || !pendingOutbox.isEmpty else { return }
         let outboxShards = pendingOutbox.map { $0.shard(count: auditShardCount) }
         let touched = Set(pendingAudit.compactMap(\.shard) + outboxShards).sorted()
-        let locked = try await connection.query("""
+        var first = PostgresPipeline()
+        let casesIndex = try casesStatement().map { first.append($0) }
+        if let deadlines = deadlinesStatement() { first.append(deadlines) }
+        if let rejections = rejectionsStatement() { first.append(rejections) }
+        let headsIndex = touched.isEmpty ? nil : first.append("""
             SELECT shard, seq, hash, outbox_seq FROM audit_shards WHERE shard = ANY(\(PostgresArray(touched.map { Optional(Int64($0)) }))::bigint[])
             ORDER BY shard FOR UPDATE
             """)
+        let results = first.isEmpty ? [] : try await connection.pipeline(first.queries)
+        if let casesIndex {
+            for row in results[casesIndex] {
+                let id: String = try row.decode("id")
+                if let state = pendingCases[id] { written[id] = CachedCase(state: state, rowVersion: try row.decode("row_version")) }
+            }
+        }
+        pendingCases.removeAll()
+        pendingCaseOrder.removeAll()
+        pendingDeadlines.removeAll()
+        pendingDeadlineOrder.removeAll()
+        pendingRejections.removeAll()
+        guard let headsIndex else { return }
+
         var heads: [Int: ShardHead] = [:]
-        for row in locked {
+        for row in results[headsIndex] {
             heads[Int(try row.decode("shard", as: Int32.self))] = ShardHead(
                 seq: try row.decode("seq"), hash: try row.decode("hash"), outboxSeq: try row.decode("outbox_seq"))
         }
+        var second = PostgresPipeline()
         if !pendingOutbox.isEmpty {
-            var rows: [[(any PostgresEncodable)?]] = []
-            rows.reserveCapacity(pendingOutbox.count)
-            for (record, shard) in zip(pendingOutbox, outboxShards) {
+            var positions: [Int64] = []
+            positions.reserveCapacity(pendingOutbox.count)
+            for shard in outboxShards {
                 guard heads[shard] != nil else { throw MissingAuditShard(shard: shard) }
                 heads[shard]!.outboxSeq += 1
-                rows.append([Int32(shard), heads[shard]!.outboxSeq, record.topic, record.key, PostgresJSON(record.headersJSON.canonicalString), record.value])
+                positions.append(heads[shard]!.outboxSeq)
             }
-            try await connection.copy(into: "outbox", columns: ["shard", "shard_seq", "topic", "key", "headers", "value"], rows: rows)
+            let records = pendingOutbox
+            second.append("""
+                INSERT INTO outbox (shard, shard_seq, topic, key, headers, value)
+                SELECT * FROM unnest(\(PostgresArray(elements: outboxShards.map { Int32($0) }))::integer[], \(PostgresArray(elements: positions))::bigint[],
+                                     \(PostgresArray(elements: records.map(\.topic)))::text[], \(PostgresArray(elements: records.map(\.key)))::text[],
+                                     \(PostgresArray(elements: records.map { PostgresJSON($0.headersJSON.canonicalString) }))::jsonb[],
+                                     \(PostgresArray(elements: records.map(\.value)))::bytea[])
+                """)
             // Delivered at commit, to every hub process's relay (HubStore.outboxChannel).
-            try await connection.execute("SELECT pg_notify(\(HubStore.outboxChannel), '')")
+            second.append("SELECT pg_notify(\(HubStore.outboxChannel), '')")
             pendingOutbox.removeAll()
         }
         if !pendingAudit.isEmpty {
-            var rows: [[(any PostgresEncodable)?]] = []
-            rows.reserveCapacity(pendingAudit.count)
-            for var entry in pendingAudit {
-                guard let shard = entry.shard, let head = heads[shard] else { throw MissingAuditShard(shard: entry.shard ?? -1) }
-                entry.seq = head.seq + 1
-                let hash = AuditChain.hash(previous: head.hash, entry: entry)
-                heads[shard]!.seq = entry.seq
+            var entries = pendingAudit
+            var previous: [[UInt8]] = []
+            var hashes: [[UInt8]] = []
+            for index in entries.indices {
+                guard let shard = entries[index].shard, let head = heads[shard] else { throw MissingAuditShard(shard: entries[index].shard ?? -1) }
+                entries[index].seq = head.seq + 1
+                let hash = AuditChain.hash(previous: head.hash, entry: entries[index])
+                previous.append(head.hash)
+                hashes.append(hash)
+                heads[shard]!.seq = entries[index].seq
                 heads[shard]!.hash = hash
-                rows.append([Int32(shard), entry.seq, entry.eventID, entry.caseID, entry.outcome.rawValue, entry.type, entry.source,
-                             entry.occurredAt, entry.recordedAt, entry.caseVersion, PostgresJSON(String(decoding: entry.bodyBytes, as: UTF8.self)),
-                             head.hash, hash])
             }
-            try await connection.copy(into: "case_events", columns: [
-                "shard", "shard_seq", "event_id", "case_id", "outcome", "type", "source", "occurred_at", "recorded_at",
-                "case_version", "body", "prev_hash", "hash",
-            ], rows: rows)
+            func column(_ value: (AuditEntry) -> (any PostgresEncodable)?) -> PostgresArray { PostgresArray(elements: entries.map(value)) }
+            second.append("""
+                INSERT INTO case_events (shard, shard_seq, event_id, case_id, outcome, type, source, occurred_at, recorded_at,
+                                         case_version, body, prev_hash, hash)
+                SELECT * FROM unnest(\(column { $0.shard.map(Int32.init) })::integer[], \(column { $0.seq })::bigint[],
+                                     \(column { $0.eventID })::text[], \(column { $0.caseID })::text[], \(column { $0.outcome.rawValue })::text[],
+                                     \(column { $0.type })::text[], \(column { $0.source })::text[], \(column { $0.occurredAt })::timestamptz[],
+                                     \(column { $0.recordedAt })::timestamptz[], \(column { $0.caseVersion })::bigint[],
+                                     \(column { PostgresJSON(bytes: $0.bodyBytes) })::jsonb[],
+                                     \(PostgresArray(elements: previous))::bytea[], \(PostgresArray(elements: hashes))::bytea[])
+                """)
             pendingAudit.removeAll()
         }
         let moved = heads.sorted { $0.key < $1.key }
-        try await connection.execute("""
+        second.append("""
             UPDATE audit_shards SET seq = moved.seq, hash = moved.hash, outbox_seq = moved.outbox_seq
             FROM unnest(\(PostgresArray(moved.map { Optional(Int64($0.key)) }))::bigint[],
                         \(PostgresArray(moved.map { Optional($0.value.seq) }))::bigint[],
@@ -289,6 +309,7 @@ public struct HubTransaction: Sendable {
                         \(PostgresArray(moved.map { Optional($0.value.outboxSeq) }))::bigint[]) AS moved(shard, seq, hash, outbox_seq)
             WHERE audit_shards.shard = moved.shard
             """)
+        try await connection.pipeline(second.queries)
     }
 
     /// A shard's head as locked: its chain's last entry and its outbox's last position.
@@ -304,46 +325,41 @@ public struct HubTransaction: Sendable {
     }
 
     /// One multi-row upsert for every case saved.
-    private mutating func writeCases() async throws {
-        guard !pendingCaseOrder.isEmpty else { return }
+    private func casesStatement() throws -> PostgresQuery? {
+        guard !pendingCaseOrder.isEmpty else { return nil }
         let states = pendingCaseOrder.map { pendingCases[$0]! }
-        func column(_ value: (CaseState) throws -> (any PostgresEncodable)?) rethrows -> PostgresArray {
-            PostgresArray(elements: try states.map(value))
+        let encoded = PostgresArray(elements: try states.map { PostgresJSON(try $0.encoded()) })
+        func column(_ value: (CaseState) -> (any PostgresEncodable)?) -> PostgresArray {
+            PostgresArray(elements: states.map(value))
         }
         let numbers = column { state in
             PostgresJSON(JSONValue.object(Dictionary(uniqueKeysWithValues: state.numbers.map { ($0.key.rawValue, JSONValue.string($0.value)) })).canonicalString)
         }
-        let rows = try await connection.query("""
+        return """
             INSERT INTO cases (id, procedure, status, holder, parties, numbers, version, opened_at, updated_at, title, state)
             SELECT id, procedure, status, holder, parties::text[], numbers, version, opened_at, updated_at, title, state
             FROM unnest(\(column { $0.caseID })::text[], \(column { $0.procedure.rawValue })::text[], \(column { $0.status })::text[],
                         \(column { $0.parties[.holder]?.rawValue })::text[],
                         \(column { PostgresArray($0.partyAgencies.map { Optional($0.rawValue) }) })::text[], \(numbers)::jsonb[],
                         \(column { Int64($0.version) })::bigint[], \(column { $0.openedAt })::timestamptz[], \(column { $0.updatedAt })::timestamptz[],
-                        \(column { $0.title })::text[], \(try column { PostgresJSON(try $0.encoded()) })::jsonb[])
+                        \(column { $0.title })::text[], \(encoded)::jsonb[])
                  AS u(id, procedure, status, holder, parties, numbers, version, opened_at, updated_at, title, state)
             ON CONFLICT (id) DO UPDATE SET
                 procedure = EXCLUDED.procedure, status = EXCLUDED.status, holder = EXCLUDED.holder,
                 parties = EXCLUDED.parties, numbers = EXCLUDED.numbers, version = EXCLUDED.version,
                 updated_at = EXCLUDED.updated_at, title = EXCLUDED.title, state = EXCLUDED.state
             RETURNING id, xmin::text AS row_version
-            """)
-        for row in rows {
-            let id: String = try row.decode("id")
-            if let state = pendingCases[id] { written[id] = CachedCase(state: state, rowVersion: try row.decode("row_version")) }
-        }
-        pendingCases.removeAll()
-        pendingCaseOrder.removeAll()
+            """
     }
 
     /// One multi-row upsert for every deadline saved.
-    private mutating func writeDeadlines() async throws {
-        guard !pendingDeadlineOrder.isEmpty else { return }
+    private func deadlinesStatement() -> PostgresQuery? {
+        guard !pendingDeadlineOrder.isEmpty else { return nil }
         let items = pendingDeadlineOrder.map { pendingDeadlines[$0]! }
         func column(_ value: ((caseID: String, deadline: StatutoryDeadline)) -> (any PostgresEncodable)?) -> PostgresArray {
             PostgresArray(elements: items.map(value))
         }
-        try await connection.execute("""
+        return """
             INSERT INTO deadlines (case_id, rule_id, obliged_agency, legal_basis, trigger_event_id, trigger_event_type,
                                    started_at, due_at, warn_at, state, closed_at)
             SELECT * FROM unnest(
@@ -359,9 +375,21 @@ public struct HubTransaction: Sendable {
                 state = EXCLUDED.state, closed_at = EXCLUDED.closed_at,
                 warning_sent_at = CASE WHEN deadlines.trigger_event_id = EXCLUDED.trigger_event_id THEN deadlines.warning_sent_at END,
                 overdue_sent_at = CASE WHEN deadlines.trigger_event_id = EXCLUDED.trigger_event_id THEN deadlines.overdue_sent_at END
-            """)
-        pendingDeadlines.removeAll()
-        pendingDeadlineOrder.removeAll()
+            """
+    }
+
+    /// One multi-row insert for every refusal recorded.
+    private func rejectionsStatement() -> PostgresQuery? {
+        guard !pendingRejections.isEmpty else { return nil }
+        let items = pendingRejections
+        func column(_ value: (RejectionRecord) -> (any PostgresEncodable)?) -> PostgresArray { PostgresArray(elements: items.map(value)) }
+        return """
+            INSERT INTO rejections (event_id, source, topic, case_id, type, code, reason, violations, headers, value)
+            SELECT * FROM unnest(\(column(\.eventID))::text[], \(column(\.source))::text[], \(column(\.topic))::text[],
+                                 \(column(\.caseID))::text[], \(column(\.type))::text[], \(column(\.code))::text[], \(column(\.reason))::text[],
+                                 \(column { PostgresJSON($0.violations.canonicalString) })::jsonb[],
+                                 \(column { PostgresJSON($0.headersJSON.canonicalString) })::jsonb[], \(column(\.value))::bytea[])
+            """
     }
 }
 
