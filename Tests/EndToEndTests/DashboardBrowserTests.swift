@@ -98,6 +98,28 @@ struct DashboardBrowserTests {
         }
     }
 
+    /// A parked outbox record shows its panel, its reason and the two actions.
+    @Test func aParkedRecordIsShownWithItsActions() async throws {
+        try await withRunningStack(agencies: ["zz-epb", "zz-procuratorate"]) { stack, http, database in
+            let store = HubStore(client: database)
+            // Larger than the relay's producer takes: parked at its first round.
+            try await store.withTransaction { transaction in
+                transaction.enqueue([OutboxRecord(topic: stack.configuration.topics.to("zz-procuratorate"), key: "parked-case",
+                                                  headers: [RecordHeader(name: "ce_subject", value: "parked-case")],
+                                                  value: [UInt8](repeating: UInt8(ascii: "x"), count: 1_100_000))])
+            }
+            let parked = await eventually(timeout: .seconds(60)) { (try? await store.parkedOutboxCount()) == 1 }
+            #expect(parked)
+            let record = try #require(try await store.parkedOutboxRecords().first).position
+            let admin = try await AgencyTokenStore(client: database).issue(agency: AgencyTokenStore.administrators, label: "browser")
+            let page = try Self.renderedPage("http://127.0.0.1:\(http.port)/#token=\(admin)", budget: 5_000)
+            #expect(page.contains("<section class=\"panel wide\" id=\"parked\">"), "\(page.prefix(2_000))")
+            #expect(page.contains("<tr data-record=\"\(record)\">"))
+            #expect(page.contains(">重试</button>") && page.contains(">丢弃</button>"))
+            #expect(page.contains("data-tile=\"outboxParked\""))
+        }
+    }
+
     /// Case text is shown as text: markup in a title does not become elements.
     @Test func caseTextIsEscaped() async throws {
         try await withRunningStack(agencies: ["zz-epb", "zz-procuratorate"]) { _, http, database in

@@ -474,24 +474,30 @@ function renderRejections(items) {
 }
 
 function openReplay(item, row) {
-  const input = h("input", { type: "text", placeholder: t("replayReason"), maxlength: 1000 });
+  state.replaying = { id: item.id, row };
+  openReasonForm(row, {
+    placeholder: t("replayReason"), confirm: t("confirm"), done: t("replayDone"), path: `/v1/rejections/${item.id}/replay`,
+    close: () => { state.replaying = null; },
+  });
+}
+
+/** An audited action's form in a row's last cell: the reason, confirm, cancel. */
+function openReasonForm(row, { placeholder, confirm, done, path, close }) {
+  const input = h("input", { type: "text", placeholder, maxlength: 1000 });
   const message = h("span", { class: "error" });
   const submit = async () => {
     try {
-      await api(`/v1/rejections/${item.id}/replay`, {
-        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ reason: input.value }),
-      });
+      await api(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ reason: input.value }) });
       message.className = "";
-      message.textContent = t("replayDone");
-      state.replaying = null;
+      message.textContent = done;
+      close();
       setTimeout(refresh, 1000);
     } catch (error) {
       message.textContent = error.message;
     }
   };
-  row.lastChild.replaceChildren(input, h("button", { type: "button", onclick: submit }, t("confirm")),
-    h("button", { type: "button", onclick: () => { state.replaying = null; refresh(); } }, t("cancel")), message);
-  state.replaying = { id: item.id, row };
+  row.lastChild.replaceChildren(input, h("button", { type: "button", onclick: submit }, confirm),
+    h("button", { type: "button", onclick: () => { close(); refresh(); } }, t("cancel")), message);
   input.focus();
 }
 
@@ -520,25 +526,11 @@ function renderParked(items) {
 }
 
 function openResolve(item, row, action) {
-  const input = h("input", { type: "text", placeholder: t("actionReason"), maxlength: 1000 });
-  const message = h("span", { class: "error" });
-  const submit = async () => {
-    try {
-      await api(`/v1/outbox/parked/${item.record}/${action}`, {
-        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ reason: input.value }),
-      });
-      message.className = "";
-      message.textContent = t("actionDone");
-      state.resolving = null;
-      setTimeout(refresh, 1000);
-    } catch (error) {
-      message.textContent = error.message;
-    }
-  };
-  row.lastChild.replaceChildren(input, h("button", { type: "button", onclick: submit }, t(action)),
-    h("button", { type: "button", onclick: () => { state.resolving = null; refresh(); } }, t("cancel")), message);
   state.resolving = { record: item.record, row };
-  input.focus();
+  openReasonForm(row, {
+    placeholder: t("actionReason"), confirm: t(action), done: t("actionDone"), path: `/v1/outbox/parked/${item.record}/${action}`,
+    close: () => { state.resolving = null; },
+  });
 }
 
 // ---- cases ----------------------------------------------------------------------------------
