@@ -195,11 +195,31 @@ struct ReferralTests {
         var s = Scenario()
         s.accept("referral.submitted", by: "zz-epb", at: "2025-03-01", ["receiver": "zz-psb", "referralKind": "case-file", "summary": "x"])
         s.accept("referral.returned", by: "zz-psb", at: "2025-03-02", ["reasons": ["材料不全"]])
-        s.refuse("referral.submitted", by: "zz-epb", at: "2025-03-03", ["receiver": "zz-epb", "referralKind": "case-file", "summary": "x"], code: "case.exists")
+        s.refuse("referral.submitted", by: "zz-epb", at: "2025-03-03", ["receiver": "zz-epb", "referralKind": "case-file", "summary": "x"], code: "referral.to-self")
+        s.accept("referral.submitted", by: "zz-epb", at: "2025-03-03", ["receiver": "zz-procuratorate", "referralKind": "case-file", "summary": "x"])
+        #expect(s.status == "submitted")
+        #expect(s.state?.parties[.addressee] == "zz-procuratorate")
     }
 }
 
 struct CaseMachineRuleTests {
+    /// Both documented ways of opening a case lead on: `case.opened` for a
+    /// procedure, then that procedure's first event, is the same case as the
+    /// first event alone.
+    @Test(arguments: ProcedureOpening.all)
+    func aCaseOpenedExplicitlyTakesItsProceduresFirstEvent(_ opening: ProcedureOpening) {
+        let (sender, first, data) = (opening.sender, opening.first, opening.data)
+        var opened = Scenario()
+        opened.accept("case.opened", by: sender, at: "2025-03-01", ["procedure": .string(opening.procedure), "title": "某案"])
+        opened.accept(first, by: sender, at: "2025-03-02", data)
+        var direct = Scenario()
+        direct.accept(first, by: sender, at: "2025-03-02", data)
+        #expect(opened.status == direct.status && opened.status != "opened")
+        #expect(opened.state?.deadlines.keys.sorted() == direct.state?.deadlines.keys.sorted())
+        // Once past its opening, the first event is out of turn, not a second case.
+        opened.refuse(first, by: sender, at: "2025-03-03", data, code: "transition.not-allowed")
+    }
+
     @Test func eventsForAMissingCaseAreRefusedUnlessTheyOpenIt() {
         var s = Scenario()
         s.refuse("pil.filed", by: "zz-procuratorate", at: "2025-03-01", ["documentNumber": "x", "agency": "zz-epb"], code: "case.unknown")

@@ -52,7 +52,10 @@ public struct CaseMachine: Sendable {
         let opening = event.type == .caseOpened || Self.openingTypes[event.type] != nil
         var step: Step
         if let existing {
-            if opening {
+            // A case opened by casehub.case.opened goes on with its procedure's
+            // first event: both ways of opening a case lead to the same steps.
+            let continuesOpened = Self.openingTypes[event.type] == existing.procedure
+            if opening && !continuesOpened {
                 throw Refusal(code: .caseExists, reason: "case \(existing.caseID) already exists", reasonZH: "案件已存在")
             }
             step = Step(state: existing, event: event, sender: sender, receivedAt: receivedAt, machine: self)
