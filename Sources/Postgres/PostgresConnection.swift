@@ -42,6 +42,47 @@ public final class PostgresConnection: @unchecked Sendable {
         return try await onThread { pq in try pq.copyIn(copyStatement: statement, data: data) }
     }
 
+    /// Runs these statements in one round trip (libpq pipeline mode: every
+    /// statement is sent, then one Sync) and returns each one's outcome, in
+    /// order. After a statement fails the server skips the rest: they come
+    /// back as ``PostgresError/Code/pipelineAborted``; every error carries
+    /// ``PostgresError/statementIndex``. Throws only when the session itself
+    /// fails (it is then not reused).
+    ///
+    /// Outside a transaction the statements run as one implicit transaction:
+    /// an error rolls back the ones before it too. Inside one (e.g.
+    /// ``PostgresClient/withTransaction(isolation:_:)``) an error fails that
+    /// transaction like any failed statement. COPY cannot be pipelined
+    /// (libpq refuses it); it is rejected before anything is sent.
+    public func pipelineResults(_ queries: [PostgresQuery]) async throws -> [Result<PostgresRows, PostgresError>] {
+        try await onThread { pq in try pq.executePipeline(queries) }
+    }
+
+    /// Runs these statements in one round trip and returns their rows in
+    /// order, or throws the error of the first statement that failed (its
+    /// ``PostgresError/statementIndex`` says which). Same rules as
+    /// ``pipelineResults(_:)``.
+    @discardableResult
+    public func pipeline(_ queries: [PostgresQuery]) async throws -> [PostgresRows] {
+        let outcomes = try await pipelineResults(queries)
+        return try outcomes.map { try $0.get() }
+    }
+
+    /// Collects statements with `append` and runs them as ``pipeline(_:)-([PostgresQuery])``:
+    ///
+    /// ```swift
+    /// let rows = try await connection.pipeline { p in
+    ///     p.append("INSERT INTO a VALUES (\(x))")
+    ///     p.append("UPDATE b SET n = n + 1 WHERE id = \(id)")
+    /// }
+    /// ```
+    @discardableResult
+    public func pipeline(_ build: (inout PostgresPipeline) throws -> Void) async throws -> [PostgresRows] {
+        var pipeline = PostgresPipeline()
+        try build(&pipeline)
+        return try await self.pipeline(pipeline.queries)
+    }
+
     /// The server process serving this session (for `pg_terminate_backend`, logs).
     public var backendPID: Int32 { pq.backendPID }
 
@@ -49,6 +90,23 @@ public final class PostgresConnection: @unchecked Sendable {
         let pq = UncheckedBox(self.pq)
         return try await threadPool.runIfActive { try body(pq.value) }
     }
+}
+
+/// Statements gathered for one pipeline round trip.
+public struct PostgresPipeline: Sendable {
+    public private(set) var queries: [PostgresQuery] = []
+
+    public init() {}
+
+    /// Adds a statement; returns its position (its result's index).
+    @discardableResult
+    public mutating func append(_ query: PostgresQuery) -> Int {
+        queries.append(query)
+        return queries.count - 1
+    }
+
+    public var count: Int { queries.count }
+    public var isEmpty: Bool { queries.isEmpty }
 }
 
 /// Moves a non-Sendable value into a thread-pool job. Safe here because a

@@ -18,6 +18,9 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
         public static let closed = Code(name: "closed")
         /// COPY or another protocol step failed on the client side.
         public static let client = Code(name: "client")
+        /// Not run: an earlier statement of the same pipeline failed, and the
+        /// server skips the rest of a pipeline after an error.
+        public static let pipelineAborted = Code(name: "pipelineAborted")
 
         public var description: String { name }
     }
@@ -30,6 +33,8 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
     public let hint: String?
     public let file: String
     public let line: UInt
+    /// In a pipeline, the position of the statement this error belongs to.
+    public internal(set) var statementIndex: Int?
 
     init(_ code: Code, _ message: String, sqlState: String? = nil, detail: String? = nil, hint: String? = nil,
          file: String = #fileID, line: UInt = #line) {
@@ -43,8 +48,9 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
     }
 
     public var description: String {
-        if let sqlState { return "PostgresError(\(code), SQLSTATE \(sqlState)): \(message)" }
-        return "PostgresError(\(code)): \(message)"
+        let position = statementIndex.map { ", statement \($0)" } ?? ""
+        if let sqlState { return "PostgresError(\(code), SQLSTATE \(sqlState)\(position)): \(message)" }
+        return "PostgresError(\(code)\(position)): \(message)"
     }
 
     /// Serialization failure or deadlock: the whole transaction may be retried.

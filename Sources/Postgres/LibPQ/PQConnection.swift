@@ -13,7 +13,13 @@ final class PQConnection {
     private let conn: OpaquePointer
     /// Named prepared statements of this session, by SQL text.
     private var preparedStatements: [String: String] = [:]
+    /// Numbers names uniquely until `DEALLOCATE ALL` (a failed prepare in a
+    /// pipeline must not leave a name that a later one reuses).
+    private var nextStatementNumber = 1
     private static let maxPreparedStatements = 512
+    /// Set when a pipeline left the protocol in a state this class cannot
+    /// resume from: the pool then drops the session instead of reusing it.
+    private var isBroken = false
 
     /// Connects with a libpq connection string; `PG*` environment variables,
     /// `.pgpass` and service files apply as libpq defines.
@@ -40,13 +46,13 @@ final class PQConnection {
         PQfinish(conn)
     }
 
-    var isHealthy: Bool { PQstatus(conn) == CONNECTION_OK }
+    var isHealthy: Bool { !isBroken && PQstatus(conn) == CONNECTION_OK }
 
     /// Reads whatever the server sent while the connection sat idle (e.g. the
     /// FATAL message of `pg_terminate_backend`) without blocking, and reports
     /// whether the connection is still usable.
     func checkIdle() -> Bool {
-        guard PQstatus(conn) == CONNECTION_OK else { return false }
+        guard isHealthy else { return false }
         // A terminated backend sends its FATAL message, then closes: the
         // second read sees the end of stream. Bounded: an idle session has
         // nothing else to read.
@@ -88,15 +94,25 @@ final class PQConnection {
     private func preparedName(for query: PostgresQuery) throws(PostgresError) -> String {
         if let name = preparedStatements[query.sql] { return name }
         if preparedStatements.count >= Self.maxPreparedStatements {
-            _ = try consume(PQexec(conn, "DEALLOCATE ALL"))
-            preparedStatements.removeAll()
+            try deallocateAll()
         }
-        let name = "casehub_\(preparedStatements.count + 1)"
+        let name = takeStatementName()
         let types = query.binds.map { Oid($0.typeOID) }
         let result = types.withUnsafeBufferPointer { PQprepare(conn, name, query.sql, Int32(types.count), $0.baseAddress) }
         _ = try consume(result)
         preparedStatements[query.sql] = name
         return name
+    }
+
+    private func deallocateAll() throws(PostgresError) {
+        _ = try consume(PQexec(conn, "DEALLOCATE ALL"))
+        preparedStatements.removeAll()
+        nextStatementNumber = 1
+    }
+
+    private func takeStatementName() -> String {
+        defer { nextStatementNumber += 1 }
+        return "casehub_\(nextStatementNumber)"
     }
 
     private func withParameters<R>(
@@ -159,6 +175,117 @@ final class PQConnection {
         )
     }
 
+    // MARK: pipeline
+
+    /// Sends every statement, then one Sync, then reads the results: one round
+    /// trip for the lot (libpq pipeline mode). Returns each statement's
+    /// outcome in order; after the first failure the server skips the rest
+    /// up to the Sync (``PostgresError/Code/pipelineAborted``). Throws only
+    /// when the connection itself fails. The session leaves pipeline mode
+    /// before this returns, usable as before (inside a transaction, that
+    /// transaction is failed after an error and must be rolled back).
+    ///
+    /// Blocking mode is enough: while libpq waits to write, it also reads
+    /// what the server sends, so a long pipeline cannot deadlock on full
+    /// socket buffers (the replies wait in libpq's input buffer).
+    func executePipeline(_ queries: [PostgresQuery]) throws(PostgresError) -> [Result<PostgresRows, PostgresError>] {
+        if queries.isEmpty { return [] }
+        // COPY is not allowed in pipeline mode; say so before sending anything.
+        if let index = queries.firstIndex(where: { Self.isCopy($0.sql) }) {
+            var error = PostgresError(.client, "COPY cannot run in a pipeline; use copy(into:) on its own")
+            error.statementIndex = index
+            throw error
+        }
+        let newTexts = Set(queries.map(\.sql)).filter { preparedStatements[$0] == nil }
+        if preparedStatements.count + newTexts.count > Self.maxPreparedStatements {
+            try deallocateAll()
+        }
+        // More distinct texts than the cache holds: send them unnamed.
+        let usePrepared = newTexts.count <= Self.maxPreparedStatements
+
+        guard PQenterPipelineMode(conn) == 1 else {
+            throw PostgresError(isHealthy ? .client : .connection, "cannot enter pipeline mode: \(Self.trimmed(PQerrorMessage(conn)))")
+        }
+        // What each result read back belongs to: a prepare or a statement, and the query it serves.
+        enum Step { case prepare(sql: String, name: String), statement }
+        var steps: [(step: Step, query: Int)] = []
+        steps.reserveCapacity(queries.count + newTexts.count)
+        var preparedHere: [String: String] = [:]
+        for (index, query) in queries.enumerated() {
+            let sent: Int32
+            if usePrepared {
+                var name = preparedStatements[query.sql] ?? preparedHere[query.sql]
+                if name == nil {
+                    let newName = takeStatementName()
+                    let types = query.binds.map { Oid($0.typeOID) }
+                    let queued = types.withUnsafeBufferPointer { PQsendPrepare(conn, newName, query.sql, Int32(types.count), $0.baseAddress) }
+                    guard queued == 1 else { throw abandonPipeline("queue a prepare") }
+                    steps.append((.prepare(sql: query.sql, name: newName), index))
+                    preparedHere[query.sql] = newName
+                    name = newName
+                }
+                sent = withParameters(query.binds) { count, _, values, lengths, formats in
+                    PQsendQueryPrepared(conn, name!, count, values, lengths, formats, 0)
+                }
+            } else {
+                sent = withParameters(query.binds) { count, types, values, lengths, formats in
+                    PQsendQueryParams(conn, query.sql, count, types, values, lengths, formats, 0)
+                }
+            }
+            guard sent == 1 else { throw abandonPipeline("queue a statement") }
+            steps.append((.statement, index))
+        }
+        guard PQpipelineSync(conn) == 1 else { throw abandonPipeline("send the pipeline") }
+
+        var outcomes = [Result<PostgresRows, PostgresError>?](repeating: nil, count: queries.count)
+        for (step, index) in steps {
+            // Each step yields one result, then a NULL that ends it.
+            guard let result = PQgetResult(conn) else { throw abandonPipeline("read a pipeline result") }
+            let outcome: Result<PostgresRows, PostgresError>
+            switch PQresultStatus(result) {
+            case PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
+                outcome = .success(PostgresRows(result))
+            case PGRES_PIPELINE_ABORTED:
+                outcome = .failure(PostgresError(.pipelineAborted, "not run: an earlier statement of the pipeline failed"))
+            default:
+                outcome = .failure(error(from: result))
+            }
+            PQclear(result)
+            while let extra = PQgetResult(conn) { PQclear(extra) }
+            switch step {
+            case .prepare(let sql, let name):
+                // Only a prepare that ran may be reused; a failed one fails its statement.
+                if case .success = outcome { preparedStatements[sql] = name } else if outcomes[index] == nil { outcomes[index] = outcome }
+            case .statement:
+                if outcomes[index] == nil { outcomes[index] = outcome }
+            }
+        }
+        guard let sync = PQgetResult(conn) else { throw abandonPipeline("read the pipeline's end") }
+        let synced = PQresultStatus(sync) == PGRES_PIPELINE_SYNC
+        PQclear(sync)
+        guard synced, PQexitPipelineMode(conn) == 1 else { throw abandonPipeline("leave pipeline mode") }
+        return outcomes.enumerated().map { index, outcome in
+            outcome!.mapError { error in
+                var error = error
+                error.statementIndex = index
+                return error
+            }
+        }
+    }
+
+    /// A pipeline that cannot be read to its end leaves results this class
+    /// cannot match up: the session is not reused.
+    private func abandonPipeline(_ step: String) -> PostgresError {
+        let message = Self.trimmed(PQerrorMessage(conn))
+        let lost = PQstatus(conn) != CONNECTION_OK
+        isBroken = true
+        return PostgresError(lost ? .connection : .client, "cannot \(step): \(message)")
+    }
+
+    private static func isCopy(_ sql: String) -> Bool {
+        sql.drop(while: { $0.isWhitespace }).prefix(4).uppercased() == "COPY"
+    }
+
     // MARK: COPY
 
     /// Streams rows in COPY text format. `copyStatement` is `COPY … FROM STDIN`.
@@ -190,6 +317,54 @@ final class PQConnection {
             affected = Int(String(cString: PQcmdTuples(result))) ?? 0
         }
         return affected
+    }
+
+    /// Runs `COPY … TO STDOUT` and hands its data on in chunks of whole
+    /// CopyData messages (a row each; for binary COPY the first also carries
+    /// the header) of at least `chunkBytes`. `deliver` returns false to stop
+    /// early: the rest of the COPY is then not read, so the session is not
+    /// reused. Returns the number of messages read.
+    func copyOut(copyStatement: String, chunkBytes: Int, deliver: ([UInt8]) -> Bool) throws(PostgresError) -> Int {
+        let start = PQexec(conn, copyStatement)
+        guard let start else { throw PostgresError(.connection, Self.trimmed(PQerrorMessage(conn))) }
+        guard PQresultStatus(start) == PGRES_COPY_OUT else {
+            defer { PQclear(start) }
+            throw error(from: start)
+        }
+        PQclear(start)
+        var chunk: [UInt8] = []
+        chunk.reserveCapacity(chunkBytes + (1 << 16))
+        var messages = 0
+        while true {
+            var buffer: UnsafeMutablePointer<CChar>?
+            let length = PQgetCopyData(conn, &buffer, 0)
+            if length > 0, let buffer {
+                buffer.withMemoryRebound(to: UInt8.self, capacity: Int(length)) {
+                    chunk.append(contentsOf: UnsafeBufferPointer(start: $0, count: Int(length)))
+                }
+                PQfreemem(buffer)
+                messages += 1
+                if chunk.count >= chunkBytes {
+                    guard deliver(chunk) else {
+                        isBroken = true
+                        return messages
+                    }
+                    chunk.removeAll(keepingCapacity: true)
+                }
+                continue
+            }
+            if length == -2 { throw PostgresError(isHealthy ? .client : .connection, Self.trimmed(PQerrorMessage(conn))) }
+            break  // -1: the COPY is done; its result follows
+        }
+        if !chunk.isEmpty, !deliver(chunk) {
+            isBroken = true
+            return messages
+        }
+        while let result = PQgetResult(conn) {
+            defer { PQclear(result) }
+            if PQresultStatus(result) != PGRES_COMMAND_OK { throw error(from: result) }
+        }
+        return messages
     }
 
     // MARK: LISTEN/NOTIFY
