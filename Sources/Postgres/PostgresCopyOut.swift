@@ -40,7 +40,12 @@ extension PostgresConnection {
                 slots.signal()
                 try await body(try parser.rows(in: chunk))
             }
+            // The stream also ends when this task is cancelled: release a
+            // reader still waiting for a slot, then report the cancellation.
+            stopped.withLockedValue { $0 = true }
+            slots.signal()
             _ = await reader.result
+            try Task.checkCancellation()
         } catch {
             stopped.withLockedValue { $0 = true }
             slots.signal()
