@@ -56,6 +56,9 @@ public final class DeliveryConsumer: Service, Sendable {
             }
             let stored = await retryWithBackoff("storing deliveries", logger: logger) { try await store.store(events) }
             guard stored != nil else { break }  // shutting down: not committed, so read again by the next owner
+            // Readable from now on: wake the inbox's waiters before the
+            // offset commit's round trip to the broker, not after it.
+            delivered.signal()
             recordEndToEndLatency(of: batch)
             do {
                 try await consumer.commit(batch)
@@ -63,7 +66,6 @@ public final class DeliveryConsumer: Service, Sendable {
                 // Stored already; a re-read is skipped by the store.
                 logger.warning("offsets not committed; the deliveries are stored and a re-read is skipped", metadata: ["error": "\(error)"])
             }
-            delivered.signal()
         }
         await consumer.close()
     }

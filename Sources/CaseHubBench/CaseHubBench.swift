@@ -26,8 +26,12 @@ struct CaseHubBench: AsyncParsableCommand {
     @Option(help: "Partitions of each benchmark topic.")
     var partitions = 3
 
-    @Option(help: "Run one part only: broker, sql or hub (for profiling).")
+    @Option(help: "Run one part only: broker, sql or hub (for profiling); replay runs only when named.")
     var only: String?
+
+    // `--only replay` (ReplayBench.swift).
+    @Option(help: "Accepted audit entries for --only replay.")
+    var replayEvents = 1_000_000
 
     @Option(help: "Log level of the hub process (its log goes to standard error).")
     var hubLogLevel = "warning"
@@ -52,6 +56,14 @@ struct CaseHubBench: AsyncParsableCommand {
         let settings = BenchSettings(brokers: brokers, databaseURL: databaseURL, casehubExecutable: executable,
                                      partitions: partitions, offeredRate: rate, hubLogLevel: hubLogLevel)
         let workload = Workload()
+
+        // `--only replay`: rebuilding case state from the audit trail (ReplayBench.swift).
+        if only == "replay" {
+            print("CaseHub benchmark — replay of \(replayEvents) audit entries, \(eventsPerCase) per case, \(ProcessInfo.processInfo.activeProcessorCount) cores")
+            let replay = try await ReplayBench(settings: settings, events: replayEvents, eventsPerCase: eventsPerCase, logger: logger).run()
+            print("  replay: \(replay.replayed.text) into \(replay.cases) cases")
+            return
+        }
 
         print("CaseHub benchmark — \(events) events, \(eventsPerCase) per case, \(partitions) partitions, \(ProcessInfo.processInfo.activeProcessorCount) cores")
         let backlog = try workload.events(count: events, eventsPerCase: eventsPerCase, label: "backlog")

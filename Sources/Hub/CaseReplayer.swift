@@ -5,6 +5,11 @@ public import HubStore
 /// Rebuilds canonical case state from the audit trail alone — every accepted
 /// event, in order, through the same state machine — into a fresh table
 /// (`cases_replay`), and compares it with the live `cases`.
+///
+/// The trail is streamed in one COPY; chunks are decoded (JSON, envelope) on
+/// other tasks, a few ahead, while this one applies them strictly in audit
+/// order: one event may add a link to another case, so application stays
+/// sequential.
 public struct CaseReplayer: Sendable {
     public struct Report: Sendable {
         public var eventsReplayed: Int
@@ -18,27 +23,52 @@ public struct CaseReplayer: Sendable {
 
     let store: HubStore
     let machine: CaseMachine
-    let pageSize = 2_000
+    /// Chunks being decoded ahead of the one applied: enough to keep every core busy.
+    let decodeAhead = max(2, ProcessInfo.processInfo.activeProcessorCount)
 
     public init(store: HubStore, registry: AgencyRegistry) {
         self.store = store
         self.machine = CaseMachine(registry: registry)
     }
 
+    /// `progress(replayed, total)` after each chunk applied.
     public func replay(progress: (Int, Int) -> Void = { _, _ in }) async throws -> Report {
         let total = try await store.acceptedEventCount()
+        var rebuild = Rebuild(machine: machine)
+        var decoding: [Task<[HubStore.AuditedEvent], any Error>] = []
+        do {
+            try await store.streamAcceptedEvents { chunk in
+                decoding.append(Task.detached { try chunk.decode() })
+                if decoding.count > decodeAhead {
+                    rebuild.apply(try await decoding.removeFirst().value)
+                    progress(rebuild.replayed, total)
+                }
+            }
+            while !decoding.isEmpty {
+                rebuild.apply(try await decoding.removeFirst().value)
+                progress(rebuild.replayed, total)
+            }
+        } catch {
+            decoding.forEach { $0.cancel() }
+            throw error
+        }
+        try await store.storeReplayedCases(rebuild.states.values)
+        return Report(eventsReplayed: rebuild.replayed, casesRebuilt: rebuild.states.count,
+                      mismatches: try await store.casesDifferingFromReplay(), refusedOnReplay: rebuild.refused)
+    }
+
+    /// The states rebuilt so far.
+    struct Rebuild {
+        let machine: CaseMachine
         var states: [String: CaseState] = [:]
         var refused: [String] = []
         var replayed = 0
-        var after: Int64 = 0
-        while true {
-            let page = try await store.acceptedEvents(after: after, limit: pageSize)
-            if page.isEmpty { break }
-            for audited in page {
-                after = audited.seq
+
+        mutating func apply(_ events: [HubStore.AuditedEvent]) {
+            for audited in events {
                 let event = audited.event
                 guard let sender = machine.registry[event.source] else {
-                    refused.append("seq \(after): unknown sender \(event.source)")
+                    refused.append("seq \(audited.seq): unknown sender \(event.source)")
                     continue
                 }
                 switch machine.apply(event, by: sender, at: audited.recordedAt, to: states[event.subject]) {
@@ -52,14 +82,10 @@ public struct CaseReplayer: Sendable {
                         }
                     }
                 case .failure(let refusal):
-                    refused.append("seq \(after) (case \(event.subject)): \(refusal.code)")
+                    refused.append("seq \(audited.seq) (case \(event.subject)): \(refusal.code)")
                 }
                 replayed += 1
             }
-            progress(replayed, total)
         }
-        try await store.storeReplayedCases(states.values)
-        return Report(eventsReplayed: replayed, casesRebuilt: states.count,
-                      mismatches: try await store.casesDifferingFromReplay(), refusedOnReplay: refused)
     }
 }

@@ -32,6 +32,50 @@ extension HubStore {
         }
     }
 
+    /// Every accepted event in audit order, streamed with one COPY (binary)
+    /// instead of page after page. `body` gets chunks of about a megabyte
+    /// still encoded, while the next are read: ``AuditedEventChunk/decode()``
+    /// them, on other tasks if wanted, and apply them in the order received.
+    public func streamAcceptedEvents(_ body: (AuditedEventChunk) async throws -> Void) async throws {
+        try await client.withConnection { connection in
+            // One statement for the whole trail, as slow as `body`: exempt from
+            // the session's statement timeout, for this transaction only.
+            try await connection.executeScript(unsafeSQL: "BEGIN READ ONLY; SET LOCAL statement_timeout = 0")
+            do {
+                try await connection.copyRows(unsafeSQL: """
+                    SELECT seq, body, recorded_at FROM case_events WHERE outcome = 'accepted' ORDER BY seq
+                    """) { rows in
+                    try await body(AuditedEventChunk(rows: rows))
+                }
+                try await connection.executeScript(unsafeSQL: "COMMIT")
+            } catch {
+                // An abandoned COPY leaves the session unusable; the pool drops it.
+                try? await connection.executeScript(unsafeSQL: "ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    /// Accepted audit entries as read, not yet decoded.
+    public struct AuditedEventChunk: Sendable {
+        let rows: PostgresCopyRows
+
+        public var count: Int { rows.count }
+
+        /// The chunk's events, in audit order.
+        public func decode() throws -> [AuditedEvent] {
+            var events: [AuditedEvent] = []
+            events.reserveCapacity(rows.count)
+            try rows.forEach { row in
+                events.append(AuditedEvent(
+                    seq: try row.int64(0),
+                    event: try CloudEvent(structured: try JSONValue.parse(try row.jsonb(1))),
+                    recordedAt: try row.date(2)))
+            }
+            return events
+        }
+    }
+
     /// Replaces `cases_replay` with these states.
     public func storeReplayedCases(_ states: some Collection<CaseState>) async throws {
         try await client.withConnection { connection in
@@ -39,8 +83,24 @@ extension HubStore {
                 DROP TABLE IF EXISTS cases_replay;
                 CREATE TABLE cases_replay (id text PRIMARY KEY, state jsonb NOT NULL)
                 """)
-            let rows: [[(any PostgresEncodable)?]] = try states.map { [$0.caseID, PostgresJSON(try $0.encoded())] }
+            let rows = try await Self.encodedRows(Array(states))
             try await connection.copy(into: "cases_replay", columns: ["id", "state"], rows: rows)
+        }
+    }
+
+    /// `cases_replay` rows, encoded in parallel slices (a million events
+    /// rebuild a hundred thousand states), in the states' order.
+    private static func encodedRows(_ states: [CaseState]) async throws -> [[(any PostgresEncodable)?]] {
+        let slices = max(1, min(ProcessInfo.processInfo.activeProcessorCount, states.count / 5_000))
+        let size = (states.count + slices - 1) / max(slices, 1)
+        return try await withThrowingTaskGroup(of: (Int, [[(any PostgresEncodable)?]]).self) { group in
+            for slice in 0..<slices {
+                let part = states[min(slice * size, states.count)..<min((slice + 1) * size, states.count)]
+                group.addTask { (slice, try part.map { [$0.caseID, PostgresJSON(try $0.encoded())] }) }
+            }
+            var parts = [[[(any PostgresEncodable)?]]](repeating: [], count: slices)
+            for try await (slice, rows) in group { parts[slice] = rows }
+            return parts.flatMap { $0 }
         }
     }
 

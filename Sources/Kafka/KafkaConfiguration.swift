@@ -44,6 +44,12 @@ public struct KafkaProducerConfiguration: Sendable {
     public var messageTimeoutMilliseconds: Int = 30_000
     /// How long ``KafkaProducer/shutdown()`` waits for in-flight messages.
     public var flushTimeoutMilliseconds: Int = 30_000
+    /// How long librdkafka holds a message to batch it with later ones
+    /// (`linger.ms`). Every send here awaits its delivery report, so at low
+    /// load this is a fixed wait per hop (adapter → hub, relay → agency);
+    /// 1 ms still batches what is enqueued together (a relay round, a burst
+    /// of submissions) and what queues up behind in-flight requests.
+    public var lingerMilliseconds: Int = 1
 
     public init(connection: KafkaConfiguration) {
         self.connection = connection
@@ -53,7 +59,7 @@ public struct KafkaProducerConfiguration: Sendable {
         connection.librdkafkaProperties(defaults: [
             "enable.idempotence": idempotent ? "true" : "false",
             "message.timeout.ms": String(messageTimeoutMilliseconds),
-            "linger.ms": "5",
+            "linger.ms": String(lingerMilliseconds),
         ])
     }
 }
@@ -67,6 +73,17 @@ public struct KafkaConsumerConfiguration: Sendable {
     public var autoOffsetReset: String = "earliest"
     /// How long the group waits for a silent member before it rebalances.
     public var sessionTimeoutMilliseconds: Int = 45_000
+    /// The longest a broker may hold a fetch that has less than
+    /// ``fetchMinBytes`` (`fetch.wait.max.ms`). Kafka answers a waiting fetch
+    /// as soon as a record arrives, so this is no latency floor there; it
+    /// bounds the wait where the broker cannot answer early (a partition
+    /// assigned or resumed while a fetch is in flight, brokers that sleep
+    /// out the wait: tansu does) and sets the idle fetch rate (10/s per
+    /// broker). librdkafka's default, 500 ms, is too long for that bound.
+    public var fetchWaitMaxMilliseconds: Int = 100
+    /// A fetch returns as soon as this much is available (`fetch.min.bytes`):
+    /// one record is enough, never wait to fill a batch.
+    public var fetchMinBytes: Int = 1
 
     public init(connection: KafkaConfiguration, groupID: String) {
         self.connection = connection
@@ -78,6 +95,8 @@ public struct KafkaConsumerConfiguration: Sendable {
             "group.id": groupID,
             "auto.offset.reset": autoOffsetReset,
             "session.timeout.ms": String(sessionTimeoutMilliseconds),
+            "fetch.wait.max.ms": String(fetchWaitMaxMilliseconds),
+            "fetch.min.bytes": String(fetchMinBytes),
             // The application commits what it has processed; nothing automatic.
             "enable.auto.commit": "false",
             "enable.auto.offset.store": "false",
