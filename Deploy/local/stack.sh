@@ -79,6 +79,8 @@ export CASEHUB_KAFKA_BROKERS=127.0.0.1:$kafka_port
 export CASEHUB_DATABASE_URL='host=127.0.0.1 port=$pg_port user=casehub dbname=casehub'
 export CASEHUB_PG_CA=$tls/ca.crt
 export LD_LIBRARY_PATH=$root/.local/lib\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}
+# tansu holds every fetch for the whole wait, even when a record arrives (Kafka answers at once).
+export CASEHUB_LIBRDKAFKA_FETCH_WAIT_MAX_MS=\${CASEHUB_LIBRDKAFKA_FETCH_WAIT_MAX_MS:-5}
 ENV
 }
 
