@@ -101,6 +101,22 @@ struct CrimeTransferTests {
         #expect(s.deadline("crime.police-filing-after-notice")?.state == .met)
     }
 
+    /// 立案监督: asked to explain why they did not file, the police may file
+    /// instead; filing answers the request, and its clock stops as met.
+    @Test func askedToExplainThePoliceMayFileInstead() {
+        var s = Self.transferred()
+        s.accept("crime.receipt-signed", by: "zz-psb", at: "2025-03-06T11:00:00+08:00")
+        s.accept("crime.filing-decided", by: "zz-psb", at: "2025-03-07", ["decision": "not-filed", "reasons": ["无犯罪事实"]])
+        s.accept("crime.supervision-requested", by: Self.bureau, at: "2025-03-08", ["procuratorate": "zz-procuratorate", "reasons": ["应当立案"]])
+        s.accept("crime.explanation-requested", by: "zz-procuratorate", at: "2025-03-10")
+        #expect(s.deadline("crime.police-explanation")?.state == .running)
+        s.refuse("crime.filing-decided", by: "zz-psb", at: "2025-03-12", ["decision": "not-filed", "reasons": ["x"]], code: "transition.not-allowed")
+        s.accept("crime.filing-decided", by: "zz-psb", at: "2025-03-12", ["decision": "filed", "policeNumber": "株公环立字〔2025〕9号"])
+        #expect(s.status == "filed")
+        #expect(s.deadline("crime.police-explanation")?.state == .met)
+        #expect(s.deadline("crime.exhibits-handover")?.state == .running)
+    }
+
     @Test func reconsiderationOnlyWithinThreeDays() {
         var s = Self.transferred()
         s.accept("crime.receipt-signed", by: "zz-psb", at: "2025-03-06T11:00:00+08:00")

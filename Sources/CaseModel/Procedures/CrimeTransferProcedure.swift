@@ -9,6 +9,10 @@
 /// opinion obliges a bureau that declined to transfer within 3 days.
 enum CrimeTransferProcedure {
     static let policeDecision = ["crime.police-filing-decision", "crime.police-filing-decision-clue-check", "crime.police-filing-decision-major"]
+    /// Where the police decide on filing for the first time (or must file, after a notice).
+    static let firstDecision: Set<String> = ["transferred", "received-by-police", "filing-notice"]
+    /// Where they have declined and may still file of their own accord.
+    static let afterRefusal: Set<String> = ["not-filed", "refusal-maintained", "supervision-requested", "explanation-requested", "explanation-given"]
 
     static func apply(_ step: inout Step) throws(Refusal) {
         let holder = step.state.parties[.holder]!
@@ -79,12 +83,16 @@ enum CrimeTransferProcedure {
             step.start(rule, obliged: step.sender.id, trigger: current.startedAt)
 
         case .crimeFilingDecided:
-            try step.require(status: ["transferred", "received-by-police", "filing-notice"], to: "decide on filing")
+            let filing = step.string("decision") == "filed"
+            // The police may file on their own at any point after declining,
+            // e.g. once asked to explain why they did not (立案监督).
+            try step.require(status: filing ? firstDecision.union(afterRefusal) : firstDecision, to: filing ? "file the case" : "decide not to file")
             try step.require(role: .police, to: "decide on filing")
             step.recordNumber("policeNumber")
-            if step.string("decision") == "filed" {
+            if filing {
                 for rule in policeDecision { step.meet(rule) }
-                step.meet("crime.police-filing-after-notice")
+                // Filing answers a notice to file and a request to explain alike.
+                step.meet("crime.police-filing-after-notice", "crime.police-explanation")
                 step.start("crime.exhibits-handover", obliged: holder, trigger: step.event.time)
                 step.move(to: "filed")
             } else {
