@@ -30,7 +30,7 @@ final class DelayProxy: @unchecked Sendable {
         self.targetPort = targetPort
         self.delay = delay
         self.classify = classify
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, streamSocketType, 0)
         var yes: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
         var address = loopbackAddress(port: 0)
@@ -60,12 +60,12 @@ final class DelayProxy: @unchecked Sendable {
 
     private func acceptLoop() {
         while true {
-            let client = accept(listener, nil, nil)
+            let client = acceptClosingOnExec(listener)
             if client < 0 {
                 if lock.withLock({ stopped }) { return }
                 continue
             }
-            let upstream = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            let upstream = socket(AF_INET, streamSocketType, 0)
             var target = loopbackAddress(port: targetPort)
             let connected = withUnsafePointer(to: &target) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(upstream, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
@@ -243,6 +243,21 @@ private func sleepPrecisely(_ duration: Duration) {
     while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
 }
 
+// Close-on-exec: the hubs, perf and tansu the bench starts must not inherit its
+// sockets (tansu kept the proxies' listeners open). Atomic for socket() on
+// Linux; Glibc's module has no accept4, so accepted sockets get it just after.
+#if os(Linux)
+private let streamSocketType = Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue)
+#else
+private let streamSocketType = SOCK_STREAM
+#endif
+
+private func acceptClosingOnExec(_ listener: Int32) -> Int32 {
+    let fd = accept(listener, nil, nil)
+    if fd >= 0 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+    return fd
+}
+
 func loopbackAddress(port: Int) -> sockaddr_in {
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
@@ -260,7 +275,7 @@ private func boundPort(of fd: Int32) -> Int {
 
 /// A loopback port nothing listens on right now (for a child process to listen on).
 func freeLoopbackPort() -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    let fd = socket(AF_INET, streamSocketType, 0)
     defer { close(fd) }
     var address = loopbackAddress(port: 0)
     _ = withUnsafePointer(to: &address) {
@@ -270,7 +285,7 @@ func freeLoopbackPort() -> Int {
 }
 
 func loopbackAccepts(port: Int) -> Bool {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    let fd = socket(AF_INET, streamSocketType, 0)
     defer { close(fd) }
     var target = loopbackAddress(port: port)
     return withUnsafePointer(to: &target) {
