@@ -29,7 +29,9 @@ fuzz: setup
 fault: setup
 	@CASEHUB_FAULT_EVENTS=$${FAULT_EVENTS:-100000} CASEHUB_FAULT_KILLS=$${FAULT_KILLS:-20} Deploy/local/test.sh --filter FaultTests
 
-## Broker and SQL ceilings vs the hub end to end (release build; prints figures).
+## Broker and SQL ceilings vs the hub end to end, latency at several offered
+## loads (release build; prints figures). ARGS="--scale-out" for 1, 2 and 4 hubs
+## with 1 ms added each way; also --hubs N, --delay-ms D, --rates, --perf.
 bench: setup
 	@Deploy/local/bench.sh $(ARGS)
 

@@ -2,6 +2,12 @@ import Foundation
 import Kafka
 import Logging
 import Postgres
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Where the benchmark runs and how hard it pushes.
 struct BenchSettings: Sendable {
@@ -9,11 +15,14 @@ struct BenchSettings: Sendable {
     var databaseURL: String
     var casehubExecutable: URL
     var partitions: Int
-    var offeredRate: Double
     var hubLogLevel: String
-    let runID = String(UUID().uuidString.prefix(8)).lowercased()
+    /// Names this run's databases, topics and groups; a fresh one gives a measurement fresh ones.
+    var runID = Self.newRunID()
 
-    var kafka: KafkaConfiguration { KafkaConfiguration(bootstrapServers: [brokers], clientID: "casehub-bench") }
+    static func newRunID() -> String { String(UUID().uuidString.prefix(8)).lowercased() }
+    static let clientID = "casehub-bench"
+
+    var kafka: KafkaConfiguration { KafkaConfiguration(bootstrapServers: [brokers], clientID: Self.clientID) }
 
     /// A short session timeout: tansu delays a group join by about half of it.
     func consumer(group: String) -> KafkaConsumerConfiguration {
@@ -66,3 +75,49 @@ extension Duration {
 }
 
 func megabytes(_ bytes: Int) -> String { String(format: "%.1f MB", Double(bytes) / 1_048_576) }
+
+/// The processes the bench started (hubs, perf, its own tansu). Foundation
+/// puts each in a process group of its own, so a Ctrl-C or a timeout's
+/// SIGTERM reaches only the bench: it kills them before it exits.
+final class ChildProcesses: @unchecked Sendable {
+    static let shared = ChildProcesses()
+    private let pids = Mutex<Set<Int32>>([])
+    /// Set once, by the main task, before any signal can arrive.
+    private var handlers: [any DispatchSourceSignal] = []
+
+    func started(_ pid: Int32) { _ = pids.withLock { $0.insert(pid) } }
+    func ended(_ pid: Int32) { _ = pids.withLock { $0.remove(pid) } }
+
+    func killOnInterrupt() {
+        for signalNumber in [SIGINT, SIGTERM, SIGHUP] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler { [self] in
+                for pid in pids.withLock({ $0 }) { kill(pid, SIGKILL) }
+                exit(128 + signalNumber)
+            }
+            source.resume()
+            handlers.append(source)
+        }
+    }
+}
+
+/// SIGTERM, then SIGKILL if it is still there after `grace`.
+func stopChild(_ process: Process, grace: TimeInterval = 10) {
+    defer { ChildProcesses.shared.ended(process.processIdentifier) }
+    guard process.isRunning else { return }
+    process.terminate()
+    let deadline = Date().addingTimeInterval(grace)
+    while process.isRunning && Date() < deadline { usleep(50_000) }
+    if process.isRunning {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+}
+
+/// Swift's print, flushed at once: progress shows as it happens, also through
+/// a pipe (tee, CI logs), and survives a killed run.
+func print(_ line: String = "") {
+    Swift.print(line)
+    fflush(nil)
+}

@@ -12,26 +12,38 @@ import Logging
 import Postgres
 import Synchronization
 
-/// A real `casehub hub` process (release build) on a database of its own:
-/// (1) a backlog drained as fast as it goes — sustained events/s from the
-/// agency's topic through the PostgreSQL commit to the delivery topic;
-/// (2) a fixed offered load, each event's latency from the agency's send to
-/// its delivery; the hub's RSS sampled throughout.
+/// Real `casehub hub` processes (release builds) on a database of their own,
+/// all in one consumer group on the same topics: (1) a backlog drained as fast
+/// as they go — sustained events/s from the agency's topic through the
+/// PostgreSQL commit to the delivery topic; (2) offered loads one after the
+/// other, each event's latency from the agency's send to its delivery; each
+/// hub's RSS sampled throughout.
 struct HubEndToEnd {
     let settings: BenchSettings
     let workload: Workload
+    let network: any HubNetwork
     let logger: Logger
 
-    struct Result {
-        var sustained: Rate
-        var fromStart: Duration
-        var latency: LatencySummary
+    struct Paced {
         var offered: Double
-        var peakRSSBytes: Int
-        var rssAfterBacklogBytes: Int
+        var latency: LatencySummary
     }
 
-    func run(backlog: [CloudEvent], paced: [CloudEvent]) async throws -> Result {
+    struct Result {
+        var hubs: Int
+        var sustained: Rate
+        var fromStart: Duration
+        var paced: [Paced]
+        var peakRSSBytes: [Int]
+        var rssAfterBacklogBytes: [Int]
+        var profile: [String]?
+        var profileError: String?
+    }
+
+    /// - Parameters:
+    ///   - paced: for each offered load, its events (sent one load after the other).
+    ///   - profile: `perf record` the first hub during the backlog drain.
+    func run(hubs hubCount: Int, backlog: [CloudEvent], paced: [(rate: Double, events: [CloudEvent])], profile: Bool = false) async throws -> Result {
         let topics = TopicNames(prefix: "bench-\(settings.runID)")
         let databaseURL = try await settings.createDatabase("bench_hub_\(settings.runID)")
         let database = PostgresClient(configuration: PostgresConfiguration(connectionString: databaseURL), logger: logger)
@@ -52,23 +64,47 @@ struct HubEndToEnd {
         print("  producing a backlog of \(backlog.count) events to \(topics.from(Workload.sender))…")
         try await BrokerCeiling.sendAll(backlog.map { Workload.message($0, topic: topics.from(Workload.sender)) }, with: producer)
 
-        let hub = try HubProcess(settings: settings, databaseURL: databaseURL, topicPrefix: topics.prefix)
-        defer { hub.stop() }
-        let sampler = RSSSampler(pid: hub.pid)
+        // All at once, so that they join the consumer group together.
+        print("  starting \(hubCount) hub process\(hubCount == 1 ? "" : "es")…")
+        let processes = try (0..<hubCount).map { _ in
+            try HubProcess(settings: settings, brokers: network.hubBrokers, databaseURL: network.hubDatabaseURL(databaseURL),
+                           topicPrefix: topics.prefix)
+        }
+        defer { for process in processes { process.stop() } }
+        let samplers = processes.map { RSSSampler(pid: $0.pid) }
         let started = ContinuousClock.now
+        var profiler: Profiler?
+        var profileError: String?
+        if profile {
+            do { profiler = try Profiler(pid: processes[0].pid) } catch { profileError = "\(error)" }
+        }
         let backlogIDs = Set(backlog.map(\.id.description))
         let (firstAt, lastAt) = try await deliveries.waitFor(ids: backlogIDs, progressLabel: "backlog")
         let sustained = Rate(count: backlog.count - 1, elapsed: lastAt - firstAt)
-        let rssAfterBacklog = RSSSampler.current(pid: hub.pid)
+        let rssAfterBacklog = processes.map { RSSSampler.current(pid: $0.pid) }
+        var profileRows: [String]?
+        if let profiler {
+            do { profileRows = try profiler.stop(top: 15) } catch { profileError = "\(error)" }
+        }
+        for process in processes where !process.isRunning {
+            throw BenchError("a hub process exited during the backlog (status \(process.terminationStatus))")
+        }
 
-        print("  offering \(Int(settings.offeredRate)) events/s for \(paced.count) events…")
-        let sendTimes = try await offer(paced, at: settings.offeredRate, to: topics.from(Workload.sender), with: producer, watcher: deliveries)
-        let latencies = deliveries.latencies(sentAt: sendTimes)
+        var pacedResults: [Paced] = []
+        for (rate, events) in paced {
+            print("  offering \(Self.rateText(rate)) events/s for \(events.count) events…")
+            let sendTimes = try await offer(events, at: rate, to: topics.from(Workload.sender), with: producer, watcher: deliveries)
+            pacedResults.append(Paced(offered: rate, latency: LatencySummary(deliveries.latencies(sentAt: sendTimes))))
+        }
         await producer.shutdown()
         await deliveries.close()
-        let peak = sampler.stop()
-        return Result(sustained: sustained, fromStart: lastAt - started, latency: LatencySummary(latencies),
-                      offered: settings.offeredRate, peakRSSBytes: peak, rssAfterBacklogBytes: rssAfterBacklog)
+        let peaks = samplers.map { $0.stop() }
+        return Result(hubs: hubCount, sustained: sustained, fromStart: lastAt - started, paced: pacedResults,
+                      peakRSSBytes: peaks, rssAfterBacklogBytes: rssAfterBacklog, profile: profileRows, profileError: profileError)
+    }
+
+    static func rateText(_ rate: Double) -> String {
+        rate == rate.rounded() ? "\(Int(rate))" : String(format: "%.1f", rate)
     }
 
     /// Sends in 10 ms ticks at `rate` without waiting for acknowledgements
@@ -192,26 +228,23 @@ final class DeliveryWatcher: Sendable {
 final class HubProcess: @unchecked Sendable {
     private let process = Process()
     var pid: Int32 { process.processIdentifier }
+    var isRunning: Bool { process.isRunning }
+    var terminationStatus: Int32 { process.terminationStatus }
 
-    init(settings: BenchSettings, databaseURL: String, topicPrefix: String) throws {
+    init(settings: BenchSettings, brokers: String, databaseURL: String, topicPrefix: String) throws {
         process.executableURL = settings.casehubExecutable
         process.arguments = ["hub", "--http-port", "0", "--session-timeout-ms", "6000", "--log-level", settings.hubLogLevel,
                              "--kafka-property", "heartbeat.interval.ms=500"]
         var environment = ProcessInfo.processInfo.environment
         environment["CASEHUB_DATABASE_URL"] = databaseURL
         environment["CASEHUB_TOPIC_PREFIX"] = topicPrefix
-        environment["CASEHUB_KAFKA_BROKERS"] = settings.brokers
+        environment["CASEHUB_KAFKA_BROKERS"] = brokers
         process.environment = environment
         try process.run()
+        ChildProcesses.shared.started(process.processIdentifier)
     }
 
-    func stop() {
-        guard process.isRunning else { return }
-        process.terminate()
-        let deadline = Date().addingTimeInterval(30)
-        while process.isRunning && Date() < deadline { usleep(50_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-    }
+    func stop() { stopChild(process, grace: 30) }
 }
 
 /// Samples a process's resident set size every 100 ms, keeping the peak.
