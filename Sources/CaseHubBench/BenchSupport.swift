@@ -29,6 +29,11 @@ struct BenchSettings: Sendable {
         var configuration = KafkaConsumerConfiguration(connection: kafka, groupID: group)
         configuration.sessionTimeoutMilliseconds = 6_000
         configuration.connection.properties["heartbeat.interval.ms"] = "500"
+        // The bench's receiver waits on fetches as the agencies' adapters do
+        // (the local stack sets the wait for tansu, which sleeps it out).
+        if let wait = ProcessInfo.processInfo.environment["CASEHUB_LIBRDKAFKA_FETCH_WAIT_MAX_MS"].flatMap(Int.init) {
+            configuration.fetchWaitMaxMilliseconds = wait
+        }
         return configuration
     }
 

@@ -1,0 +1,52 @@
+import CaseModel
+import Foundation
+import HubStore
+import TestSupport
+import Testing
+
+/// Procedure rules walked through the agencies' adapters of a running
+/// stack, each agency sending as its system would and waiting for the hub's
+/// receipt before the next step.
+@Suite struct ProcedureRulesTests {
+    let openings = ProcedureOpeningTests()
+
+    /// Posts an event and waits for the hub's receipt to its sender; returns the outcome.
+    func step(_ http: HTTPClient, _ type: String, by agency: String, case caseID: String, at time: String,
+              _ data: JSONValue = [:]) async throws -> String? {
+        let id = try await openings.post(http, AdminAPITests.event(type, by: agency, case: caseID, at: time, data), as: agency)
+        return try await openings.outcomes(http, agency, for: [id])[id]
+    }
+
+    /// 立案监督: asked by the procuratorate to explain why they did not file,
+    /// the police file instead; the request's clock stops as met.
+    @Test func askedToExplainThePoliceMayFileInstead() async throws {
+        try await withRunningStack(agencies: ["zz-epb", "zz-psb", "zz-procuratorate"]) { _, http, database in
+            let caseID = TestEnvironment.uniqueName("supervised")
+            let attachment: JSONValue = ["name": "笔录.pdf", "sha256": .string(String(repeating: "a", count: 64)), "size": 1, "mediaType": "application/pdf"]
+            #expect(try await step(http, "crime.case-reported", by: "zz-epb", case: caseID, at: "2026-07-01T09:00:00+08:00", ["summary": "渗坑排放"]) == "accepted")
+            #expect(try await step(http, "crime.transfer-decided", by: "zz-epb", case: caseID, at: "2026-07-01T10:00:00+08:00",
+                                   ["decision": "transfer", "decidedBy": "局长"]) == "accepted")
+            #expect(try await step(http, "crime.transferred", by: "zz-epb", case: caseID, at: "2026-07-01T11:00:00+08:00", [
+                "police": "zz-psb", "procuratorate": "zz-procuratorate", "transferNumber": "株环移〔2026〕2号",
+                "materials": [["kind": "transfer-letter", "attachment": attachment]],
+            ]) == "accepted")
+            #expect(try await step(http, "crime.receipt-signed", by: "zz-psb", case: caseID, at: "2026-07-01T12:00:00+08:00") == "accepted")
+            #expect(try await step(http, "crime.filing-decided", by: "zz-psb", case: caseID, at: "2026-07-02T09:00:00+08:00",
+                                   ["decision": "not-filed", "reasons": ["证据不足"]]) == "accepted")
+            #expect(try await step(http, "crime.supervision-requested", by: "zz-epb", case: caseID, at: "2026-07-02T10:00:00+08:00",
+                                   ["procuratorate": "zz-procuratorate", "reasons": ["应当立案而不立案"]]) == "accepted")
+            #expect(try await step(http, "crime.explanation-requested", by: "zz-procuratorate", case: caseID, at: "2026-07-03T09:00:00+08:00",
+                                   ["documentNumber": "株检侦监〔2026〕1号"]) == "accepted")
+            #expect(try await step(http, "crime.filing-decided", by: "zz-psb", case: caseID, at: "2026-07-04T09:00:00+08:00",
+                                   ["decision": "not-filed", "reasons": ["x"]]) == "refused transition.not-allowed")
+            #expect(try await step(http, "crime.filing-decided", by: "zz-psb", case: caseID, at: "2026-07-04T09:30:00+08:00",
+                                   ["decision": "filed", "policeNumber": "株公环立字〔2026〕9号"]) == "accepted")
+
+            let admin = try await AgencyTokenStore(client: database).issue(agency: AgencyTokenStore.administrators, label: "test")
+            let (_, record) = try await http.send("GET", "/v1/cases/\(caseID)", nil, bearer: .token(admin))
+            #expect(record["status"]?.stringValue == "filed", "\(record)")
+            let explanation = record["deadlines"]?.arrayValue?.first { $0["rule"]?.stringValue == "crime.police-explanation" }
+            #expect(explanation?["state"]?.stringValue == "met", "\(record["deadlines"] ?? .null)")
+        }
+    }
+}
