@@ -19,6 +19,7 @@ struct BatchApplier: Sendable {
     let logger: Logger
     /// States this process committed, so that a batch need not decode them again.
     let committedCases = CommittedCases()
+    var notices: DeadlineNotices { DeadlineNotices(topics: router.topics, hubSource: router.hubSource) }
 
     /// Applies the batch; an event that fails on its own is refused alone
     /// (``FailingEventIsolation``). Throws only transient failures, for the
@@ -100,7 +101,7 @@ struct BatchApplier: Sendable {
         }
         let state = transition.state
         cases.update(state)
-        try await saveEffects(transition, cases: &cases, in: &transaction)
+        try await saveEffects(transition, receivedAt: receivedAt, cases: &cases, in: &transaction)
         transaction.appendAudit(
             eventID: event.id.description, caseID: event.subject, outcome: .accepted, type: event.type.rawValue, source: event.source.rawValue,
             occurredAt: event.time, recordedAt: receivedAt, caseVersion: Int64(state.version),
@@ -108,13 +109,25 @@ struct BatchApplier: Sendable {
         transaction.enqueue(router.records(for: verified, recipients: transition.recipients, caseVersion: state.version, receivedAt: receivedAt))
     }
 
-    /// Deadlines that changed, and links to mirror on the other case.
-    private func saveEffects(_ transition: Transition, cases: inout CaseCache, in transaction: inout HubTransaction) async throws {
+    /// Deadlines that changed, and links to mirror on the other case. A
+    /// deadline that starts already past due (a case entered late) gets its
+    /// overdue notice now, in this transaction, exactly once: not whenever
+    /// the scheduler happens to look, which a quick next step could pre-empt.
+    private func saveEffects(_ transition: Transition, receivedAt: Date, cases: inout CaseCache,
+                             in transaction: inout HubTransaction) async throws {
         let state = transition.state
         var changed: [String] = []
+        var noticed: [String: Date] = [:]
         for effect in transition.effects {
             switch effect {
-            case .deadlineStarted(let deadline): changed.append(deadline.id)
+            case .deadlineStarted(let deadline):
+                changed.append(deadline.id)
+                if deadline.dueAt <= receivedAt {
+                    notices.queue(.init(caseID: state.caseID, ruleID: deadline.rule.id, legalBasis: deadline.rule.legalBasis, dueAt: deadline.dueAt,
+                                        obligedAgency: deadline.obligedAgency.rawValue, holder: state.parties[.holder]?.rawValue),
+                                  overdue: true, at: receivedAt, in: &transaction)
+                    noticed[deadline.id] = receivedAt
+                }
             case .deadlineMet(let id, _), .deadlineStopped(let id): changed.append(id)
             case .link(let otherID, let relation):
                 // The other case is rarely in the batch: locked on demand.
@@ -130,7 +143,7 @@ struct BatchApplier: Sendable {
                 break
             }
         }
-        transaction.saveDeadlines(caseID: state.caseID, changed.compactMap { state.deadlines[$0] })
+        transaction.saveDeadlines(caseID: state.caseID, changed.compactMap { state.deadlines[$0] }, overdueNoticeAt: noticed)
     }
 
     /// An event that fails on its own (e.g. text PostgreSQL cannot store) is

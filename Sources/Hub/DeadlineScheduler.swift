@@ -37,28 +37,12 @@ public final class DeadlineScheduler: Service, Sendable {
         let now = AuditEntry.storable(instant)
         let handled = try await store.withTransaction { transaction in
             let due = try await transaction.lockDueDeadlines(asOf: now, limit: configuration.deadlineScanBatch)
+            let notices = DeadlineNotices(topics: configuration.topics, hubSource: configuration.hubSource)
             for deadline in due {
                 let overdue = deadline.dueAt <= now
-                let notice = CloudEvent(
-                    source: configuration.hubSource,
-                    type: overdue ? EventType.hubDeadlineOverdue : EventType.hubDeadlineWarning,
-                    time: now, subject: deadline.caseID,
-                    data: [
-                        "deadlineId": .string(String("\(deadline.caseID):\(deadline.ruleID)".prefix(200))),
-                        "rule": .string(deadline.ruleID),
-                        "legalBasis": .string(deadline.legalBasis),
-                        "dueAt": .string(RFC3339.format(deadline.dueAt)),
-                        "obligedAgency": .string(deadline.obligedAgency),
-                    ])
-                transaction.appendAudit(
-                    eventID: notice.id.description, caseID: deadline.caseID, outcome: .admin, type: notice.type.rawValue, source: configuration.hubSource.rawValue,
-                    occurredAt: now, recordedAt: now, caseVersion: nil, body: notice.structured)
-                // The agency that must act, and the agency that holds the case.
-                var recipients = [deadline.obligedAgency]
-                if let holder = deadline.holder, holder != deadline.obligedAgency { recipients.append(holder) }
-                var outbox = recipients.compactMap(AgencyID.init(rawValue:)).map { OutboxRecord(topic: configuration.topics.to($0), event: notice) }
-                outbox.append(OutboxRecord(topic: configuration.topics.changes, event: notice))
-                transaction.enqueue(outbox)
+                notices.queue(.init(caseID: deadline.caseID, ruleID: deadline.ruleID, legalBasis: deadline.legalBasis, dueAt: deadline.dueAt,
+                                    obligedAgency: deadline.obligedAgency, holder: deadline.holder),
+                              overdue: overdue, at: now, in: &transaction)
                 try await transaction.markNotified(caseID: deadline.caseID, ruleID: deadline.ruleID, overdue: overdue, at: now)
                 logger.info("deadline notice queued", metadata: [
                     "casehub.case_id": "\(deadline.caseID)", "casehub.deadline": "\(deadline.ruleID)", "casehub.stage": "\(overdue ? "overdue" : "warning")",

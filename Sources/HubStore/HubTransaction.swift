@@ -16,7 +16,7 @@ public struct HubTransaction: Sendable {
     private var pendingAudit: [AuditEntry] = []
     private var pendingCases: [String: CaseState] = [:]
     private var pendingCaseOrder: [String] = []
-    private var pendingDeadlines: [DeadlineKey: (caseID: String, deadline: StatutoryDeadline)] = [:]
+    private var pendingDeadlines: [DeadlineKey: (caseID: String, deadline: StatutoryDeadline, overdueNoticeAt: Date?)] = [:]
     private var pendingDeadlineOrder: [DeadlineKey] = []
     private var pendingRejections: [RejectionRecord] = []
     private var pendingOutbox: [OutboxRecord] = []
@@ -174,11 +174,13 @@ public struct HubTransaction: Sendable {
 
     /// Deadlines that started, were met or stopped (written at ``flush()``;
     /// the last save of a case's rule wins). A restarted rule replaces the
-    /// old row and may warn again.
-    public mutating func saveDeadlines(caseID: String, _ deadlines: [StatutoryDeadline]) {
+    /// old row and may warn again. `overdueNoticeAt` marks, by rule, the
+    /// deadlines whose overdue notice this transaction queued itself.
+    public mutating func saveDeadlines(caseID: String, _ deadlines: [StatutoryDeadline], overdueNoticeAt: [String: Date] = [:]) {
         for deadline in deadlines {
             let key = DeadlineKey(caseID: caseID, ruleID: deadline.rule.id)
-            if pendingDeadlines.updateValue((caseID, deadline), forKey: key) == nil { pendingDeadlineOrder.append(key) }
+            let entry = (caseID, deadline, overdueNoticeAt[deadline.rule.id])
+            if pendingDeadlines.updateValue(entry, forKey: key) == nil { pendingDeadlineOrder.append(key) }
         }
     }
 
@@ -356,25 +358,28 @@ public struct HubTransaction: Sendable {
     private func deadlinesStatement() -> PostgresQuery? {
         guard !pendingDeadlineOrder.isEmpty else { return nil }
         let items = pendingDeadlineOrder.map { pendingDeadlines[$0]! }
-        func column(_ value: ((caseID: String, deadline: StatutoryDeadline)) -> (any PostgresEncodable)?) -> PostgresArray {
+        func column(_ value: ((caseID: String, deadline: StatutoryDeadline, overdueNoticeAt: Date?)) -> (any PostgresEncodable)?) -> PostgresArray {
             PostgresArray(elements: items.map(value))
         }
         return """
             INSERT INTO deadlines (case_id, rule_id, obliged_agency, legal_basis, trigger_event_id, trigger_event_type,
-                                   started_at, due_at, warn_at, state, closed_at)
+                                   started_at, due_at, warn_at, state, closed_at, warning_sent_at, overdue_sent_at)
             SELECT * FROM unnest(
                 \(column { $0.caseID })::text[], \(column { $0.deadline.rule.id })::text[], \(column { $0.deadline.obligedAgency.rawValue })::text[],
                 \(column { $0.deadline.rule.legalBasis })::text[], \(column { $0.deadline.triggerEventID.description })::text[],
                 \(column { $0.deadline.triggerEventType.rawValue })::text[], \(column { $0.deadline.startedAt })::timestamptz[],
                 \(column { $0.deadline.dueAt })::timestamptz[], \(column { $0.deadline.warnAt })::timestamptz[],
-                \(column { $0.deadline.state.rawValue })::text[], \(column { $0.deadline.closedAt })::timestamptz[])
+                \(column { $0.deadline.state.rawValue })::text[], \(column { $0.deadline.closedAt })::timestamptz[],
+                \(column { $0.overdueNoticeAt })::timestamptz[], \(column { $0.overdueNoticeAt })::timestamptz[])
             ON CONFLICT (case_id, rule_id) DO UPDATE SET
                 obliged_agency = EXCLUDED.obliged_agency, legal_basis = EXCLUDED.legal_basis,
                 trigger_event_id = EXCLUDED.trigger_event_id, trigger_event_type = EXCLUDED.trigger_event_type,
                 started_at = EXCLUDED.started_at, due_at = EXCLUDED.due_at, warn_at = EXCLUDED.warn_at,
                 state = EXCLUDED.state, closed_at = EXCLUDED.closed_at,
-                warning_sent_at = CASE WHEN deadlines.trigger_event_id = EXCLUDED.trigger_event_id THEN deadlines.warning_sent_at END,
-                overdue_sent_at = CASE WHEN deadlines.trigger_event_id = EXCLUDED.trigger_event_id THEN deadlines.overdue_sent_at END
+                warning_sent_at = CASE WHEN deadlines.trigger_event_id = EXCLUDED.trigger_event_id
+                                       THEN coalesce(deadlines.warning_sent_at, EXCLUDED.warning_sent_at) ELSE EXCLUDED.warning_sent_at END,
+                overdue_sent_at = CASE WHEN deadlines.trigger_event_id = EXCLUDED.trigger_event_id
+                                       THEN coalesce(deadlines.overdue_sent_at, EXCLUDED.overdue_sent_at) ELSE EXCLUDED.overdue_sent_at END
             """
     }
 

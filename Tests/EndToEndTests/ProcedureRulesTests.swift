@@ -49,4 +49,28 @@ import Testing
             #expect(explanation?["state"]?.stringValue == "met", "\(record["deadlines"] ?? .null)")
         }
     }
+
+    /// A case entered late (its report dated months back): the head's
+    /// three-day decision is overdue the moment it starts. Its overdue
+    /// notice goes out at once and once, even though the decision follows
+    /// before the scheduler looks.
+    @Test func aDeadlineOverdueWhenItStartsIsNoticedOnceAtOnce() async throws {
+        try await withRunningStack(agencies: ["zz-epb", "zz-psb", "zz-procuratorate"]) { _, http, _ in
+            let caseID = TestEnvironment.uniqueName("backfilled")
+            #expect(try await step(http, "crime.case-reported", by: "zz-epb", case: caseID, at: "2026-07-01T09:00:00+08:00", ["summary": "补录的旧案"]) == "accepted")
+            #expect(try await step(http, "crime.transfer-decided", by: "zz-epb", case: caseID, at: "2026-07-06T10:00:00+08:00",
+                                   ["decision": "transfer", "decidedBy": "局长"]) == "accepted")
+            func overdueNotices() async throws -> Int {
+                let (_, body) = try await http.send("GET", "/v1/agencies/zz-epb/inbox?after=0&limit=1000", nil)
+                return (body["events"]?.arrayValue ?? []).filter {
+                    $0["event"]?["type"] == "casehub.hub.deadline-overdue.v1" && $0["event"]?["subject"]?.stringValue == caseID
+                        && $0["event"]?["data"]?["rule"] == "crime.head-decision"
+                }.count
+            }
+            #expect(await eventually(timeout: .seconds(30)) { (try? await overdueNotices()) == 1 })
+            // Several scheduler rounds later (every 200 ms here), still the one.
+            try await Task.sleep(for: .seconds(2))
+            #expect(try await overdueNotices() == 1)
+        }
+    }
 }
