@@ -8,27 +8,16 @@ import TestSupport
 /// trip, per-statement errors, and the session usable afterwards.
 @Suite(.serialized)
 struct PostgresPipelineTests {
-    let logger = Logger(label: "test.postgres.pipeline")
 
+    /// A scratch schema with one table, on one session: what one pipeline
+    /// leaves behind is what the next statement finds.
     func withTable<T: Sendable>(_ body: (PostgresClient, String) async throws -> T) async throws -> T {
-        var configuration = PostgresConfiguration(connectionString: TestEnvironment.databaseURL)
-        // One session: what one pipeline leaves behind is what the next statement finds.
-        configuration.maxConnections = 1
-        let client = PostgresClient(configuration: configuration, logger: logger)
-        let schema = TestEnvironment.uniqueName("p").replacingOccurrences(of: "-", with: "_")
-        let table = "\(schema).items"
-        try await client.withConnection {
-            try await $0.executeScript(unsafeSQL: "CREATE SCHEMA \(schema); CREATE TABLE \(table) (id bigint PRIMARY KEY, name text NOT NULL)")
-        }
-        do {
-            let result = try await body(client, table)
-            try await client.withConnection { try await $0.executeScript(unsafeSQL: "DROP SCHEMA \(schema) CASCADE") }
-            await client.shutdown()
-            return result
-        } catch {
-            try? await client.withConnection { try await $0.executeScript(unsafeSQL: "DROP SCHEMA \(schema) CASCADE") }
-            await client.shutdown()
-            throw error
+        try await PostgresClientTests().withClient(maxConnections: 1) { client, schema in
+            let table = "\(schema).items"
+            try await client.withConnection {
+                try await $0.executeScript(unsafeSQL: "CREATE TABLE \(table) (id bigint PRIMARY KEY, name text NOT NULL)")
+            }
+            return try await body(client, table)
         }
     }
 
