@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 import Postgres
 import Testing
 import TestSupport
@@ -8,7 +7,6 @@ import TestSupport
 /// trip, per-statement errors, and the session usable afterwards.
 @Suite(.serialized)
 struct PostgresPipelineTests {
-
     /// A scratch schema with one table, on one session: what one pipeline
     /// leaves behind is what the next statement finds.
     func withTable<T: Sendable>(_ body: (PostgresClient, String) async throws -> T) async throws -> T {
