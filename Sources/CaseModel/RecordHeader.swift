@@ -12,3 +12,10 @@ public struct RecordHeader: Sendable, Hashable {
         self.value = value
     }
 }
+
+extension Array where Element == RecordHeader {
+    /// The value of the first header with this name.
+    public func value(of name: String) -> String? {
+        first { $0.name == name }?.value
+    }
+}

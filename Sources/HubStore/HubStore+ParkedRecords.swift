@@ -40,10 +40,9 @@ extension HubStore {
             let seq: Int64 = try row.decode("shard_seq")
             let first: Int64 = try row.decode("first_seq")
             let headers = try Self.headers(fromJSON: try row.decode("headers"))
-            func header(_ name: String) -> String? { headers.first { $0.name == name }?.value }
             return ParkedOutboxRecord(
                 position: OutboxPosition(shard: shard, seq: seq), topic: try row.decode("topic"), orderingKey: try row.decode("ordering_key"),
-                eventID: header("ce_id"), type: header("ce_type"), caseID: header("ce_subject"),
+                eventID: headers.value(of: "ce_id"), type: headers.value(of: "ce_type"), caseID: headers.value(of: "ce_subject"),
                 size: Int(try row.decode("size", as: Int32.self)), reason: try row.decode("reason"),
                 attempts: Int(try row.decode("attempts", as: Int32.self)), parkedAt: try row.decode("parked_at"),
                 waitsBehind: first == seq ? nil : OutboxPosition(shard: shard, seq: first), releaseRequested: try row.decode("released"))
@@ -105,13 +104,12 @@ extension HubStore {
                 WHERE shard = \(Int32(position.shard)) AND ordering_key = \(key) AND resolved_at IS NULL
                 """)
             let headers = try Self.headers(fromJSON: try row.decode("headers"))
-            func header(_ name: String) -> String? { headers.first { $0.name == name }?.value }
             transaction.appendAudit(
-                eventID: nil, caseID: header("ce_subject"), outcome: .admin,
+                eventID: nil, caseID: headers.value(of: "ce_subject"), outcome: .admin,
                 type: (action == .retry ? AuditEntry.AdministratorAction.outboxRecordRetried : .outboxRecordDiscarded).rawValue,
                 source: "admin:\(administrator)", occurredAt: instant, recordedAt: instant, caseVersion: nil,
                 body: ["outboxRecord": .string(position.description), "topic": .string(try row.decode("topic")),
-                       "eventId": header("ce_id").map(JSONValue.string) ?? .null, "eventType": header("ce_type").map(JSONValue.string) ?? .null,
+                       "eventId": headers.value(of: "ce_id").map(JSONValue.string) ?? .null, "eventType": headers.value(of: "ce_type").map(JSONValue.string) ?? .null,
                        "reason": .string(reason), "by": .string(administrator)])
             try await connection.execute("SELECT pg_notify(\(HubStore.outboxChannel), '')")
             return .done
