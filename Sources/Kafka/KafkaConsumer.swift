@@ -127,7 +127,9 @@ public final class KafkaConsumer: Sendable {
         while true {
             let now = DispatchTime.now().uptimeNanoseconds
             // Once something is buffered, only take what is already waiting.
-            let timeout: Int32 = batch.isEmpty && now < deadline ? Int32(min((deadline - now) / 1_000_000, 100)) : 0
+            // The wait rounds up to whole milliseconds: rounding down would
+            // poll with 0 in a busy loop for the last fraction of a millisecond.
+            let timeout: Int32 = batch.isEmpty && now < deadline ? Int32(min((deadline - now + 999_999) / 1_000_000, 100)) : 0
             guard let event = try consumer.poll(timeoutMilliseconds: timeout) else {
                 if !batch.isEmpty || DispatchTime.now().uptimeNanoseconds >= deadline || maxMessages == 0 { return batch }
                 continue

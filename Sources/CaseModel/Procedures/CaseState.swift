@@ -150,19 +150,3 @@ extension AgencyID: CodingKeyRepresentable {
         init?(intValue: Int) { nil }
     }
 }
-
-extension CaseState {
-    /// The stored form: JSON with sorted keys, instants in milliseconds.
-    public func encoded() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .millisecondsSince1970
-        return String(decoding: try encoder.encode(self), as: UTF8.self)
-    }
-
-    public static func decoded(_ text: String) throws -> CaseState {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .millisecondsSince1970
-        return try decoder.decode(CaseState.self, from: Data(text.utf8))
-    }
-}

@@ -26,6 +26,14 @@ public struct JSONSchemaValidator: Sendable {
     /// Schema documents by `$id`.
     private let documents: [String: JSONValue]
     private let patterns: [String: RegexBox]
+    /// Every `$ref` of the loaded documents, resolved once at load (resolving
+    /// builds and splits URI strings: too slow to do per event).
+    private let references: [ReferenceKey: (target: JSONValue, base: String)]
+
+    private struct ReferenceKey: Hashable, Sendable {
+        var reference: String
+        var base: String
+    }
 
     /// Loads schema documents; each must have an absolute `$id`.
     public init(documents: [JSONValue]) throws(SchemaError) {
@@ -40,6 +48,32 @@ public struct JSONSchemaValidator: Sendable {
         }
         self.documents = byID
         self.patterns = patterns
+        var references: [ReferenceKey: (target: JSONValue, base: String)] = [:]
+        for document in documents {
+            Self.collectReferences(in: document, base: document["$id"]?.stringValue ?? "", documents: byID, into: &references)
+        }
+        self.references = references
+    }
+
+    /// Resolves every `$ref` under `schema`, with the base each is met with.
+    private static func collectReferences(
+        in schema: JSONValue, base: String, documents: [String: JSONValue],
+        into references: inout [ReferenceKey: (target: JSONValue, base: String)]
+    ) {
+        switch schema {
+        case .object(let keywords):
+            var base = base
+            if let id = keywords["$id"]?.stringValue { base = resolve(id, against: base) }
+            if let reference = keywords["$ref"]?.stringValue,
+               let resolved = resolveReference(reference, base: base, documents: documents) {
+                references[ReferenceKey(reference: reference, base: base)] = resolved
+            }
+            for value in keywords.values { collectReferences(in: value, base: base, documents: documents, into: &references) }
+        case .array(let items):
+            for item in items { collectReferences(in: item, base: base, documents: documents, into: &references) }
+        default:
+            break
+        }
     }
 
     /// Every rule `instance` breaks under the schema with this `$id`; empty when valid.
@@ -181,12 +215,17 @@ public struct JSONSchemaValidator: Sendable {
     // MARK: references
 
     private func resolveReference(_ reference: String, base: String) -> (JSONValue, String)? {
+        if let known = references[ReferenceKey(reference: reference, base: base)] { return known }
+        return Self.resolveReference(reference, base: base, documents: documents)
+    }
+
+    private static func resolveReference(_ reference: String, base: String, documents: [String: JSONValue]) -> (target: JSONValue, base: String)? {
         let absolute = Self.resolve(reference, against: base)
         let parts = absolute.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)
         guard var target = documents[String(parts[0])] else { return nil }
         if parts.count == 2, !parts[1].isEmpty {
             for token in parts[1].split(separator: "/") {
-                let key = token.replacingOccurrences(of: "~1", with: "/").replacingOccurrences(of: "~0", with: "~")
+                let key = token.contains("~") ? token.replacingOccurrences(of: "~1", with: "/").replacingOccurrences(of: "~0", with: "~") : String(token)
                 if let next = target[key] {
                     target = next
                 } else if let index = Int(key), let items = target.arrayValue, items.indices.contains(index) {
@@ -314,7 +353,8 @@ public struct JSONSchemaValidator: Sendable {
 
     /// JSON Pointer escaping of one reference token.
     static func escape(_ token: String) -> String {
-        token.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1")
+        guard token.utf8.contains(where: { $0 == UInt8(ascii: "~") || $0 == UInt8(ascii: "/") }) else { return token }
+        return token.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1")
     }
 }
 
