@@ -6,33 +6,9 @@ public import HubStore
 /// built from ``AdminQueries``' rows. Member names, value types and nulls are
 /// the contract of `Schemas/openapi.yaml`.
 public enum AdminJSON {
-    /// An instant as the admin API writes it: ISO 8601 in UTC with `+00:00`,
-    /// to the microsecond with trailing zeros dropped (no fraction for whole
-    /// seconds), e.g. `2026-11-29T02:00:00.12+00:00` — the form PostgreSQL
-    /// gives a `timestamptz` in JSON, which these answers have always used.
+    /// An instant as the admin API writes it (``RFC3339/formatMicroseconds(_:)``).
     public static func timestamp(_ date: Date) -> JSONValue {
-        // From the reference date, where a Double keeps sub-microsecond precision.
-        let sinceReference = Int64((date.timeIntervalSinceReferenceDate * 1_000_000).rounded())
-        let micros = sinceReference + 978_307_200 * 1_000_000
-        var seconds = micros / 1_000_000
-        var fraction = micros % 1_000_000
-        if fraction < 0 { fraction += 1_000_000; seconds -= 1 }
-        var days = seconds / 86_400
-        var secondOfDay = seconds % 86_400
-        if secondOfDay < 0 { secondOfDay += 86_400; days -= 1 }
-        let day = LocalDate(dayNumber: Int(days))
-        func pad(_ value: Int64, _ width: Int) -> String {
-            let digits = String(value)
-            return String(repeating: "0", count: max(0, width - digits.count)) + digits
-        }
-        var text = "\(pad(Int64(day.year), 4))-\(pad(Int64(day.month), 2))-\(pad(Int64(day.day), 2))"
-            + "T\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2))"
-        if fraction > 0 {
-            var digits = pad(fraction, 6)
-            while digits.hasSuffix("0") { digits.removeLast() }
-            text += "." + digits
-        }
-        return .string(text + "+00:00")
+        .string(RFC3339.formatMicroseconds(date))
     }
 
     static func timestamp(_ date: Date?) -> JSONValue {
@@ -55,7 +31,7 @@ public enum AdminJSON {
     }
 
     /// `GET /v1/cases/{id}`.
-    public static func caseRecord(_ record: AdminQueries.CaseRecord) -> JSONValue {
+    public static func caseRecord(_ record: AdminQueries.CaseRecord, asOf: Date = Date()) -> JSONValue {
         .object([
             "caseId": .string(record.id), "procedure": .string(record.procedure), "status": .string(record.status),
             "title": text(record.title), "holder": text(record.holder),
@@ -63,15 +39,7 @@ public enum AdminJSON {
             "numbers": .object(record.numbers.mapValues(JSONValue.string)),
             "version": .integer(record.version), "openedAt": timestamp(record.openedAt), "updatedAt": timestamp(record.updatedAt),
             "links": record.links,
-            "deadlines": .array(record.deadlines.map { deadline in
-                .object([
-                    "rule": .string(deadline.rule), "obligedAgency": .string(deadline.obligedAgency),
-                    "legalBasis": .string(deadline.legalBasis), "state": .string(deadline.state),
-                    "startedAt": timestamp(deadline.startedAt), "warnAt": timestamp(deadline.warnAt), "dueAt": timestamp(deadline.dueAt),
-                    "closedAt": timestamp(deadline.closedAt), "warningSentAt": timestamp(deadline.warningSentAt),
-                    "overdueSentAt": timestamp(deadline.overdueSentAt),
-                ])
-            }),
+            "deadlines": .array(record.deadlines.map { $0.json(asOf: asOf) }),
         ])
     }
 
@@ -96,6 +64,7 @@ public enum AdminJSON {
                 "title": text(item.title), "holder": text(item.holder),
                 "obligedAgency": .string(item.obligedAgency), "legalBasis": .string(item.legalBasis),
                 "warnAt": timestamp(item.warnAt), "dueAt": timestamp(item.dueAt),
+                "dueDate": .string(StatutoryDeadline.lastDay(dueAt: item.dueAt).description),
                 "stage": .string(item.stage.rawValue), "noticeSent": .bool(item.noticeSent),
             ])
         })
@@ -177,7 +146,7 @@ extension AdminQueries {
     }
 
     public func caseDetail(_ id: String) async throws -> JSONValue? {
-        try await caseRecord(id).map(AdminJSON.caseRecord)
+        try await caseRecord(id).map { AdminJSON.caseRecord($0) }
     }
 
     public func caseEvents(_ id: String) async throws -> JSONValue {

@@ -74,6 +74,12 @@ public final class CaseHubMetrics: Sendable {
                              labels: labels).increment()
     }
 
+    /// A statutory deadline closed: `met`, `met-late` (met at or after its due instant) or `stopped`.
+    public func deadlineClosed(outcome: String) {
+        registry.makeCounter(descriptor: .casehub("casehub_deadlines_closed_total", help: "Statutory deadlines closed, by outcome: met, met-late or stopped."),
+                             labels: [("outcome", outcome)]).increment()
+    }
+
     public func batch(size: Int, applied duration: Duration) {
         batchSize.record(Double(size))
         batchApply.record(duration)

@@ -42,6 +42,35 @@ public enum RFC3339 {
         return Date(timeIntervalSince1970: Double(seconds) + fraction)
     }
 
+    /// How the HTTP APIs write instants: UTC with `+00:00`, to the
+    /// microsecond with trailing zeros dropped (no fraction for whole
+    /// seconds), e.g. `2026-11-29T02:00:00.12+00:00` — the form PostgreSQL
+    /// gives a `timestamptz` in JSON, which the APIs have always used.
+    public static func formatMicroseconds(_ date: Date) -> String {
+        // From the reference date, where a Double keeps sub-microsecond precision.
+        let sinceReference = Int64((date.timeIntervalSinceReferenceDate * 1_000_000).rounded())
+        let micros = sinceReference + 978_307_200 * 1_000_000
+        var seconds = micros / 1_000_000
+        var fraction = micros % 1_000_000
+        if fraction < 0 { fraction += 1_000_000; seconds -= 1 }
+        var days = seconds / 86_400
+        var secondOfDay = seconds % 86_400
+        if secondOfDay < 0 { secondOfDay += 86_400; days -= 1 }
+        let day = LocalDate(dayNumber: Int(days))
+        func pad(_ value: Int64, _ width: Int) -> String {
+            let digits = String(value)
+            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        }
+        var text = "\(pad(Int64(day.year), 4))-\(pad(Int64(day.month), 2))-\(pad(Int64(day.day), 2))"
+            + "T\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2))"
+        if fraction > 0 {
+            var digits = pad(fraction, 6)
+            while digits.hasSuffix("0") { digits.removeLast() }
+            text += "." + digits
+        }
+        return text + "+00:00"
+    }
+
     /// `2025-03-12T02:00:00.000Z`: UTC, milliseconds (rounded to the nearest).
     public static func format(_ date: Date) -> String {
         let totalMillis = Int64((date.timeIntervalSince1970 * 1000).rounded())

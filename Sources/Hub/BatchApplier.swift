@@ -41,7 +41,7 @@ struct BatchApplier: Sendable {
             subjects.insert(verified.event.subject)
         }
         let cached = committedCases.lookup(subjects)
-        let (decided, written) = try await store.withTransactionWritten { transaction in
+        let ((decided, closedDeadlines), written) = try await store.withTransactionWritten { transaction in
             var claims = try await transaction.claimInbox(inboxEntries).makeIterator()
             var cases = CaseCache(try await transaction.lockCases(subjects, cached: cached))
             for item in screened {
@@ -63,7 +63,7 @@ struct BatchApplier: Sendable {
                 }
             }
             for state in cases.changed { transaction.saveCase(state) }
-            return transaction.appended
+            return (transaction.appended, transaction.closedDeadlines)
         }
         committedCases.store(written)
         // Counted once committed: a batch retried or bisected is not counted twice.
@@ -78,6 +78,7 @@ struct BatchApplier: Sendable {
                 metrics.event(outcome: entry.outcome.rawValue, type: entry.type, agency: entry.source,
                               code: entry.outcome == .refused ? entry.body["code"]?.stringValue : nil)
             }
+            for outcome in closedDeadlines { metrics.deadlineClosed(outcome: outcome) }
         }
     }
 

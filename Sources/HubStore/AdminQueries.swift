@@ -75,21 +75,6 @@ public struct AdminQueries: Sendable {
         }
     }
 
-    /// One statutory deadline of a case, running or closed.
-    public struct CaseDeadline: Sendable, Hashable {
-        public var rule: String
-        public var obligedAgency: String
-        public var legalBasis: String
-        /// `running`, `met` or `stopped`.
-        public var state: String
-        public var startedAt: Date
-        public var warnAt: Date
-        public var dueAt: Date
-        public var closedAt: Date?
-        public var warningSentAt: Date?
-        public var overdueSentAt: Date?
-    }
-
     /// A case in full: its state, roles, numbers, links and deadlines.
     public struct CaseRecord: Sendable, Hashable {
         public var id: String
@@ -107,7 +92,7 @@ public struct AdminQueries: Sendable {
         /// Links to other cases, as the case state records them (an array; empty when none).
         public var links: JSONValue
         /// Soonest due first.
-        public var deadlines: [CaseDeadline]
+        public var deadlines: [DeadlineRecord]
     }
 
     /// One case; nil if unknown.
@@ -120,8 +105,7 @@ public struct AdminQueries: Sendable {
             """)
         guard let row = rows.first else { return nil }
         let deadlines = try await client.query("""
-            SELECT rule_id, obliged_agency, legal_basis, state, started_at, warn_at, due_at, closed_at, warning_sent_at, overdue_sent_at
-            FROM deadlines WHERE case_id = \(id) ORDER BY due_at
+            SELECT \(unsafeSQL: DeadlineRecord.columns) FROM deadlines WHERE case_id = \(id) ORDER BY due_at, rule_id
             """)
         return CaseRecord(
             id: try row.decode("id"), procedure: try row.decode("procedure"), status: try row.decode("status"),
@@ -129,14 +113,7 @@ public struct AdminQueries: Sendable {
             parties: try Self.strings(row, "parties"), roles: try Self.json(row, "roles"), numbers: try Self.stringMap(row, "numbers"),
             version: try row.decode("version"), openedAt: try row.decode("opened_at"), updatedAt: try row.decode("updated_at"),
             links: try Self.json(row, "links"),
-            deadlines: try deadlines.map { row in
-                CaseDeadline(
-                    rule: try row.decode("rule_id"), obligedAgency: try row.decode("obliged_agency"), legalBasis: try row.decode("legal_basis"),
-                    state: try row.decode("state"), startedAt: try row.decode("started_at"), warnAt: try row.decode("warn_at"),
-                    dueAt: try row.decode("due_at"), closedAt: try row.decode("closed_at", as: Date?.self),
-                    warningSentAt: try row.decode("warning_sent_at", as: Date?.self),
-                    overdueSentAt: try row.decode("overdue_sent_at", as: Date?.self))
-            })
+            deadlines: try deadlines.map(DeadlineRecord.init(row:)))
     }
 
     public func caseExists(_ id: String) async throws -> Bool {

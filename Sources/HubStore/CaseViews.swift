@@ -1,4 +1,5 @@
 public import CaseModel
+public import Foundation
 public import Postgres
 
 /// Read-only views of canonical case state for the agencies' APIs.
@@ -10,18 +11,25 @@ public struct CaseViews: Sendable {
     }
 
     /// The case as an agency party to it sees it: status, parties, each
-    /// agency's number, deadlines and links. Nil when the case does not
-    /// exist or the agency is not party to it — callers must not tell which.
-    public func view(caseID: String, for agency: AgencyID) async throws -> JSONValue? {
+    /// agency's number, deadlines (in the shape the administrators' API gives
+    /// them, ``DeadlineRecord``) and links. Nil when the case does not exist
+    /// or the agency is not party to it — callers must not tell which.
+    public func view(caseID: String, for agency: AgencyID, asOf instant: Date = Date()) async throws -> JSONValue? {
         let rows = try await client.query("""
             SELECT jsonb_build_object(
                 'caseId', id, 'procedure', procedure, 'status', status, 'title', title, 'holder', holder,
                 'parties', to_jsonb(parties), 'numbers', numbers, 'version', version,
-                'openedAt', opened_at, 'updatedAt', updated_at,
-                'deadlines', coalesce(state->'deadlines', '{}'::jsonb), 'links', coalesce(state->'links', '[]'::jsonb)
+                'openedAt', opened_at, 'updatedAt', updated_at, 'links', coalesce(state->'links', '[]'::jsonb)
             )::text AS view
             FROM cases WHERE id = \(caseID) AND \(agency.rawValue) = ANY(parties)
             """)
-        return try rows.first.map { try JSONValue.parse(Array(try $0.decode("view", as: String.self).utf8)) }
+        guard let row = rows.first, case .object(var view) = try JSONValue.parse(Array(try row.decode("view", as: String.self).utf8)) else {
+            return nil
+        }
+        let deadlines = try await client.query("""
+            SELECT \(unsafeSQL: DeadlineRecord.columns) FROM deadlines WHERE case_id = \(caseID) ORDER BY due_at, rule_id
+            """)
+        view["deadlines"] = .array(try deadlines.map { try DeadlineRecord(row: $0).json(asOf: instant) })
+        return .object(view)
     }
 }

@@ -28,6 +28,9 @@ public struct HubTransaction: Sendable {
     public private(set) var written: [String: CachedCase] = [:]
     /// Cases whose stored JSON was read and decoded (not served from a cache).
     public private(set) var statesRead = 0
+    /// How each deadline this transaction closed ended: `met`, `met-late` or
+    /// `stopped` (counted by the hub once the transaction commits).
+    public private(set) var closedDeadlines: [String] = []
 
     private struct DeadlineKey: Hashable, Sendable {
         var caseID: String
@@ -178,6 +181,7 @@ public struct HubTransaction: Sendable {
     /// deadlines whose overdue notice this transaction queued itself.
     public mutating func saveDeadlines(caseID: String, _ deadlines: [StatutoryDeadline], overdueNoticeAt: [String: Date] = [:]) {
         for deadline in deadlines {
+            if deadline.state != .running { closedDeadlines.append(deadline.metLate ? StatutoryDeadline.Stage.metLate.rawValue : deadline.state.rawValue) }
             let key = DeadlineKey(caseID: caseID, ruleID: deadline.rule.id)
             let entry = (caseID, deadline, overdueNoticeAt[deadline.rule.id])
             if pendingDeadlines.updateValue(entry, forKey: key) == nil { pendingDeadlineOrder.append(key) }

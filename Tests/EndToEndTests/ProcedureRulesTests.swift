@@ -73,4 +73,45 @@ import Testing
             #expect(try await overdueNotices() == 1)
         }
     }
+
+    /// A decision the head took after its three days ran out is `met-late`,
+    /// in the agency's view, the administrators' API (the same shape in
+    /// both) and the metrics; each deadline shows its last day as the law
+    /// writes it beside the instant.
+    @Test func aLateAnswerIsVisiblyLateWithItsLastDayAsWritten() async throws {
+        try await withRunningStack(agencies: ["zz-epb", "zz-psb", "zz-procuratorate"]) { _, http, database in
+            let caseID = TestEnvironment.uniqueName("late")
+            // Reported on Wednesday 1 July 2026: three days end on Saturday the 4th, so the last day moves to Monday the 6th.
+            #expect(try await step(http, "crime.case-reported", by: "zz-epb", case: caseID, at: "2026-07-01T09:00:00+08:00", ["summary": "渗坑排放"]) == "accepted")
+            #expect(try await step(http, "crime.transfer-decided", by: "zz-epb", case: caseID, at: "2026-07-07T10:00:00+08:00",
+                                   ["decision": "transfer", "decidedBy": "局长"]) == "accepted")
+
+            let (status, view) = try await http.send("GET", "/v1/agencies/zz-epb/cases/\(caseID)", nil)
+            #expect(status == 200, "\(view)")
+            func deadline(_ rule: String, in body: JSONValue) -> JSONValue? {
+                body["deadlines"]?.arrayValue?.first { $0["rule"]?.stringValue == rule }
+            }
+            let decision = deadline("crime.head-decision", in: view)
+            #expect(decision?["state"] == "met-late" && decision?["stage"] == "met-late", "\(view)")
+            #expect(decision?["dueDate"] == "2026-07-06" && decision?["dueAt"] == "2026-07-06T16:00:00+00:00", "\(decision ?? .null)")
+            #expect(decision?["nameZH"] == "负责人决定是否移送" && decision?["closedAt"] == "2026-07-07T02:00:00+00:00")
+            // An hours period: the last day is the day its instant falls on (China time).
+            let transfer = deadline("crime.transfer", in: view)
+            #expect(transfer?["state"] == "running" && transfer?["dueDate"] == "2026-07-08", "\(transfer ?? .null)")
+
+            let admin = try await AgencyTokenStore(client: database).issue(agency: AgencyTokenStore.administrators, label: "test")
+            let (_, record) = try await http.send("GET", "/v1/cases/\(caseID)", nil, bearer: .token(admin))
+            for rule in ["crime.head-decision", "crime.transfer"] {
+                var shown = deadline(rule, in: record)
+                var own = deadline(rule, in: view)
+                // `stage` of a running deadline is as of each request; the rest is the same record.
+                if case .object(var members)? = shown { members["stage"] = nil; shown = .object(members) }
+                if case .object(var members)? = own { members["stage"] = nil; own = .object(members) }
+                #expect(shown != nil && shown == own, "\(rule): \(shown ?? .null) vs \(own ?? .null)")
+            }
+
+            let metrics = try await MetricsTests().scrape(http.port, token: admin)
+            #expect(metrics.contains(#"casehub_deadlines_closed_total{outcome="met-late"} 1"#), "\(metrics.split(separator: "\n").filter { $0.contains("deadlines") })")
+        }
+    }
 }

@@ -21,6 +21,7 @@ const TEXT = {
     codeFilter: "拒收代码，如 transition.illegal", numberPlaceholder: "任一机构的案号，或案件 ID",
     footer: "数据每 5 秒自动刷新。", "stage.warning": "预警", "stage.overdue": "逾期", "stage.running": "计时中",
     "state.running": "计时中", "state.met": "已履行", "state.closed": "已关闭", "state.overdue": "逾期",
+    "state.met-late": "逾期履行", "state.stopped": "已停止", "state.warning": "预警", dueDate: "期限届满日",
     events: "已受理事件", cases: "案件", outboxBacklog: "发件箱积压", warnings: "期限预警", overdue: "期限逾期",
     openRejections: "待处理拒收", unacked: "未确认送达", hubLag: "枢纽消费积压", outboxParked: "滞留记录",
     parked: "滞留的发件箱记录", parkedHint: "这些记录无法发布（过大、无权限或主题不存在），同一案件的后续记录在其后等待；其他机构的送达不受影响。",
@@ -52,6 +53,7 @@ const TEXT = {
     allAgencies: "All agencies", codeFilter: "Refusal code, e.g. transition.illegal", numberPlaceholder: "Any agency's number, or a case id",
     footer: "Refreshes every 5 seconds.", "stage.warning": "warning", "stage.overdue": "overdue", "stage.running": "running",
     "state.running": "running", "state.met": "met", "state.closed": "closed", "state.overdue": "overdue",
+    "state.met-late": "met late", "state.stopped": "stopped", "state.warning": "warning", dueDate: "Last day",
     events: "Events accepted", cases: "Cases", outboxBacklog: "Outbox backlog", warnings: "Deadlines in warning",
     overdue: "Deadlines overdue", openRejections: "Refusals not replayed", unacked: "Unacknowledged deliveries", hubLag: "Hub consumer lag",
     outboxParked: "Parked records", parked: "Parked outbox records",
@@ -125,6 +127,13 @@ function formatTime(text) {
   const date = new Date(text);
   if (Number.isNaN(date.getTime())) return String(text);
   return date.toLocaleString(state.language === "zh" ? "zh-CN" : "en-GB", { hour12: false });
+}
+
+/** A deadline's last day (`YYYY-MM-DD`, a China date): 2025年3月9日 in Chinese, as written; as given in English. */
+function formatDay(text) {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text || "");
+  if (!match) return text || "–";
+  return state.language === "zh" ? `${match[1]}年${Number(match[2])}月${Number(match[3])}日` : text;
 }
 
 function caseLink(id) {
@@ -438,7 +447,7 @@ function renderDeadlines(items) {
   $("deadline-board").tBodies[0].replaceChildren(...items.map((item) =>
     h("tr", { "data-case": item.caseId, "data-stage": item.stage },
       h("td", {}, h("span", { class: "badge " + item.stage }, t("stage." + item.stage))),
-      h("td", {}, formatTime(item.dueAt)),
+      h("td", { title: formatTime(item.dueAt) }, formatDay(item.dueDate)),
       h("td", {}, t("procedure." + item.procedure)),
       h("td", { title: item.legalBasis || "" }, item.rule),
       h("td", {}, agencyName(item.obligedAgency)),
@@ -576,8 +585,12 @@ async function renderCase(id) {
       detail.links.map((link) => [caseLink(link.caseID), ` (${link.relation}) `])) : null,
     h("h4", {}, t("deadlines")),
     h("table", { id: "case-deadlines" }, h("tbody", {}, (detail.deadlines || []).map((d) =>
-      h("tr", {}, h("td", {}, h("span", { class: "badge " + d.state }, t("state." + d.state))), h("td", {}, d.rule),
-        h("td", {}, agencyName(d.obligedAgency)), h("td", {}, formatTime(d.dueAt)), h("td", {}, d.legalBasis || ""))))),
+      h("tr", { "data-rule": d.rule, "data-stage": d.stage },
+        h("td", {}, h("span", { class: "badge " + d.stage }, t("state." + d.stage))),
+        h("td", { title: d.rule }, (state.language === "zh" ? d.nameZH : d.nameEN) || d.rule),
+        h("td", {}, agencyName(d.obligedAgency)),
+        h("td", { class: "due-date", title: formatTime(d.dueAt) }, formatDay(d.dueDate)),
+        h("td", {}, d.legalBasis || ""))))),
     h("h4", {}, t("events2")),
     h("ol", { id: "case-events" }, trail.events.map((event) =>
       h("li", { class: "event " + event.outcome, "data-seq": event.seq },

@@ -41,6 +41,8 @@ public struct StatutoryDeadline: Sendable, Hashable, Codable {
 
     public enum Stage: String, Sendable, Hashable, Codable {
         case running, warning, overdue, met, stopped
+        /// Met, but at or after the due instant.
+        case metLate = "met-late"
     }
 
     public var rule: DeadlineRule
@@ -61,13 +63,25 @@ public struct StatutoryDeadline: Sendable, Hashable, Codable {
     public var id: String { rule.id }
 
     public var metLate: Bool {
-        state == .met && (closedAt.map { $0 >= dueAt } ?? false)
+        state == .met && closedAt.map { Self.isLate(closedAt: $0, dueAt: dueAt) } == true
     }
+
+    /// The last day to act, as the law writes it (a China date, inclusive):
+    /// a period of days ends at the end of its last day, so the due instant
+    /// is the next day's midnight and the last day is the one before it.
+    public var dueDate: LocalDate { Self.lastDay(dueAt: dueAt) }
+
+    public static func lastDay(dueAt: Date) -> LocalDate {
+        LocalDate(dueAt.addingTimeInterval(-0.001))
+    }
+
+    /// Whether an act at `closedAt` missed a deadline due at `dueAt`.
+    public static func isLate(closedAt: Date, dueAt: Date) -> Bool { closedAt >= dueAt }
 
     /// Where the deadline stands at an instant.
     public func stage(at instant: Date) -> Stage {
         switch state {
-        case .met: return .met
+        case .met: return metLate ? .metLate : .met
         case .stopped: return .stopped
         case .running:
             if instant >= dueAt { return .overdue }
