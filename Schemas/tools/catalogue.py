@@ -99,6 +99,8 @@ REFUSALS = {
     "agency.wrong-kind": ("机关类别不符", "A field names an agency of the wrong kind"),
     "reasons.required": ("应当说明理由", "The decision must record its reasons"),
     "proof.mismatch": ("所附证明与本案记录不符", "A referenced event is not the one the case records"),
+    "number.invalid": ("文书编号不符合编号规则", "A document or case number breaks its numbering rules"),
+    "number.not-senders": ("文书编号不是发送机关的编号", "The number carries another issuer's code than the sender's"),
     # the case
     "case.unknown": ("案件不存在", "No such case (for this sender)"),
     "case.exists": ("案件已存在", "A case with this id exists"),

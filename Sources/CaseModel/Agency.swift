@@ -65,8 +65,16 @@ public struct Agency: Sendable, Hashable, Codable {
     public var parent: AgencyID?
     /// Court code used in case numbers (湘02, 湘0211), for courts.
     public var courtCode: String?
+    /// The abbreviation a procuratorate's document numbers start with
+    /// (株天检 in 株天检行公建〔2025〕7号). When set, the hub refuses
+    /// procuratorate numbers from this agency that carry another.
+    public var numberIssuer: String?
+    /// The unit prefix of an environment bureau's penalty decision numbers
+    /// (醴 in 株环罚字〔2025〕醴-24号). When set, checked like ``numberIssuer``.
+    public var penaltyUnit: String?
 
-    public init(id: AgencyID, kind: AgencyKind, name: String, divisionCode: String, level: AgencyLevel, parent: AgencyID? = nil, courtCode: String? = nil) {
+    public init(id: AgencyID, kind: AgencyKind, name: String, divisionCode: String, level: AgencyLevel, parent: AgencyID? = nil,
+                courtCode: String? = nil, numberIssuer: String? = nil, penaltyUnit: String? = nil) {
         self.id = id
         self.kind = kind
         self.name = name
@@ -74,5 +82,7 @@ public struct Agency: Sendable, Hashable, Codable {
         self.level = level
         self.parent = parent
         self.courtCode = courtCode
+        self.numberIssuer = numberIssuer
+        self.penaltyUnit = penaltyUnit
     }
 }

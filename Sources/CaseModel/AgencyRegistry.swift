@@ -92,7 +92,8 @@ public struct AgencyRegistry: Sendable {
             if let parentText, parent == nil { problems.append("\(at).parent '\(parentText.prefix(80))' is not a valid agency id") }
             if let id, let kind, let level, let name, let division {
                 added.append(Agency(id: id, kind: kind, name: name, divisionCode: division, level: level,
-                                    parent: parent, courtCode: text("courtCode", required: false)))
+                                    parent: parent, courtCode: text("courtCode", required: false),
+                                    numberIssuer: text("numberIssuer", required: false), penaltyUnit: text("penaltyUnit", required: false)))
             }
         }
         var result = self

@@ -20,6 +20,7 @@ struct BatchApplier: Sendable {
     /// States this process committed, so that a batch need not decode them again.
     let committedCases = CommittedCases()
     var notices: DeadlineNotices { DeadlineNotices(topics: router.topics, hubSource: router.hubSource) }
+    var numbers: DocumentNumberRules { DocumentNumberRules(registry: machine.registry) }
 
     /// Applies the batch; an event that fails on its own is refused alone
     /// (``FailingEventIsolation``). Throws only transient failures, for the
@@ -90,6 +91,10 @@ struct BatchApplier: Sendable {
                 code: unknownType ? .typeUnknown : .schemaInvalid,
                 reason: unknownType ? "unknown event type \(event.type.rawValue.prefix(100))" : "the payload breaks \(verified.violations.count) rule(s) of the \(event.type) schema",
                 reasonZH: unknownType ? "未知的事件类型" : "事件内容不符合数据规范", violations: verified.violations), receivedAt: receivedAt, in: &transaction)
+            return
+        }
+        if let refusal = numbers.check(event, sender: verified.sender) {
+            refusals.refuse(verified.message, event: event, refusal, receivedAt: receivedAt, in: &transaction)
             return
         }
         let transition: Transition

@@ -114,4 +114,47 @@ import Testing
             #expect(metrics.contains(#"casehub_deadlines_closed_total{outcome="met-late"} 1"#), "\(metrics.split(separator: "\n").filter { $0.contains("deadlines") })")
         }
     }
+
+    /// Court and procuratorate numbers are checked by the hub for every
+    /// event that carries one, against its sender: a canonical event is
+    /// refused for the same number a native record is.
+    @Test func numbersAreCheckedAgainstTheSenderOnEveryPath() async throws {
+        try await withRunningStack(agencies: ["zz-procuratorate", "zz-court", "tianyuan-court"]) { _, http, _ in
+            let caseID = TestEnvironment.uniqueName("numbers")
+            #expect(try await step(http, "civil-pil.clue-registered", by: "zz-procuratorate", case: caseID, at: "2026-03-02T09:00:00+08:00",
+                                   ["clueSource": "own-discovery", "summary": "非法倾倒危险废物"]) == "accepted")
+            // An administrative-PIL number (行公) on a civil PIL filing.
+            #expect(try await step(http, "civil-pil.filed", by: "zz-procuratorate", case: caseID, at: "2026-03-03T09:00:00+08:00",
+                                   ["documentNumber": "株检行公立〔2026〕4号"]) == "refused number.invalid")
+            #expect(try await step(http, "civil-pil.filed", by: "zz-procuratorate", case: caseID, at: "2026-03-03T09:30:00+08:00",
+                                   ["documentNumber": "株检民公立〔2026〕4号"]) == "accepted")
+            // A filing number (立) on an announcement.
+            #expect(try await step(http, "civil-pil.announcement-published", by: "zz-procuratorate", case: caseID, at: "2026-03-04T09:00:00+08:00",
+                                   ["documentNumber": "株检民公立〔2026〕5号", "publishedOn": "2026-03-04", "channel": "正义网"]) == "refused number.invalid")
+            let announcement = AdminAPITests.event("civil-pil.announcement-published", by: "zz-procuratorate", case: caseID, at: "2026-03-04T09:30:00+08:00",
+                                                   ["documentNumber": "株检民公告〔2026〕4号", "publishedOn": "2026-03-04", "channel": "正义网"])
+            let announcementID = try await openings.post(http, announcement, as: "zz-procuratorate")
+            #expect(try await openings.outcomes(http, "zz-procuratorate", for: [announcementID])[announcementID] == "accepted")
+            #expect(try await step(http, "civil-pil.announcement-ended", by: "zz-procuratorate", case: caseID, at: "2026-04-10T09:00:00+08:00",
+                                   ["qualifiedPlaintiffSued": false]) == "accepted")
+            #expect(try await step(http, "civil-pil.suit-filed", by: "zz-procuratorate", case: caseID, at: "2026-04-11T09:00:00+08:00",
+                                   ["court": "zz-court", "complaintNumber": "株检民公诉〔2026〕4号", "announcementEventId": .string(announcementID)]) == "accepted")
+
+            // The city's intermediate court (湘02) accepts the suit: a district court's code, or a case type not in the list, is refused.
+            #expect(try await step(http, "litigation.accepted", by: "zz-court", case: caseID, at: "2026-04-12T09:00:00+08:00",
+                                   ["caseNumber": "（2026）湘0211民初7号", "acceptedOn": "2026-04-12", "causeOfAction": "环境污染民事公益诉讼"]) == "refused number.not-senders")
+            #expect(try await step(http, "litigation.accepted", by: "zz-court", case: caseID, at: "2026-04-12T09:10:00+08:00",
+                                   ["caseNumber": "（2026）湘02民审7号", "acceptedOn": "2026-04-12", "causeOfAction": "环境污染民事公益诉讼"]) == "refused number.invalid")
+            // The same wrong code as the court's native record: refused at its adapter, before the hub.
+            let native = """
+                <?xml version="1.0" encoding="UTF-8"?>
+                <record><JLLX>LA</JLLX><JLBH>ZZZY-LA-2026-0007</JLBH><TYAJBS>\(caseID)</TYAJBS><CZSJ>20260412091500</CZSJ>
+                <AH>（2026）湘0211民初7号</AH><LARQ>2026年4月12日</LARQ><AY>环境污染民事公益诉讼</AY></record>
+                """
+            let (nativeStatus, problem) = try await http.sendRaw("POST", "/v1/agencies/zz-court/records", Array(native.utf8), contentType: "application/xml")
+            #expect(nativeStatus == 422 && "\(problem)".contains("湘0211"), "\(problem)")
+            #expect(try await step(http, "litigation.accepted", by: "zz-court", case: caseID, at: "2026-04-12T09:20:00+08:00",
+                                   ["caseNumber": "（2026）湘02民初7号", "acceptedOn": "2026-04-12", "causeOfAction": "环境污染民事公益诉讼"]) == "accepted")
+        }
+    }
 }

@@ -248,14 +248,14 @@ struct WalkingSkeletonTests {
             let recommendation: JSONValue = ["documentNumber": "株检行公建〔2026〕7号", "agency": "zz-epb", "urgent": false, "recommendations": ["依法履职"]]
             // Received long ago: the two-month reply period has run.
             try await post("pil.clue-registered", by: "zz-procuratorate", case: "late", at: "2026-07-01T09:00:00+08:00", ["clueSource": "referral", "summary": "x"])
-            try await post("pil.filed", by: "zz-procuratorate", case: "late", at: "2026-07-02T09:00:00+08:00", ["documentNumber": "x", "agency": "zz-epb"])
+            try await post("pil.filed", by: "zz-procuratorate", case: "late", at: "2026-07-02T09:00:00+08:00", ["documentNumber": "株检行公立〔2026〕3号", "agency": "zz-epb"])
             try await post("pil.recommendation-issued", by: "zz-procuratorate", case: "late", at: "2026-07-03T09:00:00+08:00", recommendation)
             try await http.waitForEvent("zz-epb", type: "casehub.pil.recommendation-issued.v1", subject: "late")
             try await post("pil.recommendation-received", by: "zz-epb", case: "late", at: "2026-07-04T09:00:00+08:00", ["receivedAt": "2026-07-04T09:00:00+08:00"])
             // Received 55 days ago: inside the 10-day warning window, not yet overdue.
             let recent = RFC3339.format(Date().addingTimeInterval(-55 * 86_400))
             try await post("pil.clue-registered", by: "zz-procuratorate", case: "soon", at: recent, ["clueSource": "referral", "summary": "x"])
-            try await post("pil.filed", by: "zz-procuratorate", case: "soon", at: recent, ["documentNumber": "x", "agency": "zz-epb"])
+            try await post("pil.filed", by: "zz-procuratorate", case: "soon", at: recent, ["documentNumber": "株检行公立〔2026〕3号", "agency": "zz-epb"])
             try await post("pil.recommendation-issued", by: "zz-procuratorate", case: "soon", at: recent, recommendation)
             try await http.waitForEvent("zz-epb", type: "casehub.pil.recommendation-issued.v1", subject: "soon")
             try await post("pil.recommendation-received", by: "zz-epb", case: "soon", at: recent, ["receivedAt": .string(recent)])

@@ -41,6 +41,10 @@ extension RefusalCode {
     public static let judgmentWrongInstance = RefusalCode(rawValue: "judgment.wrong-instance")
     /// 案件不能关联自身: A case cannot be linked to itself.
     public static let linkSelf = RefusalCode(rawValue: "link.self")
+    /// 文书编号不符合编号规则: A document or case number breaks its numbering rules.
+    public static let numberInvalid = RefusalCode(rawValue: "number.invalid")
+    /// 文书编号不是发送机关的编号: The number carries another issuer's code than the sender's.
+    public static let numberNotSenders = RefusalCode(rawValue: "number.not-senders")
     /// 跟进调查未认定仍未依法履职且公益仍处于受侵害状态: No follow-up found the organ still failing and the harm continuing.
     public static let pilNoContinuingFailure = RefusalCode(rawValue: "pil.no-continuing-failure")
     /// 尚未发出检察建议: No pre-litigation recommendation was issued.
@@ -112,6 +116,8 @@ extension RefusalCode {
         .feedbackWrongReferrer: ("反馈对象不是移送机关", "Feedback goes to the agency that referred the clue"),
         .judgmentWrongInstance: ("审级不符", "The judgment names another instance than the case's"),
         .linkSelf: ("案件不能关联自身", "A case cannot be linked to itself"),
+        .numberInvalid: ("文书编号不符合编号规则", "A document or case number breaks its numbering rules"),
+        .numberNotSenders: ("文书编号不是发送机关的编号", "The number carries another issuer's code than the sender's"),
         .pilNoContinuingFailure: ("跟进调查未认定仍未依法履职且公益仍处于受侵害状态", "No follow-up found the organ still failing and the harm continuing"),
         .pilNoRecommendation: ("尚未发出检察建议", "No pre-litigation recommendation was issued"),
         .pilReplyPeriodRunning: ("检察建议回复期限未届满", "The organ's reply period is still running"),
