@@ -163,10 +163,29 @@ event("referral", "accepted", "受理", "Referral accepted", "the receiver",
       {"receiverNumber": ref("documentNumber"), "acceptedOn": ref("date")}, {"note": ref("text")},
       valid=[{"receiverNumber": "株检行公受〔2025〕12号", "acceptedOn": "2025-03-04"}],
       invalid=[({"receiverNumber": "x", "acceptedOn": "2025-02-30"}, "no 30 February")])
+# A returned file (退回案卷) says what goes back, item by item, beside the reasons.
+RETURNED_ITEM = {
+    "type": "object", "required": ["name"], "additionalProperties": False,
+    "properties": {
+        "name": ref("title"),
+        "copies": {"type": "integer", "minimum": 1, "maximum": 10000},
+        "pages": {"type": "integer", "minimum": 1, "maximum": 100000},
+        "attachment": ref("attachment"),
+        "note": ref("text"),
+    },
+}
 event("referral", "returned", "退回", "Referral returned", "the receiver",
-      {"reasons": ref("reasons")}, {"attachments": ref("attachments")},
-      valid=[{"reasons": ["缺少监测报告", "证据材料不全"]}],
-      invalid=[({"reasons": []}, "no reason given")])
+      {"reasons": ref("reasons"),
+       "returnedItems": {"type": "array", "minItems": 1, "maxItems": 200, "items": RETURNED_ITEM,
+                         "description": "What is returned: every document or item of the file, with copies and pages where counted."}},
+      {"attachments": ref("attachments")},
+      valid=[{"reasons": ["缺少监测报告", "证据材料不全"],
+              "returnedItems": [{"name": "案件移送书", "copies": 1, "pages": 2}, {"name": "现场检查笔录", "copies": 1, "pages": 5, "attachment": A},
+                                {"name": "涉案物品清单", "note": "原件"}]}],
+      invalid=[({"reasons": []}, "no reason given"),
+               ({"reasons": ["证据材料不全"]}, "no returned items listed"),
+               ({"reasons": ["证据材料不全"], "returnedItems": []}, "an empty list of returned items"),
+               ({"reasons": ["证据材料不全"], "returnedItems": [{"name": "案件移送书", "copies": 0}]}, "zero copies")])
 event("referral", "supplement-requested", "要求补充材料", "Supplement requested", "the receiver",
       {"items": {"type": "array", "minItems": 1, "maxItems": 50, "items": ref("text")}}, {"dueOn": ref("date")},
       valid=[{"items": ["现场照片", "采样送检记录"], "dueOn": "2025-04-01"}],

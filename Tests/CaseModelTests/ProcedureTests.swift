@@ -210,7 +210,7 @@ struct ReferralTests {
     @Test func aReturnedReferralCanBeSubmittedAgain() {
         var s = Scenario()
         s.accept("referral.submitted", by: "zz-epb", at: "2025-03-01", ["receiver": "zz-psb", "referralKind": "case-file", "summary": "x"])
-        s.accept("referral.returned", by: "zz-psb", at: "2025-03-02", ["reasons": ["材料不全"]])
+        s.accept("referral.returned", by: "zz-psb", at: "2025-03-02", ["reasons": ["材料不全"], "returnedItems": [["name": "案件移送书", "copies": 1]]])
         s.refuse("referral.submitted", by: "zz-epb", at: "2025-03-03", ["receiver": "zz-epb", "referralKind": "case-file", "summary": "x"], code: "referral.to-self")
         s.accept("referral.submitted", by: "zz-epb", at: "2025-03-03", ["receiver": "zz-procuratorate", "referralKind": "case-file", "summary": "x"])
         #expect(s.status == "submitted")

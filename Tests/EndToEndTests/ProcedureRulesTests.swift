@@ -157,4 +157,27 @@ import Testing
                                    ["caseNumber": "（2026）湘02民初7号", "acceptedOn": "2026-04-12", "causeOfAction": "环境污染民事公益诉讼"]) == "accepted")
         }
     }
+
+    /// A returned file (退回案卷) lists what goes back, not only why: a
+    /// return without its items is refused at the adapter, and the referring
+    /// agency receives the list.
+    @Test func aReturnedFileListsWhatWasReturned() async throws {
+        try await withRunningStack(agencies: ["zz-epb", "zz-procuratorate"]) { _, http, _ in
+            let caseID = TestEnvironment.uniqueName("returned")
+            #expect(try await step(http, "referral.submitted", by: "zz-epb", case: caseID, at: "2026-07-01T09:00:00+08:00",
+                                   ["receiver": "zz-procuratorate", "referralKind": "case-file", "summary": "涉嫌非法排放含重金属废水"]) == "accepted")
+            let bare = AdminAPITests.event("referral.returned", by: "zz-procuratorate", case: caseID, at: "2026-07-02T09:00:00+08:00",
+                                           ["reasons": ["缺少监测报告"]])
+            let (status, problem) = try await http.send("POST", "/v1/agencies/zz-procuratorate/events", bare)
+            #expect(status == 422 && "\(problem)".contains("returnedItems"), "\(problem)")
+
+            let items: JSONValue = [["name": "案件移送书", "copies": 1, "pages": 2], ["name": "现场检查笔录", "copies": 1, "pages": 5], ["name": "涉案物品清单", "note": "原件"]]
+            #expect(try await step(http, "referral.returned", by: "zz-procuratorate", case: caseID, at: "2026-07-02T09:30:00+08:00",
+                                   ["reasons": ["缺少监测报告"], "returnedItems": items]) == "accepted")
+            try await http.waitForEvent("zz-epb", type: "casehub.referral.returned.v1", subject: caseID)
+            let (_, inbox) = try await http.send("GET", "/v1/agencies/zz-epb/inbox?after=0&limit=1000", nil)
+            let returned = inbox["events"]?.arrayValue?.first { $0["event"]?["type"] == "casehub.referral.returned.v1" && $0["event"]?["subject"]?.stringValue == caseID }
+            #expect(returned?["event"]?["data"]?["returnedItems"] == items, "\(returned ?? .null)")
+        }
+    }
 }
