@@ -101,6 +101,9 @@ REFUSALS = {
     "proof.mismatch": ("所附证明与本案记录不符", "A referenced event is not the one the case records"),
     "number.invalid": ("文书编号不符合编号规则", "A document or case number breaks its numbering rules"),
     "number.not-senders": ("文书编号不是发送机关的编号", "The number carries another issuer's code than the sender's"),
+    "penalty.instead-of-transfer": ("已决定移送的涉嫌犯罪案件不得以行政处罚代替移送",
+                                    "A case whose transfer to the police was decided cannot be settled by an administrative penalty instead"),
+    "penalty.number-reused": ("该处罚决定书编号已用于另一案件", "The issuing bureau used this penalty decision number for another decision"),
     # the case
     "case.unknown": ("案件不存在", "No such case (for this sender)"),
     "case.exists": ("案件已存在", "A case with this id exists"),
@@ -141,6 +144,19 @@ event("case", "opened", "立案/建立案件", "Case opened", "the agency that h
              {"procedure": "civil-pil", "title": "非法倾倒危险废物案", "criminalIncidental": True}],
       invalid=[({"procedure": "tax", "title": "x"}, "procedure not in the enum"),
                ({"procedure": "referral", "title": ""}, "empty title")])
+PENALTY_KINDS = ["warning", "fine", "confiscation", "suspension", "license-revoked", "detention-referral", "other"]
+event("case", "penalty-decided", "行政处罚决定", "Administrative penalty decided", "the environment bureau holding the case (or opening one)",
+      {"decisionNumber": ref("documentNumber"), "decidedOn": ref("date"), "summary": ref("text")},
+      {"penalties": {"type": "array", "minItems": 1, "maxItems": 10, "uniqueItems": True, "items": {"type": "string", "enum": PENALTY_KINDS}},
+       "fineAmount": ref("amount"), "title": ref("title"),
+       "relatedCaseId": dict(ref("caseId"), description="A case the decision concerns, e.g. the bureau's crime-transfer case for the same act."),
+       "relatedNumber": dict(ref("documentNumber"), description="The bureau's own number of such a case (its case or transfer number)."),
+       "attachments": ref("attachments")},
+      valid=[{"decisionNumber": "株环罚字〔2025〕醴-24号", "decidedOn": "2025-06-03", "summary": "超标排放含镉废水",
+              "penalties": ["fine", "suspension"], "fineAmount": 200000, "title": "某冶炼厂超标排放案"},
+             {"decisionNumber": "株环罚字〔2025〕S-7号", "decidedOn": "2025-06-05", "summary": "未批先建", "relatedCaseId": "zz-epb-2025-0041"}],
+      invalid=[({"decisionNumber": "株环罚字〔2025〕醴-24号", "summary": "x"}, "decision date missing"),
+               ({"decisionNumber": "株环罚字〔2025〕醴-24号", "decidedOn": "2025-06-03", "summary": "x", "penalties": ["jail"]}, "penalty kind not in the enum")])
 event("case", "linked", "关联案件", "Cases linked", "a party to both cases",
       {"linkedCaseId": ref("caseId"), "relation": {"type": "string", "enum": ["spawned-from", "spawned", "same-act", "parallel-suspended"]}},
       {"note": ref("text")},

@@ -32,6 +32,13 @@ public struct AgencyRegistry: Sendable {
     /// Agencies in id order.
     public var all: [Agency] { agencies.values.sorted { $0.id < $1.id } }
 
+    /// The procuratorate that supervises an agency's law enforcement: the one
+    /// of the same administrative division (a district bureau's district
+    /// procuratorate, the city bureau's city procuratorate).
+    public func supervisingProcuratorate(of agency: Agency) -> Agency? {
+        agencies.values.filter { $0.kind == .procuratorate && $0.divisionCode == agency.divisionCode }.min { $0.id < $1.id }
+    }
+
     /// Adds or replaces agencies (a city's own registry file extends the default).
     public mutating func merge(_ more: [Agency]) {
         for agency in more { agencies[agency.id] = agency }

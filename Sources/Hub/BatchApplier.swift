@@ -97,13 +97,18 @@ struct BatchApplier: Sendable {
             refusals.refuse(verified.message, event: event, refusal, receivedAt: receivedAt, in: &transaction)
             return
         }
+        let related = try await relatedCase(of: event, sender: verified.sender, cases: &cases, in: &transaction)
         let transition: Transition
-        switch machine.apply(event, by: verified.sender, at: receivedAt, to: cases[event.subject]) {
+        switch machine.apply(event, by: verified.sender, at: receivedAt, to: cases[event.subject], related: related) {
         case .failure(let refusal):
             refusals.refuse(verified.message, event: event, refusal, receivedAt: receivedAt, in: &transaction)
             return
         case .success(let applied):
             transition = applied
+        }
+        if event.type == .casePenaltyDecided, let refusal = try await claimPenaltyNumber(of: event, sender: verified.sender, in: &transaction) {
+            refusals.refuse(verified.message, event: event, refusal, receivedAt: receivedAt, in: &transaction)
+            return
         }
         let state = transition.state
         cases.update(state)
@@ -113,6 +118,34 @@ struct BatchApplier: Sendable {
             occurredAt: event.time, recordedAt: receivedAt, caseVersion: Int64(state.version),
             body: verified.structured, bodyBytes: verified.structuredBytes)
         transaction.enqueue(router.records(for: verified, recipients: transition.recipients, caseVersion: state.version, receivedAt: receivedAt))
+    }
+
+    /// The other case a penalty decision names, by `relatedCaseId` or by the
+    /// bureau's own number for it (`relatedNumber`), locked with the batch's
+    /// cases; nil for other events or when it names none that exists.
+    private func relatedCase(of event: CloudEvent, sender: Agency, cases: inout CaseCache,
+                             in transaction: inout HubTransaction) async throws -> CaseState? {
+        guard event.type == .casePenaltyDecided else { return nil }
+        var relatedID = event.data["relatedCaseId"]?.stringValue
+        if relatedID == nil, let number = event.data["relatedNumber"]?.stringValue {
+            relatedID = try await transaction.caseID(numbered: number, by: sender.id.rawValue)
+        }
+        guard let relatedID, relatedID != event.subject else { return nil }
+        if !cases.contains(relatedID) { cases.noteLoaded(relatedID, try await transaction.lockCase(relatedID)) }
+        return cases[relatedID]
+    }
+
+    /// Claims the decision's number for its bureau; the refusal when another
+    /// decision already used it.
+    private func claimPenaltyNumber(of event: CloudEvent, sender: Agency, in transaction: inout HubTransaction) async throws -> Refusal? {
+        let number = PenaltyDecisionNumber.normalised(event.data["decisionNumber"]?.stringValue ?? "")
+        guard let holder = try await transaction.claimPenaltyDecision(
+            issuer: sender.id.rawValue, number: number, caseID: event.subject, eventID: event.id.description) else { return nil }
+        return Refusal(
+            code: .penaltyNumberReused,
+            reason: "\(sender.id) already recorded penalty decision \(number) on case \(holder): a decision number is used once",
+            reasonZH: "\(sender.name)已在案件\(holder)中使用处罚决定书编号\(number)，同一编号不得用于另一处罚决定",
+            violations: [Violation(path: "/data/decisionNumber", rule: "unique", message: "used before on case \(holder)")])
     }
 
     /// Deadlines that changed, and links to mirror on the other case. A

@@ -71,7 +71,7 @@ public struct CaseReplayer: Sendable {
                     refused.append("seq \(audited.seq): unknown sender \(event.source)")
                     continue
                 }
-                switch machine.apply(event, by: sender, at: audited.recordedAt, to: states[event.subject]) {
+                switch machine.apply(event, by: sender, at: audited.recordedAt, to: states[event.subject], related: related(of: event, sender: sender)) {
                 case .success(let transition):
                     states[event.subject] = transition.state
                     for case .link(let other, let relation) in transition.effects {
@@ -86,6 +86,18 @@ public struct CaseReplayer: Sendable {
                 }
                 replayed += 1
             }
+        }
+
+        /// The case a penalty decision names, as the hub found it
+        /// (BatchApplier.relatedCase): by id, or the bureau's most recently
+        /// updated case under that number of its own.
+        func related(of event: CloudEvent, sender: Agency) -> CaseState? {
+            guard event.type == .casePenaltyDecided else { return nil }
+            if let id = event.data["relatedCaseId"]?.stringValue { return id == event.subject ? nil : states[id] }
+            guard let number = event.data["relatedNumber"]?.stringValue else { return nil }
+            return states.values
+                .filter { $0.caseID != event.subject && $0.partyAgencies.contains(sender.id) && $0.numbers[sender.id] == number }
+                .max { $0.updatedAt < $1.updatedAt }
         }
     }
 }

@@ -109,6 +109,7 @@ extension Migration {
         shardedAuditChains,
         auditCheckpoints,
         shardedOutbox,
+        penaltyDecisions,
     ]
 
     public static var latestVersion: Int { all.last!.version }
@@ -298,5 +299,20 @@ extension Migration {
             PRIMARY KEY (shard, shard_seq)
         );
         CREATE INDEX outbox_parked_open ON outbox_parked (shard, ordering_key, shard_seq) WHERE resolved_at IS NULL;
+        """)
+}
+
+extension Migration {
+    static let penaltyDecisions = Migration(version: 11, name: "administrative penalty decision numbers, unique per issuing bureau", sql: """
+        -- One row per penalty decision the hub accepted: a bureau's number is
+        -- used once (a second decision under it is refused, on any case).
+        CREATE TABLE penalty_decisions (
+            issuer       text NOT NULL,
+            number       text NOT NULL,
+            case_id      text NOT NULL,
+            event_id     text NOT NULL,
+            recorded_at  timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (issuer, number)
+        );
         """)
 }

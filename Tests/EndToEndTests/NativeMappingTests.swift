@@ -59,7 +59,9 @@ struct NativeMappingTests {
         #expect(suit.data["court"] == "zz-court")                        // by its full name
         #expect(suit.data["consultationFailedEventId"] == .string(NativeMapping.eventID(agency: "zz-epb", recordID: "ZHJ-PC-2025-0007-03")))
         let penalty = try #require(try Self.map(bureau[5].bytes, isXML: false, kind: .environmentBureau).event)
-        #expect(penalty.data["number"] == "株环罚字〔2025〕醴-24号")
+        #expect(penalty.type == .casePenaltyDecided)
+        #expect(penalty.data["decisionNumber"] == "株环罚字〔2025〕醴-24号" && penalty.data["decidedOn"] == "2025-06-18")
+        #expect(penalty.data["fineAmount"] == .number(200_000))
 
         let commission = try Self.samples(.disciplineCommission)
         let disposal = try #require(try Self.map(commission[1].bytes, isXML: false, kind: .disciplineCommission).event)

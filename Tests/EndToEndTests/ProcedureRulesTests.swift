@@ -1,5 +1,7 @@
+import CaseHubServer
 import CaseModel
 import Foundation
+import Hub
 import HubStore
 import TestSupport
 import Testing
@@ -178,6 +180,64 @@ import Testing
             let (_, inbox) = try await http.send("GET", "/v1/agencies/zz-epb/inbox?after=0&limit=1000", nil)
             let returned = inbox["events"]?.arrayValue?.first { $0["event"]?["type"] == "casehub.referral.returned.v1" && $0["event"]?["subject"]?.stringValue == caseID }
             #expect(returned?["event"]?["data"]?["returnedItems"] == items, "\(returned ?? .null)")
+        }
+    }
+
+    /// 以罚代刑 (Decree 310 art. 11): no penalty in place of a decided
+    /// transfer, whether on the case or naming it; a penalty naming a case
+    /// under transfer reaches its procuratorate; a bureau's penalty decision
+    /// number is used once.
+    @Test func aPenaltyCannotReplaceATransfer() async throws {
+        try await withRunningStack(agencies: ["zz-epb", "zz-psb", "tianyuan-procuratorate"]) { stack, http, database in
+            let crime = TestEnvironment.uniqueName("transfer")
+            let penaltyCase = TestEnvironment.uniqueName("penalty")
+            let attachment: JSONValue = ["name": "移送书.pdf", "sha256": .string(String(repeating: "b", count: 64)), "size": 1, "mediaType": "application/pdf"]
+            #expect(try await step(http, "crime.case-reported", by: "zz-epb", case: crime, at: "2026-07-01T09:00:00+08:00", ["summary": "暗管排放含铬废水"]) == "accepted")
+            #expect(try await step(http, "crime.transfer-decided", by: "zz-epb", case: crime, at: "2026-07-01T10:00:00+08:00",
+                                   ["decision": "transfer", "decidedBy": "局长"]) == "accepted")
+            func penalty(_ number: String, _ extra: [String: JSONValue] = [:]) -> JSONValue {
+                var data: [String: JSONValue] = ["decisionNumber": .string(number), "decidedOn": "2026-07-01", "summary": "罚款十万元"]
+                data.merge(extra) { _, new in new }
+                return .object(data)
+            }
+            // On the case itself, and naming it from a case of its own: refused, naming the rule.
+            #expect(try await step(http, "case.penalty-decided", by: "zz-epb", case: crime, at: "2026-07-01T11:00:00+08:00",
+                                   penalty("株环罚字〔2026〕S-1号")) == "refused penalty.instead-of-transfer")
+            #expect(try await step(http, "case.penalty-decided", by: "zz-epb", case: penaltyCase, at: "2026-07-01T11:10:00+08:00",
+                                   penalty("株环罚字〔2026〕S-1号", ["relatedCaseId": .string(crime)])) == "refused penalty.instead-of-transfer")
+            let (_, receipts) = try await http.send("GET", "/v1/agencies/zz-epb/inbox?after=0&limit=1000", nil)
+            let refusal = receipts["events"]?.arrayValue?.last { $0["event"]?["data"]?["code"] == "penalty.instead-of-transfer" }
+            #expect("\(refusal ?? .null)".contains("第十一条"), "\(refusal ?? .null)")
+
+            // Transferred: the case is under transfer. A penalty naming it by the bureau's transfer number is recorded and reaches its procuratorate.
+            #expect(try await step(http, "crime.transferred", by: "zz-epb", case: crime, at: "2026-07-01T15:00:00+08:00", [
+                "police": "zz-psb", "procuratorate": "tianyuan-procuratorate", "transferNumber": "株环移〔2026〕5号",
+                "materials": [["kind": "transfer-letter", "attachment": attachment]],
+            ]) == "accepted")
+            #expect(try await step(http, "case.penalty-decided", by: "zz-epb", case: penaltyCase, at: "2026-07-02T09:00:00+08:00",
+                                   penalty("株环罚字〔2026〕S-1号", ["relatedNumber": "株环移〔2026〕5号", "title": "某电镀厂暗管排放案"])) == "accepted")
+            try await http.waitForEvent("tianyuan-procuratorate", type: "casehub.case.penalty-decided.v1", subject: penaltyCase)
+            let (_, view) = try await http.send("GET", "/v1/agencies/zz-epb/cases/\(penaltyCase)", nil)
+            #expect(view["links"] == [["caseID": .string(crime), "relation": "same-act"]], "\(view)")
+            let (_, transferred) = try await http.send("GET", "/v1/agencies/zz-epb/cases/\(crime)", nil)
+            #expect(transferred["links"]?.arrayValue?.contains(["caseID": .string(penaltyCase), "relation": "same-act"]) == true, "\(transferred)")
+
+            // The same number again, even written with half-width brackets, on another case: refused, naming the case that has it.
+            let other = TestEnvironment.uniqueName("penalty-again")
+            #expect(try await step(http, "case.penalty-decided", by: "zz-epb", case: other, at: "2026-07-03T09:00:00+08:00",
+                                   penalty("株环罚字[2026]S-1号")) == "refused penalty.number-reused")
+            // The bureau's native record of a penalty on the transferred case: recorded there, and its procuratorate hears of it.
+            let native = """
+                {"record_type": "PENALTY_DECISION", "record_no": "ZHJ-CF-2026-0002", "hub_case_id": "\(crime)", "operate_time": "2026-07-04 10:00",
+                 "decision_no": "株环罚字〔2026〕S-2号", "decision_date": "2026年7月4日", "decision_summary": "责令停产整治"}
+                """
+            let (nativeStatus, nativeBody) = try await http.sendRaw("POST", "/v1/agencies/zz-epb/records", Array(native.utf8))
+            #expect(nativeStatus == 202, "\(nativeBody)")
+            try await http.waitForEvent("tianyuan-procuratorate", type: "casehub.case.penalty-decided.v1", subject: crime)
+
+            // The trail alone gives the same cases: the related case found by number, the links mirrored.
+            let replay = try await CaseReplayer(store: HubStore(client: database), registry: stack.configuration.registry).replay()
+            #expect(replay.isConsistent, "\(replay.mismatches) \(replay.refusedOnReplay)")
         }
     }
 }

@@ -19,6 +19,8 @@ extension EventType {
     public static let caseLinked = EventType(rawValue: "casehub.case.linked.v1")
     /// 立案/建立案件: Case opened.
     public static let caseOpened = EventType(rawValue: "casehub.case.opened.v1")
+    /// 行政处罚决定: Administrative penalty decided.
+    public static let casePenaltyDecided = EventType(rawValue: "casehub.case.penalty-decided.v1")
     /// 公告期满: Announcement period ended.
     public static let civilPILAnnouncementEnded = EventType(rawValue: "casehub.civil-pil.announcement-ended.v1")
     /// 诉前公告: Pre-suit announcement published (30 days).
@@ -145,6 +147,7 @@ extension EventType {
         .accountabilityVerificationConcluded,
         .caseLinked,
         .caseOpened,
+        .casePenaltyDecided,
         .civilPILAnnouncementEnded,
         .civilPILAnnouncementPublished,
         .civilPILClueRegistered,

@@ -45,6 +45,10 @@ extension RefusalCode {
     public static let numberInvalid = RefusalCode(rawValue: "number.invalid")
     /// 文书编号不是发送机关的编号: The number carries another issuer's code than the sender's.
     public static let numberNotSenders = RefusalCode(rawValue: "number.not-senders")
+    /// 已决定移送的涉嫌犯罪案件不得以行政处罚代替移送: A case whose transfer to the police was decided cannot be settled by an administrative penalty instead.
+    public static let penaltyInsteadOfTransfer = RefusalCode(rawValue: "penalty.instead-of-transfer")
+    /// 该处罚决定书编号已用于另一案件: The issuing bureau used this penalty decision number for another decision.
+    public static let penaltyNumberReused = RefusalCode(rawValue: "penalty.number-reused")
     /// 跟进调查未认定仍未依法履职且公益仍处于受侵害状态: No follow-up found the organ still failing and the harm continuing.
     public static let pilNoContinuingFailure = RefusalCode(rawValue: "pil.no-continuing-failure")
     /// 尚未发出检察建议: No pre-litigation recommendation was issued.
@@ -118,6 +122,8 @@ extension RefusalCode {
         .linkSelf: ("案件不能关联自身", "A case cannot be linked to itself"),
         .numberInvalid: ("文书编号不符合编号规则", "A document or case number breaks its numbering rules"),
         .numberNotSenders: ("文书编号不是发送机关的编号", "The number carries another issuer's code than the sender's"),
+        .penaltyInsteadOfTransfer: ("已决定移送的涉嫌犯罪案件不得以行政处罚代替移送", "A case whose transfer to the police was decided cannot be settled by an administrative penalty instead"),
+        .penaltyNumberReused: ("该处罚决定书编号已用于另一案件", "The issuing bureau used this penalty decision number for another decision"),
         .pilNoContinuingFailure: ("跟进调查未认定仍未依法履职且公益仍处于受侵害状态", "No follow-up found the organ still failing and the harm continuing"),
         .pilNoRecommendation: ("尚未发出检察建议", "No pre-litigation recommendation was issued"),
         .pilReplyPeriodRunning: ("检察建议回复期限未届满", "The organ's reply period is still running"),

@@ -42,6 +42,7 @@ public struct DocumentNumberRules: Sendable {
         .civilPILFiled: [("documentNumber", .procuratorate(businesses: civilPIL, document: "立"))],
         .civilPILAnnouncementPublished: [("documentNumber", .procuratorate(businesses: civilPIL, document: "告"))],
         .civilPILSuitFiled: [("complaintNumber", .procuratorate(businesses: civilPIL, document: "诉"))],
+        .casePenaltyDecided: [("decisionNumber", .penaltyDecision)],
     ]
 
     /// Nil when every number the event carries is well formed and the

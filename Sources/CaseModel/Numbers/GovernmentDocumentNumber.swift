@@ -77,4 +77,10 @@ public struct PenaltyDecisionNumber: Sendable, Hashable, CustomStringConvertible
     }
 
     public var description: String { "\(Self.series)〔\(year)〕\(unitPrefix)-\(sequence)号" }
+
+    /// The number as the hub records it (brackets, spaces and hyphens
+    /// normalised), or the text as sent when it does not parse.
+    public static func normalised(_ text: String) -> String {
+        (try? PenaltyDecisionNumber(parsing: text).description) ?? text
+    }
 }

@@ -30,16 +30,20 @@ public struct CaseMachine: Sendable {
     ]
 
     /// Applies `event` (sent by `sender`, received at `receivedAt`) to `state`
-    /// (nil when the case does not exist yet).
-    public func apply(_ event: CloudEvent, by sender: Agency, at receivedAt: Date, to state: CaseState?) -> Result<Transition, Refusal> {
+    /// (nil when the case does not exist yet). `related` is another case the
+    /// event names, where its rules look at one (a penalty decision's
+    /// `relatedCaseId`: ``PenaltyDecisions``).
+    public func apply(_ event: CloudEvent, by sender: Agency, at receivedAt: Date, to state: CaseState?,
+                      related: CaseState? = nil) -> Result<Transition, Refusal> {
         do {
-            return .success(try transition(event, by: sender, at: receivedAt, to: state))
+            return .success(try transition(event, by: sender, at: receivedAt, to: state, related: related))
         } catch {
             return .failure(error)
         }
     }
 
-    func transition(_ event: CloudEvent, by sender: Agency, at receivedAt: Date, to existing: CaseState?) throws(Refusal) -> Transition {
+    func transition(_ event: CloudEvent, by sender: Agency, at receivedAt: Date, to existing: CaseState?,
+                    related: CaseState? = nil) throws(Refusal) -> Transition {
         if event.type.isHubNotice {
             throw Refusal(code: .typeReserved, reason: "\(event.type) is emitted by the hub only", reasonZH: "该类型事件只能由枢纽发出")
         }
@@ -60,7 +64,8 @@ public struct CaseMachine: Sendable {
             }
             step = Step(state: existing, event: event, sender: sender, receivedAt: receivedAt, machine: self)
         } else {
-            guard opening else {
+            // A penalty decision with no case of its own opens one (PenaltyDecisions).
+            guard opening || event.type == .casePenaltyDecided else {
                 throw Refusal(code: .caseUnknown,
                               reason: "case \(event.subject.prefix(128)) does not exist; a case starts with casehub.case.opened.v1 or its procedure's first event",
                               reasonZH: "案件不存在")
@@ -72,6 +77,11 @@ public struct CaseMachine: Sendable {
         }
         if event.type == .caseLinked {
             try link(&step)
+            return finish(step)
+        }
+        // Recorded on closed cases too: a penalty may follow the case's end.
+        if event.type == .casePenaltyDecided {
+            try PenaltyDecisions.apply(&step, related: related)
             return finish(step)
         }
         // Feedback to the referrer is due also after the case is closed.
@@ -103,6 +113,8 @@ public struct CaseMachine: Sendable {
                 throw Refusal(code: .procedureUnknown, reason: "unknown procedure", violations: [Violation(path: "/data/procedure", rule: "enum", message: "unknown procedure")])
             }
             procedure = named
+        } else if event.type == .casePenaltyDecided {
+            procedure = .referral
         } else {
             procedure = Self.openingTypes[event.type]!
         }

@@ -85,6 +85,7 @@ extension CaseFacts {
         object["judgmentServedOn"] = judgmentServedOn.map { .string($0.description) }
         object["notFiledAt"] = notFiledAt.map(StoredForm.instant)
         object["resumeStatus"] = resumeStatus.map(JSONValue.string)
+        object["penaltyDecisionNumbers"] = penaltyDecisionNumbers.map { .array($0.map(JSONValue.string)) }
         return .object(object)
     }
 
@@ -109,6 +110,11 @@ extension CaseFacts {
         notFiledAt = try object.optionalInstant("notFiledAt")
         resumeStatus = try object.optionalString("resumeStatus")
         feedbackSent = try object.optionalBool("feedbackSent") ?? false
+        if object.members["penaltyDecisionNumbers"] != nil {
+            penaltyDecisionNumbers = try object.items("penaltyDecisionNumbers").enumerated().map { (index, number) throws(StoredFormError) in
+                try StoredForm.string(number, at: "facts/penaltyDecisionNumbers/\(index)")
+            }
+        }
     }
 }
 

@@ -72,6 +72,8 @@ public struct CaseFacts: Sendable, Hashable, Codable {
     public var notFiledAt: Date?
     public var resumeStatus: String?
     public var feedbackSent: Bool = false
+    /// The administrative penalty decisions recorded on the case, by number (normalised).
+    public var penaltyDecisionNumbers: [String]?
 }
 
 /// The canonical state of one case: what the hub stores and every procedure
