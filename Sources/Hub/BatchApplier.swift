@@ -43,8 +43,9 @@ struct BatchApplier: Sendable {
         }
         let cached = committedCases.lookup(subjects)
         let ((decided, closedDeadlines), written) = try await store.withTransactionWritten { transaction in
-            var claims = try await transaction.claimInbox(inboxEntries).makeIterator()
-            var cases = CaseCache(try await transaction.lockCases(subjects, cached: cached))
+            let (claimed, locked) = try await transaction.claimInboxAndLockCases(inboxEntries, cases: subjects, cached: cached)
+            var claims = claimed.makeIterator()
+            var cases = CaseCache(locked)
             for item in screened {
                 switch item {
                 case .refused(let message, let event, let refusal):

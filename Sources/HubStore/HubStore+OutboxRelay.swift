@@ -144,40 +144,64 @@ extension HubStore {
     /// (and the key's later unpublished records behind it), and any other
     /// failure stops the shard there for the next round. The watermarks move
     /// in the same transaction. Returns nil when `holder` leases no shard.
+    ///
+    /// Two round trips besides the publishing: the leases, the parked records
+    /// and the pending ones are read in one pipeline (BEGIN included), the
+    /// bookkeeping is written in another that ends with COMMIT. The commit
+    /// does not wait for its WAL flush (`synchronous_commit` off for this
+    /// transaction only): were it lost in a crash, the records would only be
+    /// published again, and receivers drop a repeated event id.
     public func relayRound(
         holder: String, lease: Duration, limit: Int,
         publish: ([PendingOutboxRecord]) async throws -> [PublishOutcome]
     ) async throws -> RelayRoundSummary? {
         try await client.withTransaction { connection in
-            let held = try await connection.query("""
+            let reads = try await connection.pipeline([
+                "SET LOCAL synchronous_commit TO off",
+                """
                 WITH mine AS (
                     SELECT shard FROM outbox_shards WHERE holder = \(holder) AND lease_until > now() FOR UPDATE SKIP LOCKED
                 )
                 UPDATE outbox_shards SET lease_until = now() + \(Self.interval(lease))::interval
                 FROM mine WHERE outbox_shards.shard = mine.shard
                 RETURNING outbox_shards.shard, outbox_shards.sent_seq
-                """)
+                """,
+                // The statements below see the leases just renewed; a shard the
+                // update skipped (locked by a rebalance) is dropped from their rows.
+                """
+                SELECT shard, shard_seq, ordering_key, release_requested_at IS NOT NULL AS released FROM outbox_parked
+                WHERE resolved_at IS NULL AND shard IN (SELECT shard FROM outbox_shards WHERE holder = \(holder) AND lease_until > now())
+                ORDER BY shard, shard_seq
+                """,
+                // Up to `limit` records, shared among the shards held.
+                """
+                WITH budget AS (
+                    SELECT greatest(16, \(Int64(limit)) / greatest(1, count(*))) AS per_shard FROM outbox_shards WHERE holder = \(holder) AND lease_until > now()
+                )
+                SELECT o.shard, o.shard_seq, o.topic, o.key, o.headers::text AS headers, o.value, budget.per_shard
+                FROM budget, outbox_shards h CROSS JOIN LATERAL (
+                    SELECT * FROM outbox WHERE outbox.shard = h.shard AND outbox.shard_seq > h.sent_seq ORDER BY outbox.shard_seq
+                    LIMIT (SELECT per_shard FROM budget)
+                ) AS o
+                WHERE h.holder = \(holder) AND h.lease_until > now()
+                ORDER BY o.shard, o.shard_seq
+                """,
+            ])
+            let held = reads[1]
             guard !held.isEmpty else { return nil }
             var watermarks: [Int: Int64] = [:]
             for row in held { watermarks[Int(try row.decode("shard", as: Int32.self))] = try row.decode("sent_seq") }
             let shards = watermarks.keys.sorted()
             var summary = RelayRoundSummary(shards: shards.count)
 
-            let parked = try await openParked(in: shards, on: connection)
+            let parked = try reads[2].map(Self.openParked).filter { watermarks[$0.position.shard] != nil }
             let released = try await releasedGroups(parked, on: connection)
-            let perShard = max(16, limit / shards.count)
-            let rows = try await connection.query("""
-                SELECT o.shard, o.shard_seq, o.topic, o.key, o.headers::text AS headers, o.value
-                FROM unnest(\(Self.int32Array(shards))::integer[], \(PostgresArray(shards.map { Optional(watermarks[$0]!) }))::bigint[]) AS h(shard, sent)
-                CROSS JOIN LATERAL (
-                    SELECT * FROM outbox WHERE outbox.shard = h.shard AND outbox.shard_seq > h.sent ORDER BY outbox.shard_seq LIMIT \(perShard)
-                ) AS o
-                ORDER BY o.shard, o.shard_seq
-                """)
-            let pending = try rows.map(Self.pendingRecord)
+            let rows = reads[3]
+            let perShard = try rows.first?.decode("per_shard", as: Int64.self) ?? Int64(max(16, limit / shards.count))
+            let pending = try rows.map(Self.pendingRecord).filter { watermarks[$0.position.shard] != nil }
             var countPerShard: [Int: Int] = [:]
             for item in pending { countPerShard[item.position.shard, default: 0] += 1 }
-            summary.more = countPerShard.values.contains { $0 >= perShard }
+            summary.more = countPerShard.values.contains { Int64($0) >= perShard }
 
             let parkedKeys = Set(parked.map { ParkedKey(shard: $0.position.shard, key: $0.orderingKey) })
             let toSend = pending.filter { !parkedKeys.contains(ParkedKey(shard: $0.position.shard, key: $0.record.orderingKey)) }
@@ -223,12 +247,14 @@ extension HubStore {
                 watermarks[shard] = watermark
             }
             summary.parked = changes.parkedCount
-            try await changes.write(on: connection)
-            try await connection.execute("""
+            try await connection.pipeline(changes.statements + [
+                """
                 UPDATE outbox_shards SET sent_seq = moved.sent
                 FROM unnest(\(Self.int32Array(shards))::integer[], \(PostgresArray(shards.map { Optional(watermarks[$0]!) }))::bigint[]) AS moved(shard, sent)
                 WHERE outbox_shards.shard = moved.shard AND outbox_shards.sent_seq < moved.sent
-                """)
+                """,
+                .commit,
+            ])
             return summary
         }
     }
@@ -253,15 +279,9 @@ extension HubStore {
         var key: String
     }
 
-    private func openParked(in shards: [Int], on connection: PostgresConnection) async throws -> [OpenParked] {
-        try await connection.query("""
-            SELECT shard, shard_seq, ordering_key, release_requested_at IS NOT NULL AS released FROM outbox_parked
-            WHERE resolved_at IS NULL AND shard = ANY(\(Self.int32Array(shards))::integer[])
-            ORDER BY shard, shard_seq
-            """).map { row in
-            OpenParked(position: OutboxPosition(shard: Int(try row.decode("shard", as: Int32.self)), seq: try row.decode("shard_seq")),
-                       orderingKey: try row.decode("ordering_key"), released: try row.decode("released"))
-        }
+    private static func openParked(_ row: PostgresRow) throws -> OpenParked {
+        OpenParked(position: OutboxPosition(shard: Int(try row.decode("shard", as: Int32.self)), seq: try row.decode("shard_seq")),
+                   orderingKey: try row.decode("ordering_key"), released: try row.decode("released"))
     }
 
     /// The parked keys whose first record an administrator released: all
@@ -379,9 +399,11 @@ private struct ParkingChanges {
         return published
     }
 
-    func write(on connection: PostgresConnection) async throws {
+    /// The statements that record these changes (pipelined with the watermarks).
+    var statements: [PostgresQuery] {
+        var statements: [PostgresQuery] = []
         if !inserts.isEmpty {
-            try await connection.execute("""
+            statements.append("""
                 INSERT INTO outbox_parked (shard, shard_seq, ordering_key, reason, attempts, release_requested_at)
                 SELECT shard, seq, key, reason, attempts, CASE WHEN released THEN now() END
                 FROM unnest(\(HubStore.int32Array(inserts.map(\.0.position.shard)))::integer[], \(PostgresArray(inserts.map { Optional($0.0.position.seq) }))::bigint[],
@@ -391,24 +413,25 @@ private struct ParkingChanges {
                 """)
         }
         if !resolved.isEmpty {
-            try await connection.execute("""
+            statements.append("""
                 UPDATE outbox_parked SET resolved_at = now(), resolution = 'published'
                 FROM unnest(\(HubStore.int32Array(resolved.map(\.shard)))::integer[], \(PostgresArray(resolved.map { Optional($0.seq) }))::bigint[]) AS p(shard, seq)
                 WHERE outbox_parked.shard = p.shard AND outbox_parked.shard_seq = p.seq
                 """)
         }
         if !withdrawn.isEmpty {
-            try await connection.execute("""
+            statements.append("""
                 UPDATE outbox_parked SET release_requested_at = NULL
                 FROM unnest(\(HubStore.int32Array(withdrawn.map(\.shard)))::integer[], \(PostgresArray(withdrawn.map { Optional($0.seq) }))::bigint[]) AS p(shard, seq)
                 WHERE outbox_parked.shard = p.shard AND outbox_parked.shard_seq = p.seq
                 """)
         }
         for (position, reason, attempts) in failedAgain {
-            try await connection.execute("""
+            statements.append("""
                 UPDATE outbox_parked SET reason = \(reason), attempts = attempts + \(attempts), parked_at = now()
                 WHERE shard = \(Int32(position.shard)) AND shard_seq = \(position.seq)
                 """)
         }
+        return statements
     }
 }

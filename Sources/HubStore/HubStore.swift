@@ -29,7 +29,7 @@ public struct HubStore: Sendable {
         return try await client.withTransaction { connection in
             var transaction = HubTransaction(connection: connection, auditShardCount: shards)
             let result = try await body(&transaction)
-            try await transaction.flush()
+            try await transaction.flush(committing: true)
             return (result, transaction.written)
         }
     }

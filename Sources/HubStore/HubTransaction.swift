@@ -68,17 +68,46 @@ public struct HubTransaction: Sendable {
     /// per entry, in order. A repeated id within `entries` is judged against
     /// its first occurrence.
     public func claimInbox(_ entries: [InboxEntry]) async throws -> [InboxClaim] {
+        let claim = InboxClaimStatement(entries)
+        guard let query = claim.query else { return claim.claims(from: nil) }
+        return try await claim.resolve(try await connection.query(query), on: connection)
+    }
+
+    /// ``claimInbox(_:)`` and ``lockCases(_:cached:)`` in one round trip (the
+    /// transaction's BEGIN goes with them): the first reads of every batch.
+    public mutating func claimInboxAndLockCases(
+        _ entries: [InboxEntry], cases ids: Set<String>, cached: [String: CachedCase] = [:]
+    ) async throws -> (claims: [InboxClaim], cases: [String: CaseState]) {
+        let claim = InboxClaimStatement(entries)
+        let sorted = ids.sorted()
+        var pipeline = PostgresPipeline()
+        let claimIndex = claim.query.map { pipeline.append($0) }
+        let lockIndex = sorted.isEmpty ? nil : pipeline.append(Self.lockQuery(sorted, cached: cached))
+        let results = pipeline.isEmpty ? [] : try await connection.pipeline(pipeline.queries)
+        let claims = if let claimIndex { try await claim.resolve(results[claimIndex], on: connection) } else { claim.claims(from: nil) }
+        let cases = try lockIndex.map { try readLocked(results[$0], ids: ids, cached: cached) } ?? [:]
+        return (claims, cases)
+    }
+
+    /// The inbox claim of a batch: one statement for all its distinct ids.
+    private struct InboxClaimStatement {
+        let entries: [InboxEntry]
         var firstIndex: [UUID: Int] = [:]
         var unique: [InboxEntry] = []
-        for entry in entries where firstIndex[entry.eventID] == nil {
-            firstIndex[entry.eventID] = unique.count
-            unique.append(entry)
+
+        init(_ entries: [InboxEntry]) {
+            self.entries = entries
+            for entry in entries where firstIndex[entry.eventID] == nil {
+                firstIndex[entry.eventID] = unique.count
+                unique.append(entry)
+            }
         }
-        var claims = [InboxClaim?](repeating: nil, count: unique.count)
-        if !unique.isEmpty {
+
+        var query: PostgresQuery? {
+            guard !unique.isEmpty else { return nil }
             // Rows inserted by this statement are invisible to its own join:
             // `existing` shows only what was there before.
-            let rows = try await connection.query("""
+            return """
                 WITH input AS (
                     SELECT * FROM unnest(\(PostgresArray(unique.map(\.eventID)))::uuid[], \(PostgresArray(unique.map { Optional($0.source) }))::text[],
                                          \(PostgresArray(elements: unique.map(\.contentHash)))::bytea[]) WITH ORDINALITY AS t(event_id, source, content_hash, n)
@@ -90,7 +119,13 @@ public struct HubTransaction: Sendable {
                 )
                 SELECT input.n, inserted.event_id IS NOT NULL AS inserted, existing.content_hash = input.content_hash AS same
                 FROM input LEFT JOIN inserted USING (event_id) LEFT JOIN inbox existing ON existing.event_id = input.event_id
-                """)
+                """
+        }
+
+        /// The claims from the statement's rows (a second read for ids
+        /// another transaction inserted while this one waited).
+        func resolve(_ rows: PostgresRows, on connection: PostgresConnection) async throws -> [InboxClaim] {
+            var claims = [InboxClaim?](repeating: nil, count: unique.count)
             var unresolved: [Int] = []
             for row in rows {
                 let index = try row.decode("n", as: Int.self) - 1
@@ -114,12 +149,17 @@ public struct HubTransaction: Sendable {
                     claims[index] = stored[unique[index].eventID] == unique[index].contentHash ? .duplicate : .conflicting
                 }
             }
+            return self.claims(from: claims)
         }
-        var seen = Set<UUID>()
-        return entries.map { entry in
-            let first = firstIndex[entry.eventID]!
-            if seen.insert(entry.eventID).inserted { return claims[first]! }
-            return unique[first].contentHash == entry.contentHash ? .duplicate : .conflicting
+
+        /// One claim per entry; repeats judged against their first occurrence.
+        func claims(from distinct: [InboxClaim?]?) -> [InboxClaim] {
+            var seen = Set<UUID>()
+            return entries.map { entry in
+                let first = firstIndex[entry.eventID]!
+                if seen.insert(entry.eventID).inserted { return distinct![first]! }
+                return unique[first].contentHash == entry.contentHash ? .duplicate : .conflicting
+            }
         }
     }
 
@@ -144,13 +184,19 @@ public struct HubTransaction: Sendable {
     /// from there, without reading and decoding its stored JSON.
     public mutating func lockCases(_ ids: Set<String>, cached: [String: CachedCase] = [:]) async throws -> [String: CaseState] {
         guard !ids.isEmpty else { return [:] }
-        let sorted = ids.sorted()
-        let rows = try await connection.query("""
-            SELECT c.id, c.xmin::text AS row_version, CASE WHEN c.xmin::text = k.row_version THEN NULL ELSE c.state::text END AS state
-            FROM cases c JOIN unnest(\(PostgresArray(sorted.map(Optional.some)))::text[], \(PostgresArray(sorted.map { cached[$0]?.rowVersion }))::text[])
-                 AS k(id, row_version) ON k.id = c.id
-            ORDER BY c.id FOR UPDATE OF c
-            """)
+        return try readLocked(try await connection.query(Self.lockQuery(ids.sorted(), cached: cached)), ids: ids, cached: cached)
+    }
+
+    private static func lockQuery(_ sorted: [String], cached: [String: CachedCase]) -> PostgresQuery {
+        """
+        SELECT c.id, c.xmin::text AS row_version, CASE WHEN c.xmin::text = k.row_version THEN NULL ELSE c.state::text END AS state
+        FROM cases c JOIN unnest(\(PostgresArray(sorted.map(Optional.some)))::text[], \(PostgresArray(sorted.map { cached[$0]?.rowVersion }))::text[])
+             AS k(id, row_version) ON k.id = c.id
+        ORDER BY c.id FOR UPDATE OF c
+        """
+    }
+
+    private mutating func readLocked(_ rows: PostgresRows, ids: Set<String>, cached: [String: CachedCase]) throws -> [String: CaseState] {
         var cases: [String: CaseState] = [:]
         for row in rows {
             let id: String = try row.decode("id")
@@ -229,7 +275,9 @@ public struct HubTransaction: Sendable {
     /// transaction writes: transactions on other shards go on at the same
     /// time. Outbox positions are assigned under the lock, so a shard's
     /// records commit in position order and relays can keep a watermark.
-    mutating func flush() async throws {
+    ///
+    /// `committing`: the last pipeline ends with COMMIT (no round trip of its own).
+    mutating func flush(committing: Bool = false) async throws {
         let outboxShards = pendingOutbox.map { $0.shard(count: auditShardCount) }
         let touched = Set(pendingAudit.compactMap(\.shard) + outboxShards).sorted()
         var first = PostgresPipeline()
@@ -240,6 +288,7 @@ public struct HubTransaction: Sendable {
             SELECT shard, seq, hash, outbox_seq FROM audit_shards WHERE shard = ANY(\(PostgresArray(touched.map { Optional(Int64($0)) }))::bigint[])
             ORDER BY shard FOR UPDATE
             """)
+        if committing && headsIndex == nil && !first.isEmpty { first.append(.commit) }
         let results = first.isEmpty ? [] : try await connection.pipeline(first.queries)
         if let casesIndex {
             for row in results[casesIndex] {
@@ -315,6 +364,7 @@ public struct HubTransaction: Sendable {
                         \(PostgresArray(moved.map { Optional($0.value.outboxSeq) }))::bigint[]) AS moved(shard, seq, hash, outbox_seq)
             WHERE audit_shards.shard = moved.shard
             """)
+        if committing { second.append(.commit) }
         try await connection.pipeline(second.queries)
     }
 

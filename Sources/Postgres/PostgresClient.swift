@@ -78,6 +78,11 @@ public final class PostgresClient: Service, Sendable {
     /// Runs `body` in a transaction: committed when it returns, rolled back
     /// when it throws. A serialization failure or deadlock retries the whole
     /// transaction (so `body` must not have effects outside the database).
+    ///
+    /// BEGIN is not a round trip of its own: it goes out with the body's
+    /// first statement or pipeline. The body may end its last pipeline with
+    /// ``PostgresQuery/commit`` to save the COMMIT's round trip too; a
+    /// transaction still open when the body returns is committed here.
     public func withTransaction<T: Sendable>(
         isolation: IsolationLevel = .readCommitted,
         _ body: (PostgresConnection) async throws -> T
@@ -86,13 +91,16 @@ public final class PostgresClient: Service, Sendable {
         while true {
             do {
                 return try await withConnection { connection in
-                    try await connection.executeScript(unsafeSQL: "BEGIN ISOLATION LEVEL \(isolation.rawValue)")
+                    try await connection.sendWithNext(PostgresQuery(unsafeSQL: "BEGIN ISOLATION LEVEL \(isolation.rawValue)"))
                     do {
                         let result = try await body(connection)
-                        try await connection.executeScript(unsafeSQL: "COMMIT")
+                        // Nothing sent, or committed by the body's last pipeline: nothing to commit.
+                        if try await connection.dropUnsentAndCheckTransaction() {
+                            try await connection.executeScript(unsafeSQL: "COMMIT")
+                        }
                         return result
                     } catch {
-                        if connection.pq.isHealthy {
+                        if connection.pq.isHealthy, (try? await connection.dropUnsentAndCheckTransaction()) == true {
                             try? await connection.executeScript(unsafeSQL: "ROLLBACK")
                         }
                         throw error

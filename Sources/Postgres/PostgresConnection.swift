@@ -83,6 +83,21 @@ public final class PostgresConnection: @unchecked Sendable {
         return try await self.pipeline(pipeline.queries)
     }
 
+    /// Sends `query` with this session's next statement(s), in the same
+    /// round trip, instead of on its own.
+    func sendWithNext(_ query: PostgresQuery) async throws {
+        try await onThread { pq in pq.deferred.append(query) }
+    }
+
+    /// Forgets statements not sent yet (``sendWithNext(_:)``) and says
+    /// whether the session is inside a transaction block (a failed one too).
+    func dropUnsentAndCheckTransaction() async throws -> Bool {
+        try await onThread { pq in
+            pq.deferred.removeAll()
+            return pq.isInTransactionBlock
+        }
+    }
+
     /// The server process serving this session (for `pg_terminate_backend`, logs).
     public var backendPID: Int32 { pq.backendPID }
 

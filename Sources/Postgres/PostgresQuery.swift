@@ -23,6 +23,10 @@ public struct PostgresQuery: Sendable, Hashable, ExpressibleByStringInterpolatio
         self.init(unsafeSQL: value)
     }
 
+    /// Ends a transaction as the last statement of its last pipeline (see
+    /// ``PostgresClient/withTransaction(isolation:_:)``).
+    public static let commit: PostgresQuery = "COMMIT"
+
     public init(stringInterpolation: StringInterpolation) {
         self.init(unsafeSQL: stringInterpolation.sql, binds: stringInterpolation.binds)
     }

@@ -20,6 +20,9 @@ final class PQConnection {
     /// Set when a pipeline left the protocol in a state this class cannot
     /// resume from: the pool then drops the session instead of reusing it.
     private var isBroken = false
+    /// Statements that go out ahead of this session's next ones, in the same
+    /// round trip: a transaction's BEGIN (``PostgresClient/withTransaction(isolation:_:)``).
+    var deferred: [PostgresQuery] = []
 
     /// Connects with a libpq connection string; `PG*` environment variables,
     /// `.pgpass` and service files apply as libpq defines.
@@ -71,6 +74,7 @@ final class PQConnection {
     /// Runs one parameterised statement (extended protocol). Statements are
     /// prepared once per connection and reused.
     func execute(_ query: PostgresQuery, prepare: Bool = true) throws(PostgresError) -> PostgresRows {
+        if !deferred.isEmpty { return try executePipeline([query])[0].get() }
         let result: OpaquePointer?
         if prepare {
             let name = try preparedName(for: query)
@@ -88,7 +92,23 @@ final class PQConnection {
     /// Runs SQL text with no parameters through the simple protocol, which
     /// allows several statements (migrations). The text must be the code's own.
     func executeScript(unsafeSQL sql: String) throws(PostgresError) {
+        try sendDeferred()
         _ = try consume(PQexec(conn, sql))
+    }
+
+    /// Whether the session is inside a transaction block (a failed one included).
+    var isInTransactionBlock: Bool {
+        let status = PQtransactionStatus(conn)
+        return status == PQTRANS_INTRANS || status == PQTRANS_INERROR
+    }
+
+    /// Sends the deferred statements on their own, before something that
+    /// cannot carry them (a script, a COPY).
+    private func sendDeferred() throws(PostgresError) {
+        guard !deferred.isEmpty else { return }
+        let ahead = deferred
+        deferred = []
+        for outcome in try runPipeline(ahead) { _ = try outcome.get() }
     }
 
     private func preparedName(for query: PostgresQuery) throws(PostgresError) -> String {
@@ -188,7 +208,28 @@ final class PQConnection {
     /// Blocking mode is enough: while libpq waits to write, it also reads
     /// what the server sends, so a long pipeline cannot deadlock on full
     /// socket buffers (the replies wait in libpq's input buffer).
+    /// Runs the statements in one round trip, the deferred ones first; the
+    /// outcomes are the given statements' (a deferred statement that fails
+    /// is thrown).
     func executePipeline(_ queries: [PostgresQuery]) throws(PostgresError) -> [Result<PostgresRows, PostgresError>] {
+        guard !deferred.isEmpty else { return try runPipeline(queries) }
+        let ahead = deferred
+        deferred = []
+        let outcomes = try runPipeline(ahead + queries)
+        for case .failure(var error) in outcomes.prefix(ahead.count) {
+            error.statementIndex = nil
+            throw error
+        }
+        return outcomes.dropFirst(ahead.count).enumerated().map { index, outcome in
+            outcome.mapError { error in
+                var error = error
+                error.statementIndex = index
+                return error
+            }
+        }
+    }
+
+    private func runPipeline(_ queries: [PostgresQuery]) throws(PostgresError) -> [Result<PostgresRows, PostgresError>] {
         if queries.isEmpty { return [] }
         // COPY is not allowed in pipeline mode; say so before sending anything.
         if let index = queries.firstIndex(where: { Self.isCopy($0.sql) }) {
@@ -290,6 +331,7 @@ final class PQConnection {
 
     /// Streams rows in COPY text format. `copyStatement` is `COPY … FROM STDIN`.
     func copyIn(copyStatement: String, data: [UInt8]) throws(PostgresError) -> Int {
+        try sendDeferred()
         let start = PQexec(conn, copyStatement)
         guard let start else { throw PostgresError(.connection, Self.trimmed(PQerrorMessage(conn))) }
         guard PQresultStatus(start) == PGRES_COPY_IN else {
@@ -325,6 +367,7 @@ final class PQConnection {
     /// early: the rest of the COPY is then not read, so the session is not
     /// reused. Returns the number of messages read.
     func copyOut(copyStatement: String, chunkBytes: Int, deliver: ([UInt8]) -> Bool) throws(PostgresError) -> Int {
+        try sendDeferred()
         let start = PQexec(conn, copyStatement)
         guard let start else { throw PostgresError(.connection, Self.trimmed(PQerrorMessage(conn))) }
         guard PQresultStatus(start) == PGRES_COPY_OUT else {
