@@ -224,11 +224,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // The agencies' HTTP layer in-process (HummingbirdTesting's router mode):
-        // authentication, limits, problem documents. No broker, no database.
+        // authentication, limits, problem documents, refusals reported. No broker, no database.
         .testTarget(
             name: "AdaptersTests",
             dependencies: [
-                "Adapters", "CaseModel", "HTTPCommon",
+                "Adapters", "CaseHubMetrics", "CaseModel", "HTTPCommon", "HubStore",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

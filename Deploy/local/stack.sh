@@ -101,7 +101,7 @@ make_tls() {
     say "made a local CA and a server certificate in $tls"
 }
 pg_options() {
-    echo "-p $pg_port -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200 -c fsync=on" \
+    echo "-p $pg_port -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=400 -c fsync=on" \
         "-c ssl=on -c ssl_cert_file=$tls/server.crt -c ssl_key_file=$tls/server.key"
 }
 

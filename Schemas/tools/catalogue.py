@@ -77,7 +77,20 @@ def event(procedure, name, zh, en, sender, required, optional=None, valid=None, 
 # Every code the hub refuses an event with: code -> (Chinese, English). The
 # receipt carries the code with a reason written for the case at hand; this
 # table says what each code means, and generates the Swift `RefusalCode`s.
+# The `adapter.*` codes are the adapters' own: requests refused before they
+# reach the hub, recorded for administrators with stage `adapter` (the
+# adapters also use envelope.invalid, schema.invalid, sender.unknown and
+# event.id-reused where they mean the same).
 REFUSALS = {
+    # the agencies' adapters
+    "adapter.impersonation": ("以其他机关的身份提交或访问", "A credential of one agency was used to act as another"),
+    "adapter.malformed": ("提交内容不是格式正确的 JSON 或 XML", "The body is not well-formed JSON or XML"),
+    "adapter.too-large": ("提交内容超过大小限制", "The body, the batch or a string in it exceeds the adapter's limit"),
+    "adapter.batch-empty": ("提交的事件批次为空", "The batch holds no events"),
+    "adapter.unstorable-text": ("文本含有无法存储的字符 U+0000", "Text holds U+0000, which cannot be stored"),
+    "adapter.record-invalid": ("原生记录无法映射为合规的事件", "A native record cannot be mapped to a valid canonical event"),
+    "adapter.no-native-mapping": ("该类机关没有原生记录映射", "Agencies of this kind have no native record mapping"),
+    "adapter.unsupported-file": ("文件类型不受支持", "A dropped file is neither .json nor .xml"),
     # the envelope and the sender
     "envelope.invalid": ("事件信封格式不正确", "The CloudEvents envelope is malformed"),
     "topic.unknown": ("未知的主题", "The record came on a topic that is not an agency's"),

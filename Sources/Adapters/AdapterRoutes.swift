@@ -18,7 +18,8 @@ import Logging
 /// that agency (`casehub agencies token ID`); another agency's token is
 /// refused. ``AgencyAccess`` checks that before any handler runs; handlers
 /// read the agency from the context. The two submission routes are
-/// ``SubmissionRoutes``.
+/// ``SubmissionRoutes``. Refused submissions and tokens used on another
+/// agency's paths are reported to `refusals` (``AdapterRefusalLog``).
 public struct AdapterRoutes: Sendable {
     let access: AgencyAccess
     let submission: SubmissionRoutes
@@ -29,9 +30,10 @@ public struct AdapterRoutes: Sendable {
     let limits: AdapterLimits
 
     public init(agencies: Set<AgencyID>, submitter: AgencySubmitter, deliveries: DeliveryStore, delivered: Wakeup,
-                tokens: AgencyTokenStore, cases: CaseViews, webhooks: WebhookStore, limits: AdapterLimits = AdapterLimits()) {
-        access = AgencyAccess(agencies: agencies, tokens: tokens, limits: limits)
-        submission = SubmissionRoutes(submitter: submitter, limits: limits)
+                tokens: AgencyTokenStore, cases: CaseViews, webhooks: WebhookStore, refusals: any AdapterRefusalRecording,
+                limits: AdapterLimits = AdapterLimits()) {
+        access = AgencyAccess(agencies: agencies, tokens: tokens, limits: limits, refusals: refusals)
+        submission = SubmissionRoutes(submitter: submitter, limits: limits, refusals: refusals)
         self.deliveries = deliveries
         self.delivered = delivered
         self.cases = cases

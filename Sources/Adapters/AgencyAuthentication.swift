@@ -26,11 +26,14 @@ public struct AgencyAccess: Sendable {
     let tokens: any AgencyTokenLookup
     let limits: AdapterLimits
     let rateLimiter: AgencyRateLimiter
+    let refusals: any AdapterRefusalRecording
 
-    public init(agencies: Set<AgencyID>, tokens: any AgencyTokenLookup, limits: AdapterLimits) {
+    /// `refusals` hears of every token used on another agency's paths.
+    public init(agencies: Set<AgencyID>, tokens: any AgencyTokenLookup, limits: AdapterLimits, refusals: any AdapterRefusalRecording) {
         self.agencies = agencies
         self.tokens = tokens
         self.limits = limits
+        self.refusals = refusals
         rateLimiter = AgencyRateLimiter(requestsPerSecond: limits.requestsPerSecond, burst: limits.burst)
     }
 
@@ -39,7 +42,7 @@ public struct AgencyAccess: Sendable {
     /// server's own middleware (it runs first, in the server's context).
     public func group<Parent: RequestContext>(under parent: RouterGroup<Parent>) -> RouterGroup<AgencyRequestContext<Parent>> {
         parent.group(context: AgencyRequestContext<Parent>.self)
-            .add(middleware: AgencyAuthenticationMiddleware<AgencyRequestContext<Parent>>(agencies: agencies, tokens: tokens))
+            .add(middleware: AgencyAuthenticationMiddleware<AgencyRequestContext<Parent>>(agencies: agencies, tokens: tokens, refusals: refusals))
             .add(middleware: AgencyRateLimitMiddleware<AgencyRequestContext<Parent>>(limiter: rateLimiter, limits: limits))
             .add(middleware: SubmissionProblemMiddleware<AgencyRequestContext<Parent>>())
     }
@@ -48,15 +51,19 @@ public struct AgencyAccess: Sendable {
 /// Authenticates agency paths (`/v1/agencies/{agency}/…`): the path must name
 /// an agency this process serves (`404`), the request must carry a bearer
 /// token (`401` with `WWW-Authenticate: Bearer`) issued to that very agency
-/// (another principal's: `403`). Then the context carries the agency and
-/// handlers act for it alone.
+/// (another principal's: `403`, recorded for administrators as an
+/// impersonation). Then the context carries the agency and handlers act for
+/// it alone. Requests without a valid token are not recorded: anyone could
+/// send them (the HTTP metrics count them by route and status).
 public struct AgencyAuthenticationMiddleware<Context: IdentifiedRequestContext<AgencyID>>: RouterMiddleware {
     let agencies: Set<AgencyID>
     let tokens: any AgencyTokenLookup
+    let refusals: any AdapterRefusalRecording
 
-    public init(agencies: Set<AgencyID>, tokens: any AgencyTokenLookup) {
+    public init(agencies: Set<AgencyID>, tokens: any AgencyTokenLookup, refusals: any AdapterRefusalRecording) {
         self.agencies = agencies
         self.tokens = tokens
+        self.refusals = refusals
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -67,6 +74,7 @@ public struct AgencyAuthenticationMiddleware<Context: IdentifiedRequestContext<A
         let token = try BearerToken.require(request, realm: "casehub", howToGet: "a token issued to \(id) (casehub agencies token \(id))")
         guard let owner = try await tokens.agency(forToken: token) else { throw BearerToken.unknown(realm: "casehub") }
         guard owner == id else {
+            refusals.record(.impersonation(token: token, of: owner, on: id, request: request))
             throw ProblemDetails(.forbidden, title: "Forbidden", detail: "this token belongs to another agency; it works only on that agency's paths")
         }
         var context = context

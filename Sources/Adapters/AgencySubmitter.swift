@@ -61,6 +61,8 @@ public struct AgencySubmitter: AgencySubmitting {
         try AdapterLimits.checkStorable(json)
         var events: [CloudEvent] = []
         var violations: [Violation] = []
+        // Another registered agency named as the source: an attempt to act as it.
+        var impersonated: AgencyID?
         for (index, document) in documents.enumerated() {
             let prefix = isBatch ? "/\(index)" : ""
             do {
@@ -68,6 +70,7 @@ public struct AgencySubmitter: AgencySubmitting {
                 if event.source != agency {
                     violations.append(Violation(path: prefix + "/source", rule: "sender",
                                                 message: "source must be '\(agency)', the agency of this path"))
+                    if impersonated == nil && registry[event.source] != nil { impersonated = event.source }
                 }
                 violations += EventCatalogue.standard.validate(data: event.data, of: event.type).map {
                     Violation(path: prefix + $0.path, rule: $0.rule, message: $0.message)
@@ -77,7 +80,9 @@ public struct AgencySubmitter: AgencySubmitting {
                 violations += error.violations.map { Violation(path: prefix + $0.path, rule: $0.rule, message: $0.message) }
             }
         }
-        guard violations.isEmpty else { throw SubmissionError.invalidEvents(violations) }
+        guard violations.isEmpty else {
+            throw impersonated.map { SubmissionError.impersonation(of: $0, violations: violations) } ?? .invalidEvents(violations)
+        }
         try await publish(events, from: agency, pathPrefix: { isBatch ? "/\($0)" : "" }, logger: logger)
         return events.map(\.id)
     }

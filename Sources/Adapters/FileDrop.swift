@@ -12,7 +12,8 @@ public import ServiceLifecycle
 ///   or an array of them). Each is submitted like an HTTP request and moved
 ///   to `done/` (beside `<name>.receipt.json`) or to `failed/` (beside
 ///   `<name>.problem.json` saying why: the problem document the HTTP API
-///   would answer). When the hub is unreachable (a retriable
+///   would answer; the refusal is also reported to `refusals`, for
+///   administrators). When the hub is unreachable (a retriable
 ///   ``SubmissionError``, or any failure of the database or the broker) the
 ///   file stays and is tried again. Write files under a name starting with `.`
 ///   and rename them when complete: hidden files are never picked up.
@@ -26,17 +27,19 @@ public final class FileDrop: Service, Sendable {
     private let submitter: AgencySubmitter
     private let deliveries: DeliveryStore
     private let delivered: Wakeup
+    private let refusals: any AdapterRefusalRecording
     private let poll: Duration
     private let logger: Logger
     private let maxFileBytes = 4 << 20
 
     public init(agencies: [AgencyID], root: URL, submitter: AgencySubmitter, deliveries: DeliveryStore, delivered: Wakeup,
-                poll: Duration = .seconds(1), logger: Logger) {
+                refusals: any AdapterRefusalRecording, poll: Duration = .seconds(1), logger: Logger) {
         self.agencies = agencies
         self.root = root
         self.submitter = submitter
         self.deliveries = deliveries
         self.delivered = delivered
+        self.refusals = refusals
         self.poll = poll
         self.logger = logger
     }
@@ -80,22 +83,37 @@ public final class FileDrop: Service, Sendable {
             let file = outgoing.appendingPathComponent(name)
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: file.path, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
+            var bytes: [UInt8]?
             do {
-                let receipt = try await submit(file, name: name, from: agency)
+                let read = try self.read(file, name: name)
+                bytes = read
+                let receipt = try await submit(read, name: name, from: agency)
                 try settle(file, name: name, into: folder(agency, "done"), note: receipt, suffix: "receipt")
                 logger.info("file submitted", metadata: ["casehub.agency": "\(agency)", "file": "\(name)"])
             } catch let error as SubmissionError where !error.isRetriable {
+                let body = bytes.map(RefusedBody.init(read:)) ?? RefusedBody(unreadDeclaring: Self.size(of: file))
                 try settle(file, name: name, into: folder(agency, "failed"), note: ProblemDetails(error).json, suffix: "problem")
                 logger.warning("file refused", metadata: ["casehub.agency": "\(agency)", "file": "\(name)", "problem": "\(error)"])
+                if let rejection = AdapterRejection(error, by: agency, request: "file drop \(agency)/outgoing/\(name)", tokenHash: nil, body: body) {
+                    refusals.record(rejection)
+                }
             }
             // Anything else (hub or database unreachable): the file stays for the next round.
         }
     }
 
-    private func submit(_ file: URL, name: String, from agency: AgencyID) async throws -> JSONValue {
-        let size = (try FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? 0
+    /// The file's bytes, unless it is larger than the file drop reads.
+    private func read(_ file: URL, name: String) throws -> [UInt8] {
+        let size = Self.size(of: file) ?? 0
         guard size <= maxFileBytes else { throw SubmissionError.fileTooLarge(name: name, size: size, limit: maxFileBytes) }
-        let bytes = Array(try Data(contentsOf: file))
+        return Array(try Data(contentsOf: file))
+    }
+
+    private static func size(of file: URL) -> Int? {
+        (try? FileManager.default.attributesOfItem(atPath: file.path)[.size]) as? Int
+    }
+
+    private func submit(_ bytes: [UInt8], name: String, from agency: AgencyID) async throws -> JSONValue {
         let lowered = name.lowercased()
         if lowered.hasSuffix(".xml") {
             return try await submitter.submitRecord(bytes, isXML: true, from: agency, logger: logger).json

@@ -22,8 +22,15 @@ public enum SubmissionError: Error, Sendable, Hashable, CustomStringConvertible 
     case stringTooLong(path: String, limit: Int)
     /// Text PostgreSQL cannot store (U+0000), at `path`.
     case unstorableText(path: String)
+    /// A request body larger than the adapters read.
+    case bodyTooLarge(limit: Int)
     /// Canonical events that break the envelope, the schema or the sender rule.
     case invalidEvents([Violation])
+    /// Canonical events of which one claims to come from `agency`, another
+    /// registered agency than the sender's: refused as ``invalidEvents(_:)``
+    /// (the violations include the sender rule's), and told apart so that
+    /// administrators see an attempt to act as another agency.
+    case impersonation(of: AgencyID, violations: [Violation])
     /// Event ids already submitted with other content.
     case idReused([Violation])
     /// The sender's kind (nil: not a registered agency) has no native record table.
@@ -65,11 +72,11 @@ public enum SubmissionError: Error, Sendable, Hashable, CustomStringConvertible 
             [Violation(path: path, rule: "maxLength", message: "at most \(limit) UTF-8 bytes")]
         case .unstorableText(let path):
             [Violation(path: path, rule: "text", message: "no U+0000 (NUL) characters")]
-        case .invalidEvents(let violations), .idReused(let violations), .invalidRecord(let violations):
+        case .invalidEvents(let violations), .idReused(let violations), .invalidRecord(let violations), .impersonation(_, let violations):
             violations
         case .malformedRecord(_, let violations), .invalidMappedEvent(_, let violations):
             violations
-        case .emptyBatch, .batchTooLarge, .noNativeMapping, .malformedJSON, .hubUnavailable, .fileTooLarge, .unsupportedFile:
+        case .emptyBatch, .batchTooLarge, .bodyTooLarge, .noNativeMapping, .malformedJSON, .hubUnavailable, .fileTooLarge, .unsupportedFile:
             []
         }
     }
@@ -85,7 +92,9 @@ public enum SubmissionError: Error, Sendable, Hashable, CustomStringConvertible 
             "a string exceeds \(limit) bytes; nothing was submitted"
         case .unstorableText:
             "text may not contain U+0000 (NUL); nothing was submitted"
-        case .invalidEvents(let violations):
+        case .bodyTooLarge(let limit):
+            "the body exceeds \(limit) bytes"
+        case .invalidEvents(let violations), .impersonation(_, let violations):
             "\(violations.count) rule(s) broken; nothing was submitted"
         case .idReused(let violations):
             "\(violations.count) event id(s) were already submitted with different content; nothing was submitted"

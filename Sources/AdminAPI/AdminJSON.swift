@@ -128,12 +128,23 @@ public enum AdminJSON {
     public static func rejections(_ page: [AdminQueries.Rejection]) -> JSONValue {
         .array(page.map { item in
             .object([
-                "id": .integer(item.id), "eventId": text(item.eventID), "source": text(item.source), "topic": .string(item.topic),
-                "caseId": text(item.caseID), "type": text(item.type), "code": .string(item.code), "reason": .string(item.reason),
-                "violations": item.violations, "receivedAt": timestamp(item.receivedAt), "replayedAt": timestamp(item.replayedAt),
+                "id": .integer(item.id), "stage": .string(item.stage.rawValue), "eventId": text(item.eventID), "source": text(item.source),
+                "claimedAgency": text(item.claimedAgency), "tokenId": text(item.tokenID), "tokenLabel": text(item.tokenLabel),
+                "request": text(item.request), "httpStatus": item.httpStatus.map { .integer(Int64($0)) } ?? .null,
+                "topic": text(item.topic), "caseId": text(item.caseID), "type": text(item.type),
+                "code": .string(item.code), "meaning": meaning(of: item.code), "reason": .string(item.reason),
+                "violations": item.violations, "bodySize": item.bodySize.map(JSONValue.integer) ?? .null,
+                "bodySha256": text(item.bodySHA256.map { $0.map { String(format: "%02x", $0) }.joined() }), "bodyStored": .bool(item.bodyStored),
+                "receivedAt": timestamp(item.receivedAt), "replayedAt": timestamp(item.replayedAt),
                 "replayReason": text(item.replayReason), "replayedBy": text(item.replayedBy),
             ])
         })
+    }
+
+    /// What a catalogued refusal code means, in Chinese and English; null for one the catalogue does not know.
+    static func meaning(of code: String) -> JSONValue {
+        guard let meaning = RefusalCode.catalogued[RefusalCode(rawValue: code)] else { return .null }
+        return .object(["zh": .string(meaning.zh), "en": .string(meaning.en)])
     }
 }
 
@@ -170,7 +181,7 @@ extension AdminQueries {
         try await activityByAgency().mapValues(AdminJSON.activity)
     }
 
-    public func rejections(agency: String?, code: String?, limit: Int, offset: Int) async throws -> JSONValue {
-        AdminJSON.rejections(try await rejectionPage(agency: agency, code: code, limit: limit, offset: offset))
+    public func rejections(_ filter: RejectionFilter) async throws -> JSONValue {
+        AdminJSON.rejections(try await rejectionPage(filter))
     }
 }

@@ -10,8 +10,8 @@ public import Hummingbird
 /// - `GET /v1/cases/{id}` — state, parties and roles, every agency's number, links, deadlines
 /// - `GET /v1/cases/{id}/events` — its audit trail and whether its chain is intact
 /// - `GET /v1/deadlines?state=warning|overdue&agency=&procedure=&asOf=` — as of an instant (default now)
-/// - `GET /v1/rejections?agency=&code=&limit=&offset=`
-/// - `POST /v1/rejections/{id}/replay` `{"reason": "…"}` — the refused event through the hub again (audited, idempotent)
+/// - `GET /v1/rejections?stage=hub|adapter&agency=&code=&limit=&offset=` — the hub's refusals and the adapters'
+/// - `POST /v1/rejections/{id}/replay` `{"reason": "…"}` — a hub-refused event through the hub again (audited, idempotent)
 /// - `GET /v1/flows?since=&until=&bucket=SECONDS` — deliveries sender → receiver per type and bucket, latency p50/p99; refusals
 /// - `GET /v1/lag` — per topic and partition, how far the hub's and the adapters' consumer groups are behind
 /// - `GET /v1/agencies` — the registered agencies with their tokens, keys and traffic
@@ -183,12 +183,19 @@ public struct AdminRoutes: Sendable {
 
     func rejections(_ request: Request) async throws -> Response {
         var parameters = Parameters(request)
-        let limit = parameters.integer("limit", default: 50, range: 1...500)
-        let offset = parameters.integer("offset", default: 0, range: 0...1_000_000)
+        var filter = AdminQueries.RejectionFilter()
+        filter.agency = parameters.text("agency")
+        filter.code = parameters.text("code")
+        if let text = parameters.text("stage") {
+            filter.stage = RejectionStage(rawValue: text)
+            if filter.stage == nil { parameters.violations.append(Violation(path: "?stage", rule: "enum", message: "hub or adapter")) }
+        }
+        filter.limit = parameters.integer("limit", default: 50, range: 1...500)
+        filter.offset = parameters.integer("offset", default: 0, range: 0...1_000_000)
         try parameters.validated()
-        let page = try await queries.rejectionPage(agency: parameters.text("agency"), code: parameters.text("code"), limit: limit, offset: offset)
+        let page = try await queries.rejectionPage(filter)
         var body: [String: JSONValue] = ["rejections": AdminJSON.rejections(page)]
-        if page.count == limit { body["nextOffset"] = .integer(Int64(offset + limit)) }
+        if page.count == filter.limit { body["nextOffset"] = .integer(Int64(filter.offset + filter.limit)) }
         return JSONResponse.make(.ok, .object(body))
     }
 

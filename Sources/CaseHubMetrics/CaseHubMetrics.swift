@@ -16,6 +16,7 @@ public final class CaseHubMetrics: Sendable {
     private let submissionToCommit: DurationHistogram
     private let endToEnd: DurationHistogram
     private let adapterLag: Gauge
+    private let impersonationAttempts: Counter
 
     static let latencyBuckets: [Duration] = [
         .milliseconds(10), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
@@ -54,6 +55,41 @@ public final class CaseHubMetrics: Sendable {
         adapterLag = registry.makeGauge(
             descriptor: .casehub("casehub_adapter_consumer_lag",
                                  help: "Messages on delivery topics this process's adapters have not committed (at the last scrape)."))
+        // Served at 0 from the start, so that an alert on its increase sees the first attempt.
+        impersonationAttempts = registry.makeCounter(
+            descriptor: .casehub("casehub_adapter_impersonation_attempts_total",
+                                 help: "Requests refused because one agency's credential was used to act as another."))
+        for reason in AdapterRefusalUnrecorded.allCases { unrecordedCounter(reason) }
+    }
+
+    /// A request an agency's adapter refused (a 4xx), by refusal code and the
+    /// agency whose credential made it; an impersonation also counts on its own.
+    public func adapterRefused(code: String, agency: String, impersonation: Bool) {
+        registry.makeCounter(descriptor: .casehub("casehub_adapter_refusals_total",
+                                                  help: "Requests the adapters refused (4xx), by refusal code and the credential's agency."),
+                             labels: [("code", code), ("agency", agency)]).increment()
+        if impersonation { impersonationAttempts.increment() }
+    }
+
+    /// Why an adapter's refusal was answered but not stored for administrators.
+    public enum AdapterRefusalUnrecorded: String, CaseIterable, Sendable {
+        /// Beyond the credential's agency's recording budget.
+        case budget
+        /// The queue to the database was full (or closed at shutdown).
+        case queue
+        /// The write failed.
+        case database
+    }
+
+    public func adapterRefusalUnrecorded(_ reason: AdapterRefusalUnrecorded) {
+        unrecordedCounter(reason).increment()
+    }
+
+    @discardableResult
+    private func unrecordedCounter(_ reason: AdapterRefusalUnrecorded) -> Counter {
+        registry.makeCounter(descriptor: .casehub("casehub_adapter_refusals_unrecorded_total",
+                                                  help: "Adapter refusals answered but not stored in rejections, by why."),
+                             labels: [("reason", reason.rawValue)])
     }
 
     /// Seconds from the sender's adapter producing an event to the hub's commit.
@@ -116,6 +152,11 @@ public final class CaseHubMetrics: Sendable {
             self.consumerLag = consumerLag
             self.adapterLag = adapterLag
         }
+    }
+
+    /// The text exposition as it stands, without reading scrape-time values.
+    public func exposition() -> [UInt8] {
+        registry.emitToBuffer()
     }
 
     /// The text exposition, after the scrape-time values are set.

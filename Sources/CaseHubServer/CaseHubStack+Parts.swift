@@ -97,7 +97,9 @@ extension CaseHubStack {
         /// The adapters of the configured agencies: their routes on `routes`,
         /// and the delivery consumer, the submitting producer (registered before
         /// everything that submits through it, so that it stops after them and
-        /// flushes), webhooks, the file drop and the demo.
+        /// flushes), the log of their refusals (it stops after the HTTP server
+        /// and the file drop, writing what they reported), webhooks, the file
+        /// drop and the demo.
         public func adapterServices(routes router: Router<CaseHubRequestContext>) async throws -> [any Service] {
             let adapters = configuration.roles.adapters
             guard let keyDirectory = configuration.keyDirectory else {
@@ -109,12 +111,14 @@ extension CaseHubStack {
             let deliveryStore = DeliveryStore(client: database)
             let group = DeliveryConsumer.groupID(for: adapters, topics: configuration.topics)
             let submitProducer = try KafkaProducer(configuration: KafkaProducerConfiguration(connection: configuration.kafka), logger: logger)
+            let refusals = AdapterRefusalLog(writer: AdapterRejectionStore(client: database), metrics: metrics, logger: logger)
             var services: [any Service] = [
                 DeliveryConsumer(
                     agencies: adapters, topics: configuration.topics, store: deliveryStore,
                     consumer: try KafkaConsumer(configuration: consumerConfiguration(group: group), logger: logger),
                     delivered: delivered, metrics: metrics, logger: logger),
                 submitProducer,
+                refusals,
             ]
             var submitter = AgencySubmitter(
                 registry: configuration.registry, topics: configuration.topics, producer: submitProducer, signingKeys: signingKeys,
@@ -123,7 +127,7 @@ extension CaseHubStack {
             let adapterRoutes = AdapterRoutes(
                 agencies: Set(adapters), submitter: submitter, deliveries: deliveryStore, delivered: delivered,
                 tokens: AgencyTokenStore(client: database), cases: CaseViews(client: database),
-                webhooks: WebhookStore(client: database), limits: configuration.adapterLimits)
+                webhooks: WebhookStore(client: database), refusals: refusals, limits: configuration.adapterLimits)
             if configuration.httpTLS?.requireAgencyCertificates == true {
                 adapterRoutes.add(to: router, agencyMiddleware: AgencyCertificateMiddleware())
             } else {
@@ -137,7 +141,7 @@ extension CaseHubStack {
             }
             if let dropDirectory = configuration.fileDropDirectory {
                 services.append(FileDrop(agencies: adapters, root: URL(fileURLWithPath: dropDirectory), submitter: submitter,
-                                         deliveries: deliveryStore, delivered: delivered, logger: logger))
+                                         deliveries: deliveryStore, delivered: delivered, refusals: refusals, logger: logger))
             }
             return services
         }

@@ -5,12 +5,24 @@ public import Hummingbird
 public enum BearerToken {
     /// The request's token; a 401 challenge for `realm`, saying how to get one, when there is none.
     public static func require(_ request: Request, realm: String, howToGet: String) throws -> String {
-        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
+        guard let token = sent(request) else {
             throw challenge(realm: realm, detail: "send 'Authorization: Bearer <token>' with \(howToGet)")
         }
-        let token = String(header.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
         guard !token.isEmpty, token.utf8.count <= 200 else { throw unknown(realm: realm) }
         return token
+    }
+
+    /// The request's token as ``require(_:realm:howToGet:)`` accepts it, or
+    /// nil: for naming the token of a request already authenticated.
+    public static func presented(_ request: Request) -> String? {
+        guard let token = sent(request), !token.isEmpty, token.utf8.count <= 200 else { return nil }
+        return token
+    }
+
+    /// What follows `Bearer ` in the `Authorization` header, trimmed; nil without one.
+    private static func sent(_ request: Request) -> String? {
+        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else { return nil }
+        return String(header.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
     }
 
     /// The 401 for a token that is not (or no longer) valid.

@@ -280,7 +280,8 @@ public struct AdminQueries: Sendable {
     // MARK: agencies and overview
 
     /// What one agency has: live tokens, signing keys in use, events it sent
-    /// that the hub accepted or refused, and when it last sent one.
+    /// that the hub accepted or refused, and when it last sent one (its
+    /// requests its adapter refused are in ``rejectionPage(_:)``).
     public struct AgencyActivity: Sendable, Hashable {
         public var tokens: Int64
         public var keys: Int64
@@ -302,7 +303,7 @@ public struct AdminQueries: Sendable {
                 UNION ALL
                 SELECT source, 0, 0, count(*), 0, max(recorded_at) FROM case_events WHERE outcome = 'accepted' GROUP BY source
                 UNION ALL
-                SELECT source, 0, 0, 0, count(*), max(received_at) FROM rejections GROUP BY source
+                SELECT source, 0, 0, 0, count(*), max(received_at) FROM rejections WHERE stage = 'hub' GROUP BY source
             ) parts
             GROUP BY agency
             """)
@@ -326,6 +327,7 @@ public struct AdminQueries: Sendable {
         public var casesByStatus: [String: Int64]
         /// Events the hub accepted.
         public var events: Int64
+        /// Refusals of both stages; those of the hub not replayed (an adapter's cannot be).
         public var rejections: Int64
         public var rejectionsNotReplayed: Int64
         public var unacknowledgedDeliveries: Int64
@@ -342,7 +344,7 @@ public struct AdminQueries: Sendable {
                    (SELECT count(*) FROM cases) AS cases,
                    (SELECT count(*) FROM case_events WHERE outcome = 'accepted') AS events,
                    (SELECT count(*) FROM rejections) AS rejections,
-                   (SELECT count(*) FROM rejections WHERE replayed_at IS NULL) AS rejections_not_replayed,
+                   (SELECT count(*) FROM rejections WHERE replayed_at IS NULL AND stage = 'hub') AS rejections_not_replayed,
                    (SELECT count(*) FROM deliveries WHERE acked_at IS NULL) AS unacknowledged_deliveries
             """)[0]
         var byStatus: [String: Int64] = [:]
@@ -359,38 +361,80 @@ public struct AdminQueries: Sendable {
 
     // MARK: rejections
 
-    /// A refused event, and its replay if there was one.
+    /// A refused event or request, and its replay if there was one.
     public struct Rejection: Sendable, Hashable {
         public var id: Int64
+        /// Who refused it: the hub (an event off an agency topic) or an adapter (an agency's request).
+        public var stage: RejectionStage
         public var eventID: String?
+        /// The sender; for an adapter's refusal, the agency whose credential made the request.
         public var source: String?
-        public var topic: String
+        /// The agency an adapter-stage request claimed to be, where another than ``source``.
+        public var claimedAgency: String?
+        /// The first 8 bytes of the token's SHA-256 in hex, and its label (adapter stage).
+        public var tokenID: String?
+        public var tokenLabel: String?
+        /// The request and the status it was answered with (adapter stage).
+        public var request: String?
+        public var httpStatus: Int?
+        /// The record's topic (hub stage); nil for an adapter's refusal.
+        public var topic: String?
         public var caseID: String?
         public var type: String?
         public var code: String
         public var reason: String
         /// The broken rules, as recorded (an array).
         public var violations: JSONValue
+        /// Bytes of the refused record (hub) or request body (adapter); nil when unknown.
+        public var bodySize: Int64?
+        /// SHA-256 of an adapter-stage body as read; nil otherwise.
+        public var bodySHA256: [UInt8]?
+        /// Whether the whole record or body is kept (adapter stage: at most ``RefusedBody/storedLimit`` bytes).
+        public var bodyStored: Bool
         public var receivedAt: Date
         public var replayedAt: Date?
         public var replayReason: String?
         public var replayedBy: String?
     }
 
-    /// Refused events, newest first.
-    public func rejectionPage(agency: String?, code: String?, limit: Int, offset: Int) async throws -> [Rejection] {
+    public struct RejectionFilter: Sendable {
+        /// The sender (or credential's agency), or the agency an adapter-stage request claimed to be.
+        public var agency: String?
+        public var code: String?
+        public var stage: RejectionStage?
+        public var limit = 50
+        public var offset = 0
+        public init() {}
+    }
+
+    /// Refusals of both stages, newest first.
+    public func rejectionPage(_ filter: RejectionFilter) async throws -> [Rejection] {
         let rows = try await client.query("""
-            SELECT id, event_id, source, topic, case_id, type, code, reason, violations, received_at, replayed_at, replay_reason, replayed_by
-            FROM rejections
-            WHERE (\(agency)::text IS NULL OR source = \(agency)) AND (\(code)::text IS NULL OR code = \(code))
-            ORDER BY id DESC
-            LIMIT \(Int64(limit)) OFFSET \(Int64(offset))
+            SELECT r.id, r.stage, r.event_id, r.source, r.claimed_agency,
+                   encode(substring(r.token_hash FROM 1 FOR 8), 'hex') AS token_id, t.label AS token_label,
+                   r.request, r.http_status, r.topic, r.case_id, r.type, r.code, r.reason, r.violations,
+                   coalesce(r.body_size, CASE WHEN r.stage = 'hub' THEN octet_length(r.value) END) AS body_size, r.body_sha256,
+                   r.stage = 'hub' OR (r.body_sha256 IS NOT NULL AND octet_length(r.value) = r.body_size) AS body_stored,
+                   r.received_at, r.replayed_at, r.replay_reason, r.replayed_by
+            FROM rejections r
+            LEFT JOIN agency_tokens t ON t.token_hash = r.token_hash
+            WHERE (\(filter.agency)::text IS NULL OR r.source = \(filter.agency) OR r.claimed_agency = \(filter.agency))
+              AND (\(filter.code)::text IS NULL OR r.code = \(filter.code))
+              AND (\(filter.stage?.rawValue)::text IS NULL OR r.stage = \(filter.stage?.rawValue))
+            ORDER BY r.id DESC
+            LIMIT \(Int64(filter.limit)) OFFSET \(Int64(filter.offset))
             """)
         return try rows.map { row in
             Rejection(
-                id: try row.decode("id"), eventID: try row.decode("event_id", as: String?.self), source: try row.decode("source", as: String?.self),
-                topic: try row.decode("topic"), caseID: try row.decode("case_id", as: String?.self), type: try row.decode("type", as: String?.self),
+                id: try row.decode("id"), stage: RejectionStage(rawValue: try row.decode("stage")) ?? .hub,
+                eventID: try row.decode("event_id", as: String?.self), source: try row.decode("source", as: String?.self),
+                claimedAgency: try row.decode("claimed_agency", as: String?.self), tokenID: try row.decode("token_id", as: String?.self),
+                tokenLabel: try row.decode("token_label", as: String?.self), request: try row.decode("request", as: String?.self),
+                httpStatus: try row.decode("http_status", as: Int?.self),
+                topic: try row.decode("topic", as: String?.self), caseID: try row.decode("case_id", as: String?.self), type: try row.decode("type", as: String?.self),
                 code: try row.decode("code"), reason: try row.decode("reason"), violations: try Self.json(row, "violations"),
+                bodySize: try row.decode("body_size", as: Int64?.self), bodySHA256: try row.decode("body_sha256", as: [UInt8]?.self),
+                bodyStored: try row.decode("body_stored"),
                 receivedAt: try row.decode("received_at"), replayedAt: try row.decode("replayed_at", as: Date?.self),
                 replayReason: try row.decode("replay_reason", as: String?.self), replayedBy: try row.decode("replayed_by", as: String?.self))
         }

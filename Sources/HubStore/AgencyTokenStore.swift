@@ -52,7 +52,9 @@ public struct AgencyTokenStore: Sendable {
             """)
     }
 
-    static func hash(_ token: String) -> [UInt8] {
+    /// What the database keeps of a token (SHA-256), and what names it in a
+    /// refusal; its first 8 bytes in hex are the token's id for administrators.
+    public static func hash(_ token: String) -> [UInt8] {
         Array(SHA256.hash(data: Array(token.utf8)))
     }
 }

@@ -109,6 +109,7 @@ extension Migration {
         shardedAuditChains,
         auditCheckpoints,
         shardedOutbox,
+        adapterStageRefusals,
         penaltyDecisions,
     ]
 
@@ -299,6 +300,30 @@ extension Migration {
             PRIMARY KEY (shard, shard_seq)
         );
         CREATE INDEX outbox_parked_open ON outbox_parked (shard, ordering_key, shard_seq) WHERE resolved_at IS NULL;
+        """)
+}
+
+extension Migration {
+    /// The adapters' refusals (a 4xx to an agency's request) beside the hub's
+    /// in `rejections` (``AdapterRejectionStore``): rows so far are the hub's.
+    /// Written to be run again safely (`IF NOT EXISTS`), though the migrator
+    /// applies it once.
+    static let adapterStageRefusals = Migration(
+        version: 10, name: "adapter-stage refusals: stage, credential and claimed agency, HTTP status, body size and hash", sql: """
+        ALTER TABLE rejections ADD COLUMN IF NOT EXISTS stage text NOT NULL DEFAULT 'hub' CHECK (stage IN ('hub', 'adapter'));
+        -- `source` is the agency whose credential made the request; this the one it claimed to be, where another.
+        ALTER TABLE rejections ADD COLUMN IF NOT EXISTS claimed_agency text;
+        -- SHA-256 of the bearer token used, as agency_tokens keeps it (never the token).
+        ALTER TABLE rejections ADD COLUMN IF NOT EXISTS token_hash bytea;
+        -- e.g. POST /v1/agencies/zz-epb/events, and the status it was answered with.
+        ALTER TABLE rejections ADD COLUMN IF NOT EXISTS request text;
+        ALTER TABLE rejections ADD COLUMN IF NOT EXISTS http_status integer;
+        -- `value` keeps a refused body only up to 64 KiB; these say what it was.
+        ALTER TABLE rejections ADD COLUMN IF NOT EXISTS body_size bigint;
+        ALTER TABLE rejections ADD COLUMN IF NOT EXISTS body_sha256 bytea;
+        -- A request an adapter refused never reached a topic.
+        ALTER TABLE rejections ALTER COLUMN topic DROP NOT NULL;
+        CREATE INDEX IF NOT EXISTS rejections_code ON rejections (code, id);
         """)
 }
 

@@ -1,4 +1,5 @@
 public import CaseModel
+import Crypto
 import Foundation
 import Postgres
 
@@ -44,6 +45,13 @@ public struct OutboxRecord: Sendable, Hashable {
     }
 }
 
+/// Who refused: the hub (an event read off an agency topic) or an agency's
+/// adapter (the agency's request, answered with a 4xx). The `stage` of a
+/// `rejections` row; rows from before there were two are the hub's.
+public enum RejectionStage: String, Sendable, Hashable, CaseIterable {
+    case hub, adapter
+}
+
 /// A refused event as stored for administrators.
 public struct RejectionRecord: Sendable, Hashable {
     public var eventID: String?
@@ -78,3 +86,67 @@ public struct RejectionRecord: Sendable, Hashable {
     }
 }
 
+
+/// A request an agency's adapter refused with a 4xx answer, stored for
+/// administrators beside the hub's refusals (`rejections`, stage `adapter`;
+/// ``AdapterRejectionStore``). It never reached the hub, so it cannot be replayed.
+public struct AdapterRejection: Sendable, Hashable {
+    /// The agency whose credential made the request: its token's, or the
+    /// file-drop folder's. Stored as the row's `source`.
+    public var agency: AgencyID
+    /// The agency the request claimed to be, when another than ``agency``.
+    public var claimedAgency: AgencyID?
+    /// SHA-256 of the bearer token used, as `agency_tokens` keeps it; nil for the file drop.
+    public var tokenHash: [UInt8]?
+    /// What was asked, e.g. `POST /v1/agencies/zz-epb/events`.
+    public var request: String
+    public var httpStatus: Int
+    public var code: RefusalCode
+    /// What was wrong, in English (the problem's detail, or more for administrators).
+    public var reason: String
+    public var violations: [Violation]
+    public var body: RefusedBody
+
+    public init(agency: AgencyID, claimedAgency: AgencyID?, tokenHash: [UInt8]?, request: String, httpStatus: Int,
+                code: RefusalCode, reason: String, violations: [Violation] = [], body: RefusedBody) {
+        self.agency = agency
+        self.claimedAgency = claimedAgency == agency ? nil : claimedAgency
+        self.tokenHash = tokenHash
+        self.request = request
+        self.httpStatus = httpStatus
+        self.code = code
+        self.reason = reason
+        self.violations = violations
+        self.body = body
+    }
+}
+
+/// What is kept of a refused request's body: the body itself up to
+/// ``storedLimit`` bytes; beyond, only its size and SHA-256, so that a flood
+/// of large refused bodies cannot fill the database.
+public struct RefusedBody: Sendable, Hashable {
+    /// 64 KiB.
+    public static let storedLimit = 64 << 10
+
+    /// The body, when it was read and is at most ``storedLimit`` bytes.
+    public var bytes: [UInt8]?
+    /// Bytes as read, or as the request declared them (`Content-Length`)
+    /// when it was refused before its body was read; nil when unknown.
+    public var size: Int?
+    /// SHA-256 of the body as read; nil when it was not read.
+    public var sha256: [UInt8]?
+
+    /// A body that was read.
+    public init(read body: [UInt8]) {
+        bytes = body.count <= Self.storedLimit ? body : nil
+        size = body.count
+        sha256 = Array(SHA256.hash(data: body))
+    }
+
+    /// A body refused before it was read (over the size limit, another agency's token).
+    public init(unreadDeclaring size: Int?) {
+        bytes = nil
+        self.size = size
+        sha256 = nil
+    }
+}

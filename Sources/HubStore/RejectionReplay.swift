@@ -14,7 +14,7 @@ extension HubStore {
         case notReplayable(String)
     }
 
-    /// Sends a refused event back through the hub, for an administrator who
+    /// Sends a refused event back through the hub (a hub-stage refusal only), for an administrator who
     /// found the cause (e.g. its predecessor arrived late). In one transaction:
     /// the event's inbox claim is released (only if it holds this very
     /// content), the raw record is queued to its agency topic through the
@@ -23,10 +23,14 @@ extension HubStore {
     public func replayRejection(id: Int64, reason: String, by administrator: String, at instant: Date) async throws -> ReplayOutcome {
         try await withTransaction { transaction in
             let rows = try await transaction.connection.query("""
-                SELECT event_id, source, topic, case_id, type, code, headers::text AS headers, value, replayed_at
+                SELECT stage, event_id, source, topic, case_id, type, code, headers::text AS headers, value, replayed_at
                 FROM rejections WHERE id = \(id) FOR UPDATE
                 """)
             guard let row = rows.first else { return .notFound }
+            // An adapter's refusal never reached the hub: there is no record to send again.
+            guard try row.decode("stage", as: String.self) == RejectionStage.hub.rawValue else {
+                return .notReplayable("the adapter refused this request before it reached the hub; only the agency can send it again")
+            }
             if let replayedAt = try row.decode("replayed_at", as: Date?.self) { return .alreadyReplayed(at: replayedAt) }
             let code: String = try row.decode("code")
             guard RefusalCode(rawValue: code) != .eventIDReused else {

@@ -139,11 +139,12 @@ struct DeadlinesCommand: AsyncParsableCommand {
 
 /// `casehub rejections list`.
 struct RejectionsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "rejections", abstract: "Refused events.", subcommands: [List.self, Replay.self])
+    static let configuration = CommandConfiguration(commandName: "rejections", abstract: "Refused events and requests (the hub's and the adapters').",
+                                                    subcommands: [List.self, Replay.self])
 
     struct Replay: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Send a refused event through the hub again (audited with the reason; idempotent).")
+            abstract: "Send an event the hub refused through the hub again (audited with the reason; idempotent).")
         @OptionGroup var options: CommonOptions
         @Argument(help: "The rejection id (from 'rejections list').") var id: Int64
         @Option(help: "Why it may pass now; recorded in the audit trail.") var reason: String
@@ -167,22 +168,32 @@ struct RejectionsCommand: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Refused events, newest first, with reasons.")
+        static let configuration = CommandConfiguration(abstract: "Refusals, newest first, with reasons: the hub's and the adapters'.")
         @OptionGroup var options: CommonOptions
-        @Option(help: "Only this sender.") var agency: String?
-        @Option(help: "Only this refusal code.") var code: String?
+        @Option(help: "Only this sender (or the agency a request claimed to be).") var agency: String?
+        @Option(help: "Only this refusal code, e.g. adapter.impersonation.") var code: String?
+        @Option(help: "Only refusals by the hub or by an adapter (hub, adapter).") var stage: String?
         @Option(help: "At most this many.") var limit = 50
         @Flag(help: "JSON instead of a table.") var json = false
 
         func run() async throws {
             let logger = try options.bootstrapLogging()
             let configuration = try options.configuration()
+            var filter = AdminQueries.RejectionFilter()
+            filter.agency = agency
+            filter.code = code
+            filter.stage = try stage.map { text in
+                guard let stage = RejectionStage(rawValue: text) else { throw ValidationError("--stage is hub or adapter") }
+                return stage
+            }
+            filter.limit = min(max(limit, 1), 500)
             let items = try await options.withDatabase(configuration, logger: logger) { client in
-                try await AdminQueries(client: client).rejections(agency: agency, code: code, limit: min(max(limit, 1), 500), offset: 0)
+                try await AdminQueries(client: client).rejections(filter)
             }
             if json { return print(items.canonicalString) }
-            print(TextTable(header: ["id", "received", "source", "case", "code", "reason"], rows: (items.arrayValue ?? []).map { item in
-                [item["id"], item["receivedAt"], item["source"], item["caseId"], item["code"], item["reason"]].map(TextTable.cell)
+            print(TextTable(header: ["id", "received", "stage", "source", "as", "token", "case", "code", "reason"], rows: (items.arrayValue ?? []).map { item in
+                [item["id"], item["receivedAt"], item["stage"], item["source"], item["claimedAgency"], item["tokenId"], item["caseId"],
+                 item["code"], item["reason"]].map(TextTable.cell)
             }).rendered)
         }
     }

@@ -1,6 +1,7 @@
 import Adapters
 import CaseModel
 import HTTPCommon
+import HubStore
 import Hummingbird
 import HummingbirdTesting
 import Logging
@@ -79,6 +80,17 @@ final class RecordingSubmitter: AgencySubmitting {
     }
 }
 
+/// Keeps what the routes report for administrators.
+final class RecordedRefusals: AdapterRefusalRecording {
+    private let recorded = Mutex<[AdapterRejection]>([])
+
+    var all: [AdapterRejection] { recorded.withLock { $0 } }
+
+    func record(_ rejection: AdapterRejection) {
+        recorded.withLock { $0.append(rejection) }
+    }
+}
+
 struct SomeInternalFailure: Error, Sendable, CustomStringConvertible {
     var description: String { "connection to db.internal.invalid:5432 refused (password=hunter2)" }
 }
@@ -92,6 +104,7 @@ func withAgencyRoutes(
     submitter: RecordingSubmitter = RecordingSubmitter(),
     tokens: TokenTable = .standard,
     limits: AdapterLimits = AdapterLimits(),
+    refusals: any AdapterRefusalRecording = RecordedRefusals(),
     agencyMiddleware: (any MiddlewareProtocol<Request, Response, BasicRequestContext>)? = nil,
     _ test: @Sendable (any TestClientProtocol) async throws -> Void
 ) async throws {
@@ -99,8 +112,8 @@ func withAgencyRoutes(
     router.add(middleware: ProblemMiddleware())
     var parent = router.group("v1/agencies/:agency")
     if let agencyMiddleware { parent = parent.add(middleware: agencyMiddleware) }
-    let group = AgencyAccess(agencies: ["zz-epb", "zz-court"], tokens: tokens, limits: limits).group(under: parent)
-    SubmissionRoutes(submitter: submitter, limits: limits).add(to: group)
+    let group = AgencyAccess(agencies: ["zz-epb", "zz-court"], tokens: tokens, limits: limits, refusals: refusals).group(under: parent)
+    SubmissionRoutes(submitter: submitter, limits: limits, refusals: refusals).add(to: group)
     group.get("whoami") { _, context in try context.requireIdentity().rawValue }
     try await Application(router: router).test(.router, test)
 }

@@ -120,6 +120,27 @@ struct DashboardBrowserTests {
         }
     }
 
+    /// One agency's token used on another's paths stands out in the refusals
+    /// panel; an adapter's refusal offers no replay.
+    @Test func anImpersonationStandsOutInTheRefusals() async throws {
+        try await withRunningStack(agencies: ["zz-epb", "zz-procuratorate"]) { _, http, database in
+            let epb = try #require(http.tokens["zz-epb"])
+            let (status, _) = try await http.send("POST", "/v1/agencies/zz-procuratorate/events", AdapterAccessTests.referral(caseID: "as-other"),
+                                                  bearer: .token(epb))
+            #expect(status == 403)
+            let queries = AdminQueries(client: database)
+            let recorded = await eventually { (try? await queries.rejectionPage(AdminQueries.RejectionFilter()).count) == 1 }
+            #expect(recorded)
+            let id = try #require(try await queries.rejectionPage(AdminQueries.RejectionFilter()).first?.id)
+            let admin = try await AgencyTokenStore(client: database).issue(agency: AgencyTokenStore.administrators, label: "browser")
+            let page = try Self.renderedPage("http://127.0.0.1:\(http.port)/#token=\(admin)", budget: 5_000)
+            #expect(page.contains("<tr data-rejection=\"\(id)\" data-stage=\"adapter\" class=\"impersonation\">"), "\(page.prefix(2_000))")
+            #expect(page.contains("<span class=\"badge impersonation\">冒用身份</span>"))
+            #expect(page.contains("<div class=\"claimed\">冒充 "))
+            #expect(!page.contains(">重放</button>"))
+        }
+    }
+
     /// Case text is shown as text: markup in a title does not become elements.
     @Test func caseTextIsEscaped() async throws {
         try await withRunningStack(agencies: ["zz-epb", "zz-procuratorate"]) { _, http, database in

@@ -1,6 +1,7 @@
 import CaseHubServer
 import CaseModel
 import Foundation
+import HubStore
 import TestSupport
 import Testing
 
@@ -22,7 +23,7 @@ struct FileDropTests {
     @Test func filesTravelBothWays() async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent(TestEnvironment.uniqueName("drop"))
         defer { try? FileManager.default.removeItem(at: root) }
-        try await withRunningStack(agencies: ["zz-epb", "zz-cdi", "zz-court"], configure: { $0.fileDropDirectory = root.path }) { _, _, _ in
+        try await withRunningStack(agencies: ["zz-epb", "zz-cdi", "zz-court"], configure: { $0.fileDropDirectory = root.path }) { _, _, database in
             let epb = root.appendingPathComponent("zz-epb")
             let cdi = root.appendingPathComponent("zz-cdi")
             #expect(await eventually { FileManager.default.fileExists(atPath: epb.appendingPathComponent("outgoing").path) })
@@ -46,6 +47,18 @@ struct FileDropTests {
             let unsupported = try JSONValue.parse(Array(try Data(contentsOf: epb.appendingPathComponent("failed/notes.txt.problem.json"))))
             #expect(unsupported["status"] == 415)
             #expect(files(epb.appendingPathComponent("outgoing")).isEmpty)
+            // Administrators see the refused files too: the folder is the credential, there is no token.
+            var filter = AdminQueries.RejectionFilter()
+            filter.stage = .adapter
+            var refusals: [AdminQueries.Rejection] = []
+            #expect(await eventually {
+                refusals = (try? await AdminQueries(client: database).rejectionPage(filter)) ?? []
+                return refusals.count == 2
+            })
+            #expect(refusals.map(\.request) == ["file drop zz-epb/outgoing/notes.txt", "file drop zz-epb/outgoing/broken.json"])
+            #expect(refusals.map(\.code) == [RefusalCode.adapterUnsupportedFile.rawValue, RefusalCode.adapterRecordInvalid.rawValue])
+            #expect(refusals.map(\.httpStatus) == [415, 422])
+            #expect(refusals.allSatisfy { $0.source == "zz-epb" && $0.tokenID == nil && $0.bodyStored })
 
             // The commission receives the clue as a file; the bureau its receipt.
             let caseID = "\(prefix)-accountability-3"

@@ -243,9 +243,9 @@ struct OpenAPIContractTests {
             try await api.call("GET", webhook, ["agency": "zz-court"], token: court, expect: 404)
             try await api.call("DELETE", webhook, ["agency": "zz-court"], token: court, expect: 404)
 
-            // Administrators.
+            // Administrators. The adapters' refusals above are recorded at once; the hub's comes off Kafka.
             let refused = await eventually(timeout: .seconds(60)) {
-                let (_, page) = (try? await http.send("GET", "/v1/rejections", nil, bearer: .token(admin))) ?? (0, .null)
+                let (_, page) = (try? await http.send("GET", "/v1/rejections?stage=hub", nil, bearer: .token(admin))) ?? (0, .null)
                 return page["rejections"]?.arrayValue?.isEmpty == false
             }
             #expect(refused)
@@ -261,10 +261,19 @@ struct OpenAPIContractTests {
             try await api.call("GET", "/v1/deadlines", token: admin, expect: 200)
             try await api.call("GET", "/v1/deadlines", query: "asOf=2027-01-01T00:00:00Z&state=overdue", token: admin, expect: 200)
             try await api.call("GET", "/v1/deadlines", query: "state=late", token: admin, expect: 400)
-            let page = try await api.call("GET", "/v1/rejections", query: "agency=zz-court", token: admin, expect: 200)
+            let page = try await api.call("GET", "/v1/rejections", query: "agency=zz-court&stage=hub", token: admin, expect: 200)
             let rejection = try #require(page["rejections"]?[0]?["id"]?.canonicalString)
+            let adapterRefusals = await eventually {
+                let page = try? await api.call("GET", "/v1/rejections", query: "stage=adapter&code=adapter.impersonation", token: admin, expect: 200)
+                return page?["rejections"]?.arrayValue?.isEmpty == false
+            }
+            #expect(adapterRefusals)
+            let adapterPage = try await api.call("GET", "/v1/rejections", query: "stage=adapter", token: admin, expect: 200)
+            let adapterRejection = try #require(adapterPage["rejections"]?[0]?["id"]?.canonicalString)
             try await api.call("GET", "/v1/rejections", query: "limit=9999", token: admin, expect: 400)
+            try await api.call("GET", "/v1/rejections", query: "stage=kafka", token: admin, expect: 400)
             let replay = "/v1/rejections/{id}/replay"
+            try await api.call("POST", replay, ["id": adapterRejection], json: ["reason": "contract test"], token: admin, expect: 409)
             try await api.call("POST", replay, ["id": rejection], json: ["reason": ""], token: admin, expect: 422)
             try await api.call("POST", replay, ["id": rejection], raw: Array("nope".utf8), token: admin, expect: 400)
             try await api.call("POST", replay, ["id": "999999"], json: ["reason": "contract test"], token: admin, expect: 404)

@@ -28,6 +28,9 @@ const TEXT = {
     record: "记录", parkedAt: "滞留时间", retry: "重试", discard: "丢弃", actionReason: "原因（将记入审计）", waitsBehind: "等待于",
     released: "已放行", actionDone: "已提交，发件箱将在下一轮处理。",
     deliveries: "送达", refusals: "拒收", latencyP99: "送达延迟 p99（秒）", noData: "暂无数据",
+    rejectionsHint: "枢纽拒收的事件，以及各机构接入端以 4xx 拒绝的请求；冒用其他机构身份的请求以红色标出。",
+    allRejectionStages: "全部环节", refusedBy: "拒收环节", "rejectionStage.hub": "枢纽", "rejectionStage.adapter": "接入端",
+    impersonation: "冒用身份", asAgency: "冒充", token: "令牌", notReplayable: "接入端拒收的请求未到达枢纽，不能重放",
     replay: "重放", replayReason: "重放原因（将记入审计）", confirm: "确认", cancel: "取消", replayed: "已重放",
     replayDone: "已提交重放，枢纽将重新审查。", noCases: "没有找到案件。", recentCases: "最近更新的案件",
     chainIntact: "审计链完整", chainBroken: "审计链断裂", checkedEntries: "条记录已校验", numbers: "各机构案号",
@@ -61,6 +64,9 @@ const TEXT = {
     record: "Record", parkedAt: "Parked", retry: "Retry", discard: "Discard", actionReason: "Why (audited)", waitsBehind: "waits behind",
     released: "released", actionDone: "Done; the relay acts on it at its next round.",
     deliveries: "Deliveries", refusals: "Refusals", latencyP99: "Delivery latency p99 (s)", noData: "No data yet",
+    rejectionsHint: "Events the hub refused, and agencies' requests their adapters answered with a 4xx; one agency acting as another is marked red.",
+    allRejectionStages: "All stages", refusedBy: "Refused by", "rejectionStage.hub": "hub", "rejectionStage.adapter": "adapter",
+    impersonation: "impersonation", asAgency: "as", token: "token", notReplayable: "Refused by the adapter; it never reached the hub, so it cannot be replayed",
     replay: "Replay", replayReason: "Why it may pass now (audited)", confirm: "Confirm", cancel: "Cancel", replayed: "replayed",
     replayDone: "Replay queued; the hub will judge the event again.", noCases: "No case found.", recentCases: "Recently updated cases",
     chainIntact: "Audit chain intact", chainBroken: "Audit chain broken", checkedEntries: "entries checked", numbers: "Numbers",
@@ -456,8 +462,12 @@ function renderDeadlines(items) {
 
 // ---- rejections -----------------------------------------------------------------------------
 
+/** The code of one agency's credential used to act as another: such rows stand out. */
+const IMPERSONATION = "adapter.impersonation";
+
 function rejectionQuery() {
   const query = new URLSearchParams({ limit: "100" });
+  if ($("rejection-stage").value) query.set("stage", $("rejection-stage").value);
   if ($("rejection-agency").value) query.set("agency", $("rejection-agency").value);
   if ($("rejection-code").value.trim()) query.set("code", $("rejection-code").value.trim());
   return query.toString();
@@ -468,14 +478,23 @@ function renderRejections(items) {
   const open = state.replaying;
   $("rejections-table").tBodies[0].replaceChildren(...items.map((item) => {
     if (open && open.id === item.id) return open.row;
-    const action = item.replayedAt
-      ? h("span", { class: "badge closed", title: `${item.replayedBy || ""}: ${item.replayReason || ""}` }, t("replayed"))
-      : h("button", { type: "button", onclick: () => openReplay(item, row) }, t("replay"));
-    const row = h("tr", { "data-rejection": item.id },
+    const impersonation = item.code === IMPERSONATION;
+    // Only the hub's refusals can be replayed: an adapter's never reached the hub.
+    const action = item.stage === "adapter"
+      ? h("span", { class: "muted", title: t("notReplayable") }, "–")
+      : item.replayedAt
+        ? h("span", { class: "badge closed", title: `${item.replayedBy || ""}: ${item.replayReason || ""}` }, t("replayed"))
+        : h("button", { type: "button", onclick: () => openReplay(item, row) }, t("replay"));
+    const meaning = item.meaning ? item.meaning[state.language] || item.meaning.zh : "";
+    const row = h("tr", { "data-rejection": item.id, "data-stage": item.stage, class: impersonation ? "impersonation" : null },
       h("td", {}, formatTime(item.receivedAt)),
-      h("td", {}, agencyName(item.source || "")),
-      h("td", {}, item.type || "–", item.caseId ? h("div", {}, caseLink(item.caseId)) : null),
-      h("td", {}, h("code", {}, item.code)),
+      h("td", {}, h("span", { class: "badge stage-" + item.stage }, t("rejectionStage." + item.stage)),
+        item.httpStatus ? h("div", { class: "muted" }, "HTTP " + item.httpStatus) : null),
+      h("td", {}, agencyName(item.source || ""),
+        item.claimedAgency ? h("div", { class: "claimed" }, t("asAgency") + " " + agencyName(item.claimedAgency)) : null,
+        item.tokenId ? h("div", { class: "muted", title: item.tokenLabel || "" }, `${t("token")} ${item.tokenId}${item.tokenLabel ? " (" + item.tokenLabel + ")" : ""}`) : null),
+      h("td", {}, item.type || item.request || "–", item.caseId ? h("div", {}, caseLink(item.caseId)) : null),
+      h("td", { title: meaning }, impersonation ? h("span", { class: "badge impersonation" }, t("impersonation")) : null, " ", h("code", {}, item.code)),
       h("td", {}, item.reason),
       h("td", {}, action));
     return row;
@@ -647,7 +666,9 @@ document.addEventListener("DOMContentLoaded", () => {
     if (await signIn($("token-input").value.trim())) await searchCases("");
   });
   $("sign-out").addEventListener("click", () => { sessionStorage.removeItem("casehub.token"); state.token = ""; showSignIn(""); });
-  for (const id of ["window", "deadline-stage", "deadline-procedure", "deadline-agency", "rejection-agency"]) $(id).addEventListener("change", refresh);
+  for (const id of ["window", "deadline-stage", "deadline-procedure", "deadline-agency", "rejection-stage", "rejection-agency"]) {
+    $(id).addEventListener("change", refresh);
+  }
   $("rejection-code").addEventListener("change", refresh);
   $("case-search").addEventListener("submit", (event) => { event.preventDefault(); searchCases($("case-number").value).catch((e) => alert(e.message)); });
   window.addEventListener("hashchange", () => { takeTokenFromHash(); openCaseFromHash(); });

@@ -3,6 +3,22 @@
 extension RefusalCode {
     /// 尚未完成初步核实: No preliminary verification was concluded.
     public static let accountabilityNoVerification = RefusalCode(rawValue: "accountability.no-verification")
+    /// 提交的事件批次为空: The batch holds no events.
+    public static let adapterBatchEmpty = RefusalCode(rawValue: "adapter.batch-empty")
+    /// 以其他机关的身份提交或访问: A credential of one agency was used to act as another.
+    public static let adapterImpersonation = RefusalCode(rawValue: "adapter.impersonation")
+    /// 提交内容不是格式正确的 JSON 或 XML: The body is not well-formed JSON or XML.
+    public static let adapterMalformed = RefusalCode(rawValue: "adapter.malformed")
+    /// 该类机关没有原生记录映射: Agencies of this kind have no native record mapping.
+    public static let adapterNoNativeMapping = RefusalCode(rawValue: "adapter.no-native-mapping")
+    /// 原生记录无法映射为合规的事件: A native record cannot be mapped to a valid canonical event.
+    public static let adapterRecordInvalid = RefusalCode(rawValue: "adapter.record-invalid")
+    /// 提交内容超过大小限制: The body, the batch or a string in it exceeds the adapter's limit.
+    public static let adapterTooLarge = RefusalCode(rawValue: "adapter.too-large")
+    /// 文本含有无法存储的字符 U+0000: Text holds U+0000, which cannot be stored.
+    public static let adapterUnstorableText = RefusalCode(rawValue: "adapter.unstorable-text")
+    /// 文件类型不受支持: A dropped file is neither .json nor .xml.
+    public static let adapterUnsupportedFile = RefusalCode(rawValue: "adapter.unsupported-file")
     /// 机关未登记: A field names an agency that is not registered.
     public static let agencyUnknown = RefusalCode(rawValue: "agency.unknown")
     /// 机关类别不符: A field names an agency of the wrong kind.
@@ -101,6 +117,14 @@ extension RefusalCode {
     /// Every code, with what it means in Chinese and English.
     public static let catalogued: [RefusalCode: (zh: String, en: String)] = [
         .accountabilityNoVerification: ("尚未完成初步核实", "No preliminary verification was concluded"),
+        .adapterBatchEmpty: ("提交的事件批次为空", "The batch holds no events"),
+        .adapterImpersonation: ("以其他机关的身份提交或访问", "A credential of one agency was used to act as another"),
+        .adapterMalformed: ("提交内容不是格式正确的 JSON 或 XML", "The body is not well-formed JSON or XML"),
+        .adapterNoNativeMapping: ("该类机关没有原生记录映射", "Agencies of this kind have no native record mapping"),
+        .adapterRecordInvalid: ("原生记录无法映射为合规的事件", "A native record cannot be mapped to a valid canonical event"),
+        .adapterTooLarge: ("提交内容超过大小限制", "The body, the batch or a string in it exceeds the adapter's limit"),
+        .adapterUnstorableText: ("文本含有无法存储的字符 U+0000", "Text holds U+0000, which cannot be stored"),
+        .adapterUnsupportedFile: ("文件类型不受支持", "A dropped file is neither .json nor .xml"),
         .agencyUnknown: ("机关未登记", "A field names an agency that is not registered"),
         .agencyWrongKind: ("机关类别不符", "A field names an agency of the wrong kind"),
         .appealFinalInstance: ("终审裁判不得上诉", "A final-instance decision cannot be appealed"),

@@ -150,6 +150,12 @@ struct FuzzTests {
             }
             #expect(receipted, "an event the adapters took got no receipt")
             #expect(try await Self.count(database, "SELECT count(*) FROM rejections WHERE reason = '' OR code = ''") == 0)
+            // Whatever the adapters refused could be stored (over the recording budget it is only counted).
+            let admin = try await AgencyTokenStore(client: database).issue(agency: AgencyTokenStore.administrators, label: "fuzz")
+            var scrape = URLRequest(url: URL(string: "http://127.0.0.1:\(http.port)/metrics")!)
+            scrape.setValue("Bearer \(admin)", forHTTPHeaderField: "Authorization")
+            let exposition = String(decoding: try await URLSession.shared.data(for: scrape).0, as: UTF8.self)
+            #expect(exposition.contains(#"casehub_adapter_refusals_unrecorded_total{reason="database"} 0"#))
             let httpSeconds = Double((ContinuousClock.now - started).components.seconds)
 
             // Kafka: hostile records straight onto zz-cdi's topic, after a snapshot of the canonical state.
@@ -177,7 +183,7 @@ struct FuzzTests {
             #expect(report.isIntact, "\(report.breaks.prefix(5))")
 
             let statuses = Dictionary(grouping: outcomes, by: \.status).mapValues(\.count).sorted { $0.key < $1.key }
-            let hubRefusals = try await Self.count(database, "SELECT count(*) FROM rejections")
+            let hubRefusals = try await Self.count(database, "SELECT count(*) FROM rejections WHERE stage = 'hub'")
             print("""
                 fuzz: seed \(seed); \(outcomes.count) HTTP inputs in \(Int(httpSeconds)) s \
                 (statuses \(statuses.map { "\($0.key): \($0.value)" }.joined(separator: ", "))); \
