@@ -3,7 +3,7 @@
 # PostgreSQL and broker on loopback (Deploy/local/stack.sh).
 SHELL := /bin/bash
 
-.PHONY: setup build run test bench fuzz fault stop clean schemas
+.PHONY: setup build run test bench fuzz fault stop clean schemas docs
 
 setup:
 	@Deploy/local/setup.sh
@@ -39,6 +39,12 @@ bench: setup
 schemas: setup
 	python3 Schemas/tools/generate.py
 	.local/venv/bin/python Schemas/tools/validate.py --examples
+
+## Rewrites the generated procedure tables of docs/case-model.md from the state
+## machine (ProcedureTablesTests, which `make test` runs, fails when they differ).
+docs: setup
+	swift build --build-tests
+	LD_LIBRARY_PATH=$(CURDIR)/.local/lib CASEHUB_WRITE_DOCS=1 swift test --skip-build --filter ProcedureTablesTests
 
 ## Stops stacks left running (e.g. after a killed `make run`).
 stop:
