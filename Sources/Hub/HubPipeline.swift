@@ -66,7 +66,8 @@ public final class HubPipeline: Service, Sendable {
                 metrics?.batch(size: current.count, applied: appliedAt - started)
                 relayWakeup.signal()
                 do {
-                    try await consumer.commit(current.map(\.message))
+                    // Not waited for: the next batch need not wait a broker round trip for it.
+                    try await consumer.commit(current.map(\.message), waitForBroker: false)
                 } catch let error as KafkaError where !error.isFatal {
                     // Offsets only save re-reading: the batch is in the database, and
                     // if it is read again (here or by the partition's next owner) the

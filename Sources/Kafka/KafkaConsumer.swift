@@ -44,31 +44,40 @@ public final class KafkaConsumer: Sendable {
     }
 
     /// Commits the positions after these processed messages (offset + 1 per
-    /// partition), synchronously. Positions of partitions that are no longer
-    /// assigned to this member are skipped: their new owner re-reads them.
-    /// Returns the partitions that were committed.
+    /// partition). Positions of partitions that are no longer assigned to
+    /// this member are skipped: their new owner re-reads them. Returns the
+    /// partitions that were committed.
+    ///
+    /// `waitForBroker` false hands the commit to librdkafka and returns at
+    /// once (its outcome is logged when it comes): for a consumer whose
+    /// re-reads are harmless, so that committing does not hold up the next
+    /// batch by a round trip to the broker.
     @discardableResult
-    public func commit(_ messages: [KafkaMessage]) async throws -> Set<KafkaTopicPartition> {
+    public func commit(_ messages: [KafkaMessage], waitForBroker: Bool = true) async throws -> Set<KafkaTopicPartition> {
         var next: [KafkaTopicPartition: Int64] = [:]
         for message in messages {
             let key = KafkaTopicPartition(topic: message.topic, partition: message.partition)
             next[key] = max(next[key] ?? 0, message.offset + 1)
         }
-        return try await commit(positions: next)
+        return try await commit(positions: next, waitForBroker: waitForBroker)
     }
 
     /// Commits explicit next-read positions per partition.
     @discardableResult
-    public func commit(positions: [KafkaTopicPartition: Int64]) async throws -> Set<KafkaTopicPartition> {
+    public func commit(positions: [KafkaTopicPartition: Int64], waitForBroker: Bool = true) async throws -> Set<KafkaTopicPartition> {
         let consumer = self.consumer
         let state = self.state
-        return try await Blocking.run(on: serial) { () throws(KafkaError) -> Set<KafkaTopicPartition> in
+        let commit = { @Sendable () throws(KafkaError) -> Set<KafkaTopicPartition> in
             let owned = state.withLockedValue { $0.assigned }
             let kept = positions.filter { owned.contains($0.key) }
             if kept.isEmpty { return [] }
-            try consumer.commit(kept)
+            try consumer.commit(kept, waiting: waitForBroker)
             return Set(kept.keys)
         }
+        // Handing a commit to librdkafka does not block (and librdkafka is
+        // thread-safe): it need not queue behind a poll of the next batch.
+        if !waitForBroker { return try commit() }
+        return try await Blocking.run(on: serial, commit)
     }
 
     /// The group's committed next-read positions for these partitions.

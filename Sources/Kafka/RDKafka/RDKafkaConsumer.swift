@@ -61,6 +61,13 @@ final class RDKafkaConsumer: @unchecked Sendable {
             case RD_KAFKA_EVENT_REBALANCE:
                 return try rebalance(event)
             case RD_KAFKA_EVENT_OFFSET_COMMIT:
+                // The outcome of a commit not waited for: a failure only means a re-read.
+                let code = rd_kafka_event_error(event)
+                if code != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    client.logger.warning("offsets not committed; the next owner re-reads from the last committed", metadata: [
+                        "error": "\(RDKafkaClient.errorString(code))",
+                    ])
+                }
                 return .served
             default:
                 _ = try client.handleCommonEvent(event)
@@ -69,10 +76,12 @@ final class RDKafkaConsumer: @unchecked Sendable {
         }
     }
 
-    /// Commits these next-read positions synchronously.
-    func commit(_ positions: [KafkaTopicPartition: Int64]) throws(KafkaError) {
+    /// Commits these next-read positions: synchronously, or (`waiting`
+    /// false) handed to librdkafka, whose answer comes back as an event on
+    /// the consumer's queue.
+    func commit(_ positions: [KafkaTopicPartition: Int64], waiting: Bool = true) throws(KafkaError) {
         let list = RDKafkaTopicPartitionList(positions)
-        let code = list.withPointer { rd_kafka_commit(client.handle, $0, 0) }
+        let code = list.withPointer { rd_kafka_commit(client.handle, $0, waiting ? 0 : 1) }
         guard code == RD_KAFKA_RESP_ERR_NO_ERROR else {
             throw KafkaError(.commit, "commit: \(RDKafkaClient.errorString(code))", librdkafkaCode: code.rawValue,
                              isRetriable: code == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS)
