@@ -42,6 +42,14 @@ public enum RFC3339 {
         return Date(timeIntervalSince1970: Double(seconds) + fraction)
     }
 
+    /// The UTC calendar day of a second since 1970, and the second within it.
+    private static func utcDay(ofSecond seconds: Int64) -> (day: LocalDate, secondOfDay: Int64) {
+        var days = seconds / 86_400
+        var secondOfDay = seconds % 86_400
+        if secondOfDay < 0 { secondOfDay += 86_400; days -= 1 }
+        return (LocalDate(dayNumber: Int(days)), secondOfDay)
+    }
+
     /// How the HTTP APIs write instants: UTC with `+00:00`, to the
     /// microsecond with trailing zeros dropped (no fraction for whole
     /// seconds), e.g. `2026-11-29T02:00:00.12+00:00` — the form PostgreSQL
@@ -53,10 +61,7 @@ public enum RFC3339 {
         var seconds = micros / 1_000_000
         var fraction = micros % 1_000_000
         if fraction < 0 { fraction += 1_000_000; seconds -= 1 }
-        var days = seconds / 86_400
-        var secondOfDay = seconds % 86_400
-        if secondOfDay < 0 { secondOfDay += 86_400; days -= 1 }
-        let day = LocalDate(dayNumber: Int(days))
+        let (day, secondOfDay) = utcDay(ofSecond: seconds)
         func pad(_ value: Int64, _ width: Int) -> String {
             let digits = String(value)
             return String(repeating: "0", count: max(0, width - digits.count)) + digits
@@ -77,10 +82,7 @@ public enum RFC3339 {
         var seconds = totalMillis / 1000
         var millis = totalMillis % 1000
         if millis < 0 { millis += 1000; seconds -= 1 }
-        var days = seconds / 86_400
-        var secondOfDay = seconds % 86_400
-        if secondOfDay < 0 { secondOfDay += 86_400; days -= 1 }
-        let day = LocalDate(dayNumber: Int(days))
+        let (day, secondOfDay) = utcDay(ofSecond: seconds)
         var out: [UInt8] = []
         out.reserveCapacity(24)
         func append(_ value: Int, width: Int) {
