@@ -141,6 +141,24 @@ struct DashboardBrowserTests {
         }
     }
 
+    /// A deadline met after its last day shows as met late, and every
+    /// deadline's last day as a Chinese date (the instant in its tooltip).
+    @Test func aLateAnswerAndTheLastDayAsWrittenInTheCaseTimeline() async throws {
+        try await withRunningStack(agencies: ["zz-epb", "zz-psb", "zz-procuratorate"]) { _, http, database in
+            let caseID = TestEnvironment.uniqueName("late-shown")
+            let rules = ProcedureRulesTests()
+            #expect(try await rules.step(http, "crime.case-reported", by: "zz-epb", case: caseID, at: "2026-07-01T09:00:00+08:00", ["summary": "渗坑排放"]) == "accepted")
+            #expect(try await rules.step(http, "crime.transfer-decided", by: "zz-epb", case: caseID, at: "2026-07-07T10:00:00+08:00",
+                                         ["decision": "transfer", "decidedBy": "局长"]) == "accepted")
+            let admin = try await AgencyTokenStore(client: database).issue(agency: AgencyTokenStore.administrators, label: "browser")
+            let page = try Self.renderedPage("http://127.0.0.1:\(http.port)/#token=\(admin)&case=\(caseID)", budget: 5_000)
+            #expect(page.contains("<tr data-rule=\"crime.head-decision\" data-stage=\"met-late\">"), "\(page.prefix(2_000))")
+            #expect(page.contains("<span class=\"badge met-late\">逾期履行</span>"))
+            #expect(page.contains(">负责人决定是否移送</td>"))
+            #expect(page.contains("<td class=\"due-date\" title=\"") && page.contains(">2026年7月6日</td>"))
+        }
+    }
+
     /// Case text is shown as text: markup in a title does not become elements.
     @Test func caseTextIsEscaped() async throws {
         try await withRunningStack(agencies: ["zz-epb", "zz-procuratorate"]) { _, http, database in
