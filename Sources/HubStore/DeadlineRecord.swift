@@ -21,7 +21,7 @@ public struct DeadlineRecord: Sendable, Hashable {
     /// `running`, `met`, `met-late` (met at or after the due instant) or `stopped`.
     public var state: String {
         guard storedState == StatutoryDeadline.State.met.rawValue, let closedAt else { return storedState }
-        return StatutoryDeadline.isLate(closedAt: closedAt, dueAt: dueAt) ? StatutoryDeadline.Stage.metLate.rawValue : storedState
+        return StatutoryDeadline.isLate(rule: rule, closedAt: closedAt, dueAt: dueAt) ? StatutoryDeadline.Stage.metLate.rawValue : storedState
     }
 
     /// The last day to act (China date, inclusive), as the law writes it.

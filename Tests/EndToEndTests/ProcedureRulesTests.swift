@@ -240,4 +240,53 @@ import Testing
             #expect(replay.isConsistent, "\(replay.mismatches) \(replay.refusedOnReplay)")
         }
     }
+
+    /// The civil PIL announcement ends when its computed 30 days have run:
+    /// a suit after that is accepted without an `announcement-ended` first,
+    /// one before it is refused with the true end date; a qualified
+    /// plaintiff who sues during the announcement is supported at once.
+    @Test func theCivilAnnouncementEndsWhenItsPeriodHasRun() async throws {
+        try await withRunningStack(agencies: ["zz-procuratorate", "zz-court"]) { _, http, _ in
+            /// A civil PIL case in its announcement, published on 4 March 2026; returns the announcement's event id.
+            func announced(_ caseID: String, number: Int) async throws -> String {
+                #expect(try await step(http, "civil-pil.clue-registered", by: "zz-procuratorate", case: caseID, at: "2026-03-02T09:00:00+08:00",
+                                       ["clueSource": "own-discovery", "summary": "非法倾倒危险废物"]) == "accepted")
+                #expect(try await step(http, "civil-pil.filed", by: "zz-procuratorate", case: caseID, at: "2026-03-03T09:00:00+08:00",
+                                       ["documentNumber": .string("株检民公立〔2026〕\(number)号")]) == "accepted")
+                let announcement = AdminAPITests.event("civil-pil.announcement-published", by: "zz-procuratorate", case: caseID, at: "2026-03-04T09:00:00+08:00",
+                                                       ["documentNumber": .string("株检民公告〔2026〕\(number)号"), "publishedOn": "2026-03-04", "channel": "正义网"])
+                let id = try await openings.post(http, announcement, as: "zz-procuratorate")
+                #expect(try await openings.outcomes(http, "zz-procuratorate", for: [id])[id] == "accepted")
+                return id
+            }
+            func suit(_ announcementID: String, number: Int) -> JSONValue {
+                ["court": "zz-court", "complaintNumber": .string("株检民公诉〔2026〕\(number)号"), "announcementEventId": .string(announcementID)]
+            }
+            let early = TestEnvironment.uniqueName("announcement-running")
+            let earlyAnnouncement = try await announced(early, number: 11)
+            #expect(try await step(http, "civil-pil.suit-filed", by: "zz-procuratorate", case: early, at: "2026-03-20T09:00:00+08:00",
+                                   suit(earlyAnnouncement, number: 11)) == "refused civil-pil.announcement-running")
+            let (_, inbox) = try await http.send("GET", "/v1/agencies/zz-procuratorate/inbox?after=0&limit=1000", nil)
+            let refusal = inbox["events"]?.arrayValue?.last { $0["event"]?["data"]?["code"] == "civil-pil.announcement-running" }
+            // 30 days from the day after 4 March end on 3 April, a working day in 2026.
+            #expect("\(refusal ?? .null)".contains("2026-04-03"), "\(refusal ?? .null)")
+            // After the computed end, the suit goes in without announcement-ended.
+            #expect(try await step(http, "civil-pil.suit-filed", by: "zz-procuratorate", case: early, at: "2026-04-07T09:00:00+08:00",
+                                   suit(earlyAnnouncement, number: 11)) == "accepted")
+            let (_, view) = try await http.send("GET", "/v1/agencies/zz-procuratorate/cases/\(early)", nil)
+            #expect(view["status"] == "suit-filed", "\(view)")
+            #expect(view["deadlines"]?.arrayValue?.first { $0["rule"] == "civil-pil.announcement" }?["state"] == "met", "\(view)")
+
+            // A qualified plaintiff sued on day 6 of the announcement: supported at once.
+            let supported = TestEnvironment.uniqueName("plaintiff-sued")
+            _ = try await announced(supported, number: 12)
+            #expect(try await step(http, "civil-pil.announcement-ended", by: "zz-procuratorate", case: supported, at: "2026-03-10T09:00:00+08:00",
+                                   ["qualifiedPlaintiffSued": true]) == "accepted")
+            #expect(try await step(http, "civil-pil.support-prosecution", by: "zz-procuratorate", case: supported, at: "2026-03-11T09:00:00+08:00",
+                                   ["plaintiff": "湖南省环保联合会", "court": "zz-court"]) == "accepted")
+            let (_, supportedView) = try await http.send("GET", "/v1/agencies/zz-procuratorate/cases/\(supported)", nil)
+            #expect(supportedView["status"] == "supporting", "\(supportedView)")
+            #expect(supportedView["deadlines"]?.arrayValue?.first { $0["rule"] == "civil-pil.announcement" }?["state"] == "stopped")
+        }
+    }
 }

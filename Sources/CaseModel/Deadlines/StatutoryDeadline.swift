@@ -15,6 +15,11 @@ public struct DeadlineRule: Sendable, Hashable, Codable {
     /// Whether the value was read in the legal text (false: widely stated, kept configurable).
     public var confirmed: Bool
 
+    /// Rules that are periods to wait out, not acts due by a day (the civil
+    /// PIL announcement): closed at or after their end is how they should
+    /// close, never `met-late`.
+    public static let waitingPeriods: Set<String> = ["civil-pil.announcement"]
+
     public init(id: String, nameZH: String, nameEN: String, legalBasis: String, period: StatutoryPeriod,
                 warningLead: StatutoryPeriod, confirmed: Bool) {
         self.id = id
@@ -63,7 +68,7 @@ public struct StatutoryDeadline: Sendable, Hashable, Codable {
     public var id: String { rule.id }
 
     public var metLate: Bool {
-        state == .met && closedAt.map { Self.isLate(closedAt: $0, dueAt: dueAt) } == true
+        state == .met && closedAt.map { Self.isLate(rule: rule.id, closedAt: $0, dueAt: dueAt) } == true
     }
 
     /// The last day to act, as the law writes it (a China date, inclusive):
@@ -75,8 +80,11 @@ public struct StatutoryDeadline: Sendable, Hashable, Codable {
         LocalDate(dueAt.addingTimeInterval(-0.001))
     }
 
-    /// Whether an act at `closedAt` missed a deadline due at `dueAt`.
-    public static func isLate(closedAt: Date, dueAt: Date) -> Bool { closedAt >= dueAt }
+    /// Whether an act at `closedAt` missed a deadline due at `dueAt`. A
+    /// waiting period is never late: it is over when it has run.
+    public static func isLate(rule: String, closedAt: Date, dueAt: Date) -> Bool {
+        !DeadlineRule.waitingPeriods.contains(rule) && closedAt >= dueAt
+    }
 
     /// Where the deadline stands at an instant.
     public func stage(at instant: Date) -> Stage {

@@ -3,7 +3,23 @@ import Foundation
 /// Civil public-interest litigation (民事公益诉讼), criminal-incidental
 /// included: clue → filed → 30-day announcement → suit, or support for a
 /// qualified plaintiff who sued.
+///
+/// The announcement ends when its computed period has run: a suit after
+/// that needs no `announcement-ended` first. A qualified plaintiff may sue
+/// during the announcement; the procuratorate then supports that suit at
+/// once (支持起诉) instead of waiting out the 30 days.
 enum CivilPILProcedure {
+    static let announcement = "civil-pil.announcement"
+
+    /// Refused while the announcement's computed period runs at `instant`,
+    /// with the day it ends.
+    static func requireAnnouncementOver(_ step: Step, at instant: Date, to what: String, zh: String) throws(Refusal) {
+        guard let period = step.state.deadlines[announcement], instant < period.dueAt else { return }
+        throw Refusal(code: .civilPILAnnouncementRunning,
+                      reason: "the 30-day announcement runs until the end of \(period.dueDate) (China time): no \(what) before",
+                      reasonZH: "诉前公告期至\(period.dueDate)届满，届满前不得\(zh)")
+    }
+
     static func apply(_ step: inout Step) throws(Refusal) {
         let holder = step.state.parties[.holder]!
         switch step.event.type {
@@ -25,19 +41,25 @@ enum CivilPILProcedure {
             let published = step.date("publishedOn") ?? LocalDate(step.event.time)
             step.state.facts.announcementEventID = step.event.id
             step.state.facts.announcementPublishedOn = published
-            step.start("civil-pil.announcement", obliged: holder, trigger: published.startInstant)
+            step.start(announcement, obliged: holder, trigger: published.startInstant)
             step.move(to: "announcement")
 
         case .civilPILAnnouncementEnded:
             try step.require(status: ["announcement"], to: "end the announcement")
             try step.require(role: .holder, to: "end the announcement")
-            if let period = step.state.deadlines["civil-pil.announcement"], step.event.time < period.dueAt {
-                throw Refusal(code: .civilPILAnnouncementRunning,
-                              reason: "the 30-day announcement runs until \(RFC3339.format(period.dueAt))",
-                              reasonZH: "诉前公告期30日尚未届满")
+            if step.bool("qualifiedPlaintiffSued") == true {
+                // A qualified plaintiff sued: the announcement has served its purpose, whenever that is.
+                if step.state.deadlines[announcement].map({ step.event.time < $0.dueAt }) == true {
+                    step.stopRunning()
+                } else {
+                    step.meet(announcement)
+                }
+                step.move(to: "plaintiff-sued")
+            } else {
+                try requireAnnouncementOver(step, at: step.event.time, to: "end of the announcement", zh: "宣告公告期满")
+                step.meet(announcement)
+                step.move(to: "ready-to-sue")
             }
-            step.meet("civil-pil.announcement")
-            step.move(to: step.bool("qualifiedPlaintiffSued") == true ? "plaintiff-sued" : "ready-to-sue")
 
         case .civilPILSupportProsecution:
             try step.require(status: ["plaintiff-sued"], to: "support the plaintiff's suit")
@@ -48,10 +70,12 @@ enum CivilPILProcedure {
 
         case .civilPILSuitFiled:
             if step.state.status == "announcement" {
-                throw Refusal(code: .civilPILAnnouncementRunning, reason: "no civil suit before the 30-day announcement ends",
-                              reasonZH: "诉前公告期满前不得提起民事公益诉讼")
+                // The period's computed end decides; no announcement-ended is needed once it has run.
+                try requireAnnouncementOver(step, at: step.event.time, to: "civil suit", zh: "提起民事公益诉讼")
+                step.meet(announcement)
+            } else {
+                try step.require(status: ["ready-to-sue"], to: "file a civil PIL suit")
             }
-            try step.require(status: ["ready-to-sue"], to: "file a civil PIL suit")
             try step.require(role: .holder, to: "file the suit")
             try step.requireReference("announcementEventId", equals: step.state.facts.announcementEventID, "the announcement")
             let court = try step.agency(at: "court", kinds: [.court])
