@@ -164,7 +164,8 @@ struct BatchApplier: Sendable {
                 changed.append(deadline.id)
                 if deadline.dueAt <= receivedAt {
                     notices.queue(.init(caseID: state.caseID, ruleID: deadline.rule.id, legalBasis: deadline.rule.legalBasis, dueAt: deadline.dueAt,
-                                        obligedAgency: deadline.obligedAgency.rawValue, holder: state.parties[.holder]?.rawValue),
+                                        obligedAgency: deadline.obligedAgency.rawValue,
+                                        recipients: deadline.rule.noticeRecipients(obliged: deadline.obligedAgency, on: state).map(\.rawValue)),
                                   overdue: true, at: receivedAt, in: &transaction)
                     noticed[deadline.id] = receivedAt
                 }

@@ -5,7 +5,9 @@ import HubStore
 /// The hub's warning and overdue notices of a statutory deadline, in one
 /// shape whoever queues them: the scheduler when a deadline comes due, or the
 /// batch that starts a deadline already past due (a case entered late).
-/// Each goes to the obliged agency, the case's holder and `changes`, and is
+/// Each goes to the rule's recipients (the obliged agency, the case's holder,
+/// and a supervising party where the rule names one:
+/// ``DeadlineRule/noticeRecipients(obliged:on:)``) and `changes`, and is
 /// audited in the case's chain.
 struct DeadlineNotices: Sendable {
     let topics: TopicNames
@@ -17,7 +19,8 @@ struct DeadlineNotices: Sendable {
         var legalBasis: String
         var dueAt: Date
         var obligedAgency: String
-        var holder: String?
+        /// The obliged agency first.
+        var recipients: [String]
     }
 
     /// Queues the notice in `transaction`; the caller marks the deadline notified.
@@ -36,9 +39,7 @@ struct DeadlineNotices: Sendable {
         transaction.appendAudit(
             eventID: notice.id.description, caseID: deadline.caseID, outcome: .admin, type: notice.type.rawValue, source: hubSource.rawValue,
             occurredAt: now, recordedAt: now, caseVersion: nil, body: notice.structured)
-        var recipients = [deadline.obligedAgency]
-        if let holder = deadline.holder, holder != deadline.obligedAgency { recipients.append(holder) }
-        var outbox = recipients.compactMap(AgencyID.init(rawValue:)).map { OutboxRecord(topic: topics.to($0), event: notice) }
+        var outbox = deadline.recipients.compactMap(AgencyID.init(rawValue:)).map { OutboxRecord(topic: topics.to($0), event: notice) }
         outbox.append(OutboxRecord(topic: topics.changes, event: notice))
         transaction.enqueue(outbox)
     }

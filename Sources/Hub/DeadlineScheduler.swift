@@ -41,7 +41,7 @@ public final class DeadlineScheduler: Service, Sendable {
             for deadline in due {
                 let overdue = deadline.dueAt <= now
                 notices.queue(.init(caseID: deadline.caseID, ruleID: deadline.ruleID, legalBasis: deadline.legalBasis, dueAt: deadline.dueAt,
-                                    obligedAgency: deadline.obligedAgency, holder: deadline.holder),
+                                    obligedAgency: deadline.obligedAgency, recipients: deadline.recipients),
                               overdue: overdue, at: now, in: &transaction)
                 try await transaction.markNotified(caseID: deadline.caseID, ruleID: deadline.ruleID, overdue: overdue, at: now)
                 logger.info("deadline notice queued", metadata: [

@@ -461,7 +461,10 @@ public struct DueDeadline: Sendable {
     public var dueAt: Date
     public var warnAt: Date
     public var warningSent: Bool
-    public var holder: String?
+    /// Who hears of it: the obliged agency, the case's holder, and the
+    /// parties in the roles its rule also notifies (as the case state
+    /// recorded the rule when the deadline started).
+    public var recipients: [String]
 }
 
 extension HubTransaction {
@@ -470,7 +473,9 @@ extension HubTransaction {
     public func lockDueDeadlines(asOf instant: Date, limit: Int) async throws -> [DueDeadline] {
         let rows = try await connection.query("""
             SELECT d.case_id, d.rule_id, d.obliged_agency, d.legal_basis, d.due_at, d.warn_at,
-                   d.warning_sent_at IS NOT NULL AS warning_sent, c.holder
+                   d.warning_sent_at IS NOT NULL AS warning_sent, c.holder,
+                   coalesce(c.state->'parties', '{}'::jsonb)::text AS parties,
+                   coalesce(c.state #> ARRAY['deadlines', d.rule_id, 'rule', 'alsoNotified'], '[]'::jsonb)::text AS also_notified
             FROM deadlines d JOIN cases c ON c.id = d.case_id
             WHERE d.state = 'running'
               AND ((d.warn_at <= \(instant) AND d.warning_sent_at IS NULL) OR (d.due_at <= \(instant) AND d.overdue_sent_at IS NULL))
@@ -479,10 +484,18 @@ extension HubTransaction {
             FOR UPDATE OF d SKIP LOCKED
             """)
         return try rows.map { row in
-            DueDeadline(caseID: try row.decode("case_id"), ruleID: try row.decode("rule_id"),
-                        obligedAgency: try row.decode("obliged_agency"), legalBasis: try row.decode("legal_basis"),
-                        dueAt: try row.decode("due_at"), warnAt: try row.decode("warn_at"),
-                        warningSent: try row.decode("warning_sent"), holder: try row.decode("holder", as: String?.self))
+            let obliged: String = try row.decode("obliged_agency")
+            // The same order as DeadlineRule.noticeRecipients: obliged, holder, supervising roles.
+            let parties = try JSONValue.parse(Array(try row.decode("parties", as: String.self).utf8))
+            let roles = try JSONValue.parse(Array(try row.decode("also_notified", as: String.self).utf8)).arrayValue ?? []
+            var recipients = [obliged]
+            for agency in [try row.decode("holder", as: String?.self)] + roles.map({ $0.stringValue.flatMap { parties[$0]?.stringValue } }) {
+                if let agency, !recipients.contains(agency) { recipients.append(agency) }
+            }
+            return DueDeadline(caseID: try row.decode("case_id"), ruleID: try row.decode("rule_id"),
+                               obligedAgency: obliged, legalBasis: try row.decode("legal_basis"),
+                               dueAt: try row.decode("due_at"), warnAt: try row.decode("warn_at"),
+                               warningSent: try row.decode("warning_sent"), recipients: recipients)
         }
     }
 

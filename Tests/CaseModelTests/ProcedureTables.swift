@@ -65,15 +65,16 @@ enum ProcedureTables {
         if findings.deadlineOrder.isEmpty {
             out += "No statutory deadline runs in this procedure.\n"
         } else {
-            out += "| rule | 名称 · name | legal basis | period | started by | met by | stopped by | obliged (warned with the holder) |\n"
-            out += "|---|---|---|---|---|---|---|---|\n"
+            out += "| rule | 名称 · name | legal basis | period | started by | met by | stopped by | obliged | warning and overdue notices to |\n"
+            out += "|---|---|---|---|---|---|---|---|---|\n"
             for id in findings.deadlineOrder {
                 let rule = DeadlineRules.standard[id]
                 let details = findings.deadlines[id]!
                 let period = "\(length(rule.period))\(rule.confirmed ? "" : " (configurable)"); warning \(length(rule.warningLead)) before"
                 out += "| `\(id)` | \(cell(rule.nameZH)) · \(cell(rule.nameEN)) | \(cell(rule.legalBasis)) | \(period) "
                 out += "| \(events(details.startedBy)) | \(events(details.metBy)) | \(events(details.stoppedBy)) "
-                out += "| \(details.obliged.sorted().map(spaced).joined(separator: ", ")) |\n"
+                let notified = ["obliged", "holder"] + (rule.alsoNotified ?? []).map { spaced($0.rawValue) }
+                out += "| \(details.obliged.sorted().map(spaced).joined(separator: ", ")) | \(notified.joined(separator: ", ")) |\n"
             }
         }
 

@@ -289,4 +289,34 @@ import Testing
             #expect(supportedView["deadlines"]?.arrayValue?.first { $0["rule"] == "civil-pil.announcement" }?["state"] == "stopped")
         }
     }
+
+    /// The procuratorate copied on a transfer supervises the police's
+    /// decision: their filing deadline's notices reach it too, not only the
+    /// police and the bureau.
+    @Test func theSupervisingProcuratorateHearsOfThePolicesOverdueDecision() async throws {
+        try await withRunningStack(agencies: ["zz-epb", "zz-psb", "tianyuan-procuratorate"]) { (_, http, _) async throws in
+            let caseID = TestEnvironment.uniqueName("supervised-deadline")
+            let attachment: JSONValue = ["name": "移送书.pdf", "sha256": .string(String(repeating: "c", count: 64)), "size": 1, "mediaType": "application/pdf"]
+            #expect(try await step(http, "crime.case-reported", by: "zz-epb", case: caseID, at: "2026-07-01T09:00:00+08:00", ["summary": "暗管排放"]) == "accepted")
+            #expect(try await step(http, "crime.transfer-decided", by: "zz-epb", case: caseID, at: "2026-07-01T10:00:00+08:00",
+                                   ["decision": "transfer", "decidedBy": "局长"]) == "accepted")
+            #expect(try await step(http, "crime.transferred", by: "zz-epb", case: caseID, at: "2026-07-01T11:00:00+08:00", [
+                "police": "zz-psb", "procuratorate": "tianyuan-procuratorate", "transferNumber": "株环移〔2026〕8号",
+                "materials": [["kind": "transfer-letter", "attachment": attachment]],
+            ]) == "accepted")
+            // Signed for in July: the three days to decide on filing ran out long ago.
+            #expect(try await step(http, "crime.receipt-signed", by: "zz-psb", case: caseID, at: "2026-07-01T12:00:00+08:00") == "accepted")
+            func overdueNotices(to agency: String) async throws -> Int {
+                let (_, body) = try await http.send("GET", "/v1/agencies/\(agency)/inbox?after=0&limit=1000", nil)
+                return (body["events"]?.arrayValue ?? []).filter {
+                    $0["event"]?["type"] == "casehub.hub.deadline-overdue.v1" && $0["event"]?["subject"]?.stringValue == caseID
+                        && $0["event"]?["data"]?["rule"] == "crime.police-filing-decision"
+                }.count
+            }
+            for agency in ["zz-psb", "zz-epb", "tianyuan-procuratorate"] {
+                let noticed = await eventually(timeout: .seconds(30)) { (try? await overdueNotices(to: agency)) == 1 }
+                #expect(noticed, "\(agency) got no overdue notice of the police's filing decision")
+            }
+        }
+    }
 }

@@ -19,9 +19,14 @@ public struct DeadlineRule: Sendable, Hashable, Codable {
     /// PIL announcement): closed at or after their end is how they should
     /// close, never `met-late`.
     public static let waitingPeriods: Set<String> = ["civil-pil.announcement"]
+    /// Parties told of the warning and the overdue notice besides the obliged
+    /// agency and the case's holder: the agency that supervises the act (the
+    /// procuratorate copied on a transfer watches the police's decisions).
+    /// Nil: none.
+    public var alsoNotified: [PartyRole]?
 
     public init(id: String, nameZH: String, nameEN: String, legalBasis: String, period: StatutoryPeriod,
-                warningLead: StatutoryPeriod, confirmed: Bool) {
+                warningLead: StatutoryPeriod, confirmed: Bool, alsoNotified: [PartyRole]? = nil) {
         self.id = id
         self.nameZH = nameZH
         self.nameEN = nameEN
@@ -29,6 +34,18 @@ public struct DeadlineRule: Sendable, Hashable, Codable {
         self.period = period
         self.warningLead = warningLead
         self.confirmed = confirmed
+        self.alsoNotified = alsoNotified
+    }
+
+    /// Who hears of the deadline's warning and overdue notice on `state`:
+    /// the obliged agency, the holder, then the parties in ``alsoNotified``
+    /// roles; each once.
+    public func noticeRecipients(obliged: AgencyID, on state: CaseState) -> [AgencyID] {
+        var recipients = [obliged]
+        for agency in [state.parties[.holder]] + (alsoNotified ?? []).map({ state.parties[$0] }) {
+            if let agency, !recipients.contains(agency) { recipients.append(agency) }
+        }
+        return recipients
     }
 }
 

@@ -152,10 +152,12 @@ extension StatutoryDeadline {
 
 extension DeadlineRule {
     var storedJSON: JSONValue {
-        .object([
+        var object: [String: JSONValue] = [
             "id": .string(id), "nameZH": .string(nameZH), "nameEN": .string(nameEN), "legalBasis": .string(legalBasis),
             "period": period.storedJSON, "warningLead": warningLead.storedJSON, "confirmed": .bool(confirmed),
-        ])
+        ]
+        object["alsoNotified"] = alsoNotified.map { .array($0.map { .string($0.rawValue) }) }
+        return .object(object)
     }
 
     init(storedJSON json: JSONValue) throws(StoredFormError) {
@@ -165,7 +167,10 @@ extension DeadlineRule {
             legalBasis: try object.string("legalBasis"),
             period: try StatutoryPeriod(storedJSON: object.required("period")),
             warningLead: try StatutoryPeriod(storedJSON: object.required("warningLead")),
-            confirmed: try object.bool("confirmed"))
+            confirmed: try object.bool("confirmed"),
+            alsoNotified: object.members["alsoNotified"] == nil ? nil : try object.items("alsoNotified").map { (role) throws(StoredFormError) in
+                try StoredForm.enumeration(role, at: "rule/alsoNotified")
+            })
     }
 }
 
