@@ -319,4 +319,49 @@ import Testing
             }
         }
     }
+
+    /// The appeal window after a first-instance judgment is a tracked
+    /// deadline: in the case view with its last day, noticed to the holder
+    /// and the court when it has run, closed (never late) when the judgment
+    /// becomes final.
+    @Test func theAppealWindowIsATrackedDeadline() async throws {
+        try await withRunningStack(agencies: ["zz-procuratorate", "zz-court"]) { (_, http, _) async throws in
+            let caseID = TestEnvironment.uniqueName("appeal-window")
+            #expect(try await step(http, "civil-pil.clue-registered", by: "zz-procuratorate", case: caseID, at: "2026-01-05T09:00:00+08:00",
+                                   ["clueSource": "own-discovery", "summary": "非法倾倒危险废物"]) == "accepted")
+            #expect(try await step(http, "civil-pil.filed", by: "zz-procuratorate", case: caseID, at: "2026-01-06T09:00:00+08:00",
+                                   ["documentNumber": "株检民公立〔2026〕21号"]) == "accepted")
+            let announcement = AdminAPITests.event("civil-pil.announcement-published", by: "zz-procuratorate", case: caseID, at: "2026-01-07T09:00:00+08:00",
+                                                   ["documentNumber": "株检民公告〔2026〕21号", "publishedOn": "2026-01-07", "channel": "正义网"])
+            let announcementID = try await openings.post(http, announcement, as: "zz-procuratorate")
+            #expect(try await openings.outcomes(http, "zz-procuratorate", for: [announcementID])[announcementID] == "accepted")
+            #expect(try await step(http, "civil-pil.suit-filed", by: "zz-procuratorate", case: caseID, at: "2026-02-20T09:00:00+08:00", [
+                "court": "zz-court", "complaintNumber": "株检民公诉〔2026〕21号", "announcementEventId": .string(announcementID),
+            ]) == "accepted")
+            #expect(try await step(http, "litigation.accepted", by: "zz-court", case: caseID, at: "2026-02-21T09:00:00+08:00",
+                                   ["caseNumber": "（2026）湘02民初21号", "acceptedOn": "2026-02-21", "causeOfAction": "环境污染民事公益诉讼"]) == "accepted")
+            // Served on Monday 2 March 2026: 15 days end on Tuesday 17 March.
+            #expect(try await step(http, "litigation.judgment-issued", by: "zz-court", case: caseID, at: "2026-03-02T09:00:00+08:00", [
+                "instance": "first", "form": "judgment", "documentNumber": "（2026）湘02民初21号", "outcome": "被告赔偿生态环境修复费用", "servedOn": "2026-03-02",
+            ]) == "accepted")
+            let (_, view) = try await http.send("GET", "/v1/agencies/zz-procuratorate/cases/\(caseID)", nil)
+            let window = view["deadlines"]?.arrayValue?.first { $0["rule"] == "litigation.appeal-judgment" }
+            #expect(window?["dueDate"] == "2026-03-17" && window?["state"] == "running" && window?["obligedAgency"] == "zz-procuratorate", "\(view)")
+            // It ran out long ago: the holder and the court hear of it at once.
+            for agency in ["zz-procuratorate", "zz-court"] {
+                let noticed = await eventually(timeout: .seconds(30)) {
+                    guard let (_, body) = try? await http.send("GET", "/v1/agencies/\(agency)/inbox?after=0&limit=1000", nil) else { return false }
+                    return (body["events"]?.arrayValue ?? []).contains { item in
+                        item["event"]?["type"] == "casehub.hub.deadline-overdue.v1" && item["event"]?["data"]?["rule"] == "litigation.appeal-judgment"
+                            && item["event"]?["subject"]?.stringValue == caseID
+                    }
+                }
+                #expect(noticed, "\(agency) was not told that the appeal period has run")
+            }
+            #expect(try await step(http, "litigation.final", by: "zz-court", case: caseID, at: "2026-03-18T09:00:00+08:00",
+                                   ["effectiveOn": "2026-03-18"]) == "accepted")
+            let (_, final) = try await http.send("GET", "/v1/agencies/zz-procuratorate/cases/\(caseID)", nil)
+            #expect(final["deadlines"]?.arrayValue?.first { $0["rule"] == "litigation.appeal-judgment" }?["state"] == "met", "\(final)")
+        }
+    }
 }

@@ -85,6 +85,14 @@ public struct DeadlineRules: Sendable {
                      legalBasis: "《中华人民共和国行政诉讼法》第81条 / 《中华人民共和国民事诉讼法》第152条", period: .months(6), warningLead: .days(30), confirmed: true),
         DeadlineRule(id: "litigation.second-instance", nameZH: "第二审审理期限", nameEN: "Second-instance trial period",
                      legalBasis: "《中华人民共和国行政诉讼法》第88条 / 《中华人民共和国民事诉讼法》第183条", period: .months(3), warningLead: .days(15), confirmed: true),
+        // The appeal window: a period to wait out, not an act due (DeadlineRule.waitingPeriods);
+        // its notices tell the holder and the court that it is closing or has run.
+        DeadlineRule(id: "litigation.appeal-judgment", nameZH: "不服第一审判决的上诉期限", nameEN: "Appeal period against a first-instance judgment",
+                     legalBasis: "《中华人民共和国行政诉讼法》第85条 / 《中华人民共和国民事诉讼法》第171条", period: .days(15), warningLead: .days(3),
+                     confirmed: true, alsoNotified: [.court]),
+        DeadlineRule(id: "litigation.appeal-ruling", nameZH: "不服第一审裁定的上诉期限", nameEN: "Appeal period against a first-instance ruling",
+                     legalBasis: "《中华人民共和国行政诉讼法》第85条 / 《中华人民共和国民事诉讼法》第171条", period: .days(10), warningLead: .days(2),
+                     confirmed: true, alsoNotified: [.court]),
         // Accountability
         DeadlineRule(id: "accountability.disposal", nameZH: "线索处置意见", nameEN: "Disposal opinion on the clue",
                      legalBasis: "《中国共产党纪律检查机关监督执纪工作规则》（2019）", period: .months(1), warningLead: .days(5), confirmed: false),

@@ -18,7 +18,7 @@ public struct DeadlineRule: Sendable, Hashable, Codable {
     /// Rules that are periods to wait out, not acts due by a day (the civil
     /// PIL announcement): closed at or after their end is how they should
     /// close, never `met-late`.
-    public static let waitingPeriods: Set<String> = ["civil-pil.announcement"]
+    public static let waitingPeriods: Set<String> = ["civil-pil.announcement", "litigation.appeal-judgment", "litigation.appeal-ruling"]
     /// Parties told of the warning and the overdue notice besides the obliged
     /// agency and the case's holder: the agency that supervises the act (the
     /// procuratorate copied on a transfer watches the police's decisions).

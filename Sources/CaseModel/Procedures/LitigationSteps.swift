@@ -29,6 +29,10 @@ enum LitigationSteps {
             step.state.facts.judgmentForm = step.string("form")
             step.state.facts.judgmentInstance = expected
             step.state.facts.judgmentServedOn = step.date("servedOn")
+            // The appeal window is tracked like a deadline: in the views, warned of, closed by the appeal or finality.
+            if expected == "first", let served = step.state.facts.judgmentServedOn, let holder = step.state.parties[.holder] {
+                step.start(appealRule(step.state.facts.judgmentForm), obliged: holder, trigger: served.startInstant)
+            }
             step.move(to: "judged")
 
         case .litigationWithdrawn:
@@ -56,6 +60,7 @@ enum LitigationSteps {
                               violations: [Violation(path: "/data/appealCourt", rule: "jurisdiction", message: "must be \(firstCourt.parent?.rawValue ?? "the court above")")])
             }
             step.setRole(.appealCourt, appealCourt.id)
+            step.meet(appealRules[0], appealRules[1])
             step.start("litigation.second-instance", obliged: appealCourt.id, trigger: step.event.time)
             step.move(to: "appeal")
 
@@ -66,6 +71,7 @@ enum LitigationSteps {
                 throw Refusal(code: .appealPeriodRunning, reason: "a first-instance decision becomes final only after the appeal period",
                               reasonZH: "上诉期限未届满，裁判尚未生效")
             }
+            step.meet(appealRules[0], appealRules[1])
             step.move(to: "final")
 
         case .litigationEnforcementTransferred:
@@ -79,10 +85,14 @@ enum LitigationSteps {
         }
     }
 
-    /// The end of the appeal period: 15 days after service of a judgment, 10 of a ruling.
+    static let appealRules = ["litigation.appeal-judgment", "litigation.appeal-ruling"]
+
+    /// The appeal window's rule: 15 days after service of a judgment, 10 of a ruling.
+    static func appealRule(_ form: String?) -> String { form == "ruling" ? appealRules[1] : appealRules[0] }
+
+    /// The end of the appeal period.
     static func appealDeadline(_ step: Step) -> Date? {
         guard let served = step.state.facts.judgmentServedOn else { return nil }
-        let days = step.state.facts.judgmentForm == "ruling" ? 10 : 15
-        return step.machine.calculator.due(after: served.startInstant, period: .days(days))
+        return step.machine.calculator.due(after: served.startInstant, period: step.machine.rules[appealRule(step.state.facts.judgmentForm)].period)
     }
 }
