@@ -140,6 +140,8 @@ REFUSALS = {
     "appeal.wrong-court": ("上诉法院不符", "The appeal court is not the one above the first-instance court"),
     "appeal.period-running": ("上诉期限未届满，裁判尚未生效", "The appeal period has not run; the decision is not final yet"),
     "appeal.final-instance": ("终审裁判不得上诉", "A final-instance decision cannot be appealed"),
+    "litigation.parallel-pending": ("同一损害行为的生态环境损害赔偿案件尚未审结，民事公益诉讼应当中止审理",
+                                    "A damage-compensation case for the same act is pending: the civil PIL waits until it ends or the court resumes"),
     "accountability.no-verification": ("尚未完成初步核实", "No preliminary verification was concluded"),
     "feedback.wrong-referrer": ("反馈对象不是移送机关", "Feedback goes to the agency that referred the clue"),
     "consultation.round-order": ("磋商轮次不连续", "Consultation rounds come in order"),
@@ -385,6 +387,14 @@ event("litigation", "judgment-issued", "判决/裁定", "Judgment or ruling issu
        "documentNumber": ref("documentNumber"), "outcome": ref("text"), "servedOn": ref("date")}, {},
       valid=[{"instance": "first", "form": "judgment", "documentNumber": "（2025）湘0211行初12号", "outcome": "确认被告未依法履职违法，责令继续履行", "servedOn": "2025-09-02"}],
       invalid=[({"instance": "third", "form": "judgment", "documentNumber": "x", "outcome": "y", "servedOn": "2025-09-02"}, "no third instance")])
+event("litigation", "suspended", "中止审理", "Proceedings suspended", "the court seized",
+      {"suspendedOn": ref("date"), "reasons": ref("reasons")}, {"rulingNumber": ref("documentNumber")},
+      valid=[{"suspendedOn": "2025-08-01", "reasons": ["同一污染环境行为的生态环境损害赔偿诉讼尚未审结"], "rulingNumber": "（2025）湘02民初45号"}],
+      invalid=[({"suspendedOn": "2025-08-01"}, "no reasons given")])
+event("litigation", "resumed", "恢复审理", "Proceedings resumed", "the court seized",
+      {"resumedOn": ref("date")}, {"reasons": ref("reasons")},
+      valid=[{"resumedOn": "2025-11-03", "reasons": ["生态环境损害赔偿诉讼已审结"]}],
+      invalid=[({"resumedOn": "3.11.2025"}, "not ISO date")])
 event("litigation", "withdrawn", "撤诉", "Suit withdrawn", "the plaintiff (with the court's leave)",
       {"reasons": ref("reasons")}, {"rulingNumber": ref("documentNumber")},
       valid=[{"reasons": ["诉讼请求已全部实现"]}], invalid=[({"reasons": None}, "null reasons")])

@@ -121,14 +121,14 @@ struct BatchApplier: Sendable {
         transaction.enqueue(router.records(for: verified, recipients: transition.recipients, caseVersion: state.version, receivedAt: receivedAt))
     }
 
-    /// The other case a penalty decision names, by `relatedCaseId` or by the
-    /// bureau's own number for it (`relatedNumber`), locked with the batch's
-    /// cases; nil for other events or when it names none that exists.
+    /// The other case the event's rules look at (CaseMachine.relatedCaseID),
+    /// or the one a penalty decision names by the bureau's own number for it
+    /// (`relatedNumber`), locked with the batch's cases; nil when there is
+    /// none or it does not exist.
     private func relatedCase(of event: CloudEvent, sender: Agency, cases: inout CaseCache,
                              in transaction: inout HubTransaction) async throws -> CaseState? {
-        guard event.type == .casePenaltyDecided else { return nil }
-        var relatedID = event.data["relatedCaseId"]?.stringValue
-        if relatedID == nil, let number = event.data["relatedNumber"]?.stringValue {
+        var relatedID = CaseMachine.relatedCaseID(of: event, on: cases[event.subject])
+        if relatedID == nil, event.type == .casePenaltyDecided, let number = event.data["relatedNumber"]?.stringValue {
             relatedID = try await transaction.caseID(numbered: number, by: sender.id.rawValue)
         }
         guard let relatedID, relatedID != event.subject else { return nil }
@@ -169,7 +169,8 @@ struct BatchApplier: Sendable {
                                   overdue: true, at: receivedAt, in: &transaction)
                     noticed[deadline.id] = receivedAt
                 }
-            case .deadlineMet(let id, _), .deadlineStopped(let id): changed.append(id)
+            case .deadlineMet(let id, _), .deadlineStopped(let id), .deadlineSuspended(let id): changed.append(id)
+            case .deadlineResumed(let deadline): changed.append(deadline.id)
             case .link(let otherID, let relation):
                 // The other case is rarely in the batch: locked on demand.
                 if !cases.contains(otherID) { cases.noteLoaded(otherID, try await transaction.lockCase(otherID)) }

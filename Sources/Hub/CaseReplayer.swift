@@ -88,13 +88,12 @@ public struct CaseReplayer: Sendable {
             }
         }
 
-        /// The case a penalty decision names, as the hub found it
-        /// (BatchApplier.relatedCase): by id, or the bureau's most recently
-        /// updated case under that number of its own.
+        /// The other case the event's rules look at, as the hub found it
+        /// (BatchApplier.relatedCase): by id, or for a penalty decision the
+        /// bureau's most recently updated case under that number of its own.
         func related(of event: CloudEvent, sender: Agency) -> CaseState? {
-            guard event.type == .casePenaltyDecided else { return nil }
-            if let id = event.data["relatedCaseId"]?.stringValue { return id == event.subject ? nil : states[id] }
-            guard let number = event.data["relatedNumber"]?.stringValue else { return nil }
+            if let id = CaseMachine.relatedCaseID(of: event, on: states[event.subject]) { return states[id] }
+            guard event.type == .casePenaltyDecided, let number = event.data["relatedNumber"]?.stringValue else { return nil }
             return states.values
                 .filter { $0.caseID != event.subject && $0.partyAgencies.contains(sender.id) && $0.numbers[sender.id] == number }
                 .max { $0.updatedAt < $1.updatedAt }

@@ -9,7 +9,7 @@ public struct DeadlineRecord: Sendable, Hashable {
     public var rule: String
     public var obligedAgency: String
     public var legalBasis: String
-    /// As stored: `running`, `met` or `stopped`.
+    /// As stored: `running`, `met`, `stopped` or `suspended`.
     public var storedState: String
     public var startedAt: Date
     public var warnAt: Date
@@ -18,7 +18,8 @@ public struct DeadlineRecord: Sendable, Hashable {
     public var warningSentAt: Date?
     public var overdueSentAt: Date?
 
-    /// `running`, `met`, `met-late` (met at or after the due instant) or `stopped`.
+    /// `running`, `met`, `met-late` (met at or after the due instant),
+    /// `stopped` or `suspended` (paused while the court proceedings are).
     public var state: String {
         guard storedState == StatutoryDeadline.State.met.rawValue, let closedAt else { return storedState }
         return StatutoryDeadline.isLate(rule: rule, closedAt: closedAt, dueAt: dueAt) ? StatutoryDeadline.Stage.metLate.rawValue : storedState

@@ -222,12 +222,13 @@ public struct HubTransaction: Sendable {
     }
 
     /// Deadlines that started, were met or stopped (written at ``flush()``;
-    /// the last save of a case's rule wins). A restarted rule replaces the
-    /// old row and may warn again. `overdueNoticeAt` marks, by rule, the
+    /// the last save of a case's rule wins). A restarted rule, or one whose
+    /// due instant moved (resumed after a suspension), replaces the old row
+    /// and may warn again. `overdueNoticeAt` marks, by rule, the
     /// deadlines whose overdue notice this transaction queued itself.
     public mutating func saveDeadlines(caseID: String, _ deadlines: [StatutoryDeadline], overdueNoticeAt: [String: Date] = [:]) {
         for deadline in deadlines {
-            if deadline.state != .running { closedDeadlines.append(deadline.metLate ? StatutoryDeadline.Stage.metLate.rawValue : deadline.state.rawValue) }
+            if deadline.state == .met || deadline.state == .stopped { closedDeadlines.append(deadline.metLate ? StatutoryDeadline.Stage.metLate.rawValue : deadline.state.rawValue) }
             let key = DeadlineKey(caseID: caseID, ruleID: deadline.rule.id)
             let entry = (caseID, deadline, overdueNoticeAt[deadline.rule.id])
             if pendingDeadlines.updateValue(entry, forKey: key) == nil { pendingDeadlineOrder.append(key) }
@@ -430,9 +431,9 @@ public struct HubTransaction: Sendable {
                 trigger_event_id = EXCLUDED.trigger_event_id, trigger_event_type = EXCLUDED.trigger_event_type,
                 started_at = EXCLUDED.started_at, due_at = EXCLUDED.due_at, warn_at = EXCLUDED.warn_at,
                 state = EXCLUDED.state, closed_at = EXCLUDED.closed_at,
-                warning_sent_at = CASE WHEN deadlines.trigger_event_id = EXCLUDED.trigger_event_id
+                warning_sent_at = CASE WHEN deadlines.trigger_event_id = EXCLUDED.trigger_event_id AND deadlines.due_at = EXCLUDED.due_at
                                        THEN coalesce(deadlines.warning_sent_at, EXCLUDED.warning_sent_at) ELSE EXCLUDED.warning_sent_at END,
-                overdue_sent_at = CASE WHEN deadlines.trigger_event_id = EXCLUDED.trigger_event_id
+                overdue_sent_at = CASE WHEN deadlines.trigger_event_id = EXCLUDED.trigger_event_id AND deadlines.due_at = EXCLUDED.due_at
                                        THEN coalesce(deadlines.overdue_sent_at, EXCLUDED.overdue_sent_at) ELSE EXCLUDED.overdue_sent_at END
             """
     }

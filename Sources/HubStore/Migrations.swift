@@ -111,6 +111,7 @@ extension Migration {
         shardedOutbox,
         adapterStageRefusals,
         penaltyDecisions,
+        suspendedDeadlines,
     ]
 
     public static var latestVersion: Int { all.last!.version }
@@ -339,5 +340,12 @@ extension Migration {
             recorded_at  timestamptz NOT NULL DEFAULT now(),
             PRIMARY KEY (issuer, number)
         );
+        """)
+}
+
+extension Migration {
+    static let suspendedDeadlines = Migration(version: 12, name: "deadlines may be suspended (court proceedings suspended: the trial period pauses)", sql: """
+        ALTER TABLE deadlines DROP CONSTRAINT IF EXISTS deadlines_state_check;
+        ALTER TABLE deadlines ADD CONSTRAINT deadlines_state_check CHECK (state IN ('running', 'met', 'stopped', 'suspended'));
         """)
 }

@@ -31,6 +31,8 @@ struct ProcedureFindings {
         var senders: Set<Sender> = []
         var met: Set<String> = []
         var stopped: Set<String> = []
+        var suspended: Set<String> = []
+        var resumed: Set<String> = []
         /// Whether every party of the case could take it, wherever it was taken…
         var everyParty = true
         /// …and the most parties a case had there.
@@ -41,6 +43,8 @@ struct ProcedureFindings {
         var startedBy: Set<EventType> = []
         var metBy: Set<EventType> = []
         var stoppedBy: Set<EventType> = []
+        var suspendedBy: Set<EventType> = []
+        var resumedBy: Set<EventType> = []
         /// The role of the agency that must act: the hub warns it (and the case's holder).
         var obliged: Set<String> = []
     }
@@ -252,6 +256,12 @@ struct ProcedureExplorer {
             case .deadlineStopped(let id):
                 details.stopped.insert(id)
                 findings.deadlines[id, default: .init()].stoppedBy.insert(event.type)
+            case .deadlineSuspended(let id):
+                details.suspended.insert(id)
+                findings.deadlines[id, default: .init()].suspendedBy.insert(event.type)
+            case .deadlineResumed(let deadline):
+                details.resumed.insert(deadline.id)
+                findings.deadlines[deadline.id, default: .init()].resumedBy.insert(event.type)
             case .notify, .link:
                 break
             }

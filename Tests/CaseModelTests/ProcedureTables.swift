@@ -54,7 +54,8 @@ enum ProcedureTables {
 
         out += "| from | event | to | sent by | deadlines |\n|---|---|---|---|---|\n"
         for (from, row) in rows(findings) {
-            let clocks = [("starts", Set(row.started)), ("meets", row.met), ("stops", row.stopped)]
+            let clocks = [("starts", Set(row.started)), ("meets", row.met), ("stops", row.stopped),
+                          ("pauses", row.suspended), ("resumes", row.resumed)]
                 .filter { !$0.1.isEmpty }
                 .map { "\($0.0) \($0.1.sorted().map { "`\($0)`" }.joined(separator: ", "))" }
             out += "| \(self.from(from, in: findings)) | \(title(row.event)) | \(row.to.map { "`\($0)`" } ?? "(unchanged)") "
@@ -72,7 +73,11 @@ enum ProcedureTables {
                 let details = findings.deadlines[id]!
                 let period = "\(length(rule.period))\(rule.confirmed ? "" : " (configurable)"); warning \(length(rule.warningLead)) before"
                 out += "| `\(id)` | \(cell(rule.nameZH)) · \(cell(rule.nameEN)) | \(cell(rule.legalBasis)) | \(period) "
-                out += "| \(events(details.startedBy)) | \(events(details.metBy)) | \(events(details.stoppedBy)) "
+                var stoppedBy = events(details.stoppedBy)
+                if !details.suspendedBy.isEmpty {
+                    stoppedBy += "; paused by \(events(details.suspendedBy)), resumed by \(events(details.resumedBy))"
+                }
+                out += "| \(events(details.startedBy)) | \(events(details.metBy)) | \(stoppedBy) "
                 let notified = ["obliged", "holder"] + (rule.alsoNotified ?? []).map { spaced($0.rawValue) }
                 out += "| \(details.obliged.sorted().map(spaced).joined(separator: ", ")) | \(notified.joined(separator: ", ")) |\n"
             }
@@ -99,6 +104,8 @@ enum ProcedureTables {
         let started: [String]
         let met: Set<String>
         let stopped: Set<String>
+        let suspended: Set<String>
+        let resumed: Set<String>
         let senders: String
     }
 
@@ -110,7 +117,8 @@ enum ProcedureTables {
         func row(_ step: ProcedureFindings.Step, senders: String) -> Row {
             let details = findings.details[step]!
             return Row(event: step.event, to: step.from == step.to ? nil : step.to, started: step.started,
-                       met: details.met, stopped: details.stopped, senders: senders)
+                       met: details.met, stopped: details.stopped, suspended: details.suspended, resumed: details.resumed,
+                       senders: senders)
         }
         // Steps alike but for their senders: if every party could take each
         // of them, and a case had several parties, any party may send it.

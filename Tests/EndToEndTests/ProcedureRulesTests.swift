@@ -364,4 +364,101 @@ import Testing
             #expect(final["deadlines"]?.arrayValue?.first { $0["rule"] == "litigation.appeal-judgment" }?["state"] == "met", "\(final)")
         }
     }
+
+    /// 中止审理 / 恢复审理, and 最高法《关于审理生态环境损害赔偿案件的若干规定（试行）》
+    /// 第十七条: a civil PIL linked as `parallel-suspended` to a pending
+    /// damage-compensation case for the same harm is neither heard nor judged
+    /// until that case ends or the court resumes the PIL. While the court has
+    /// suspended it, the trial period is paused, and it runs on, later by the
+    /// days of the pause, once the proceedings resume.
+    @Test func aCivilPILWaitsForTheParallelCompensationCase() async throws {
+        try await withRunningStack(agencies: ["zz-procuratorate", "zz-court", "zz-epb"]) { (stack, http, database) async throws in
+            // The bureau's compensation suit, accepted by the intermediate court and pending.
+            let compensation = TestEnvironment.uniqueName("compensation")
+            #expect(try await step(http, "compensation.assessment-completed", by: "zz-epb", case: compensation, at: "2026-01-10T09:00:00+08:00",
+                                   ["reportNumber": "湘环评估〔2026〕3号", "damageAmount": 1_200_000]) == "accepted")
+            #expect(try await step(http, "compensation.consultation-started", by: "zz-epb", case: compensation, at: "2026-01-12T09:00:00+08:00",
+                                   ["responsibleParty": "某化工有限公司"]) == "accepted")
+            let failed = AdminAPITests.event("compensation.consultation-failed", by: "zz-epb", case: compensation, at: "2026-02-01T09:00:00+08:00",
+                                             ["reasons": ["赔偿义务人拒绝承担修复费用"]])
+            let failedID = try await openings.post(http, failed, as: "zz-epb")
+            #expect(try await openings.outcomes(http, "zz-epb", for: [failedID])[failedID] == "accepted")
+            #expect(try await step(http, "compensation.suit-filed", by: "zz-epb", case: compensation, at: "2026-02-02T09:00:00+08:00",
+                                   ["court": "zz-court", "consultationFailedEventId": .string(failedID)]) == "accepted")
+            #expect(try await step(http, "litigation.accepted", by: "zz-court", case: compensation, at: "2026-02-03T09:00:00+08:00",
+                                   ["caseNumber": "（2026）湘02民初31号", "acceptedOn": "2026-02-03", "causeOfAction": "生态环境损害赔偿"]) == "accepted")
+
+            /// A civil PIL for the same harm, accepted by the same court on 21 February 2026 and linked to the compensation case.
+            func linkedPIL(number: Int) async throws -> String {
+                let caseID = TestEnvironment.uniqueName("parallel-pil")
+                #expect(try await step(http, "civil-pil.clue-registered", by: "zz-procuratorate", case: caseID, at: "2026-01-05T09:00:00+08:00",
+                                       ["clueSource": "own-discovery", "summary": "非法倾倒危险废物"]) == "accepted")
+                #expect(try await step(http, "civil-pil.filed", by: "zz-procuratorate", case: caseID, at: "2026-01-06T09:00:00+08:00",
+                                       ["documentNumber": .string("株检民公立〔2026〕\(number)号")]) == "accepted")
+                let announcement = AdminAPITests.event("civil-pil.announcement-published", by: "zz-procuratorate", case: caseID, at: "2026-01-07T09:00:00+08:00",
+                                                       ["documentNumber": .string("株检民公告〔2026〕\(number)号"), "publishedOn": "2026-01-07", "channel": "正义网"])
+                let announcementID = try await openings.post(http, announcement, as: "zz-procuratorate")
+                #expect(try await openings.outcomes(http, "zz-procuratorate", for: [announcementID])[announcementID] == "accepted")
+                #expect(try await step(http, "civil-pil.suit-filed", by: "zz-procuratorate", case: caseID, at: "2026-02-20T09:00:00+08:00", [
+                    "court": "zz-court", "complaintNumber": .string("株检民公诉〔2026〕\(number)号"), "announcementEventId": .string(announcementID),
+                ]) == "accepted")
+                #expect(try await step(http, "litigation.accepted", by: "zz-court", case: caseID, at: "2026-02-21T09:00:00+08:00",
+                                       ["caseNumber": .string("（2026）湘02民初\(number)号"), "acceptedOn": "2026-02-21", "causeOfAction": "环境污染民事公益诉讼"]) == "accepted")
+                #expect(try await step(http, "case.linked", by: "zz-court", case: caseID, at: "2026-02-22T09:00:00+08:00",
+                                       ["linkedCaseId": .string(compensation), "relation": "parallel-suspended"]) == "accepted")
+                return caseID
+            }
+            func firstInstance(_ caseID: String) async throws -> JSONValue? {
+                let (_, view) = try await http.send("GET", "/v1/agencies/zz-procuratorate/cases/\(caseID)", nil)
+                return view["deadlines"]?.arrayValue?.first { $0["rule"] == "litigation.first-instance" }
+            }
+            let hearing: JSONValue = ["hearingAt": "2026-06-10T09:00:00+08:00", "place": "第三审判庭"]
+
+            // While the compensation case is pending, the PIL is neither heard nor judged.
+            let resumedByCourt = try await linkedPIL(number: 41)
+            #expect(try await step(http, "litigation.hearing-scheduled", by: "zz-court", case: resumedByCourt, at: "2026-03-01T09:00:00+08:00",
+                                   hearing) == "refused litigation.parallel-pending")
+            #expect(try await step(http, "litigation.judgment-issued", by: "zz-court", case: resumedByCourt, at: "2026-03-01T10:00:00+08:00", [
+                "instance": "first", "form": "judgment", "documentNumber": "（2026）湘02民初41号", "outcome": "被告赔偿", "servedOn": "2026-03-01",
+            ]) == "refused litigation.parallel-pending")
+            // Six months from acceptance on 21 February: the last day is 21 August.
+            #expect(try await firstInstance(resumedByCourt)?["dueDate"] == "2026-08-21")
+
+            // The court suspends it on 1 April: the trial period pauses, nothing is heard.
+            #expect(try await step(http, "litigation.suspended", by: "zz-court", case: resumedByCourt, at: "2026-04-01T09:00:00+08:00", [
+                "suspendedOn": "2026-04-01", "reasons": ["同一污染环境行为的生态环境损害赔偿诉讼尚未审结"], "rulingNumber": "（2026）湘02民初41号",
+            ]) == "accepted")
+            let paused = try await firstInstance(resumedByCourt)
+            #expect(paused?["state"] == "suspended" && paused?["stage"] == "suspended", "\(paused ?? .null)")
+            #expect(try await step(http, "litigation.hearing-scheduled", by: "zz-court", case: resumedByCourt, at: "2026-04-02T09:00:00+08:00",
+                                   hearing) == "refused transition.not-allowed")
+            // Only the court seized may resume.
+            #expect(try await step(http, "litigation.resumed", by: "zz-procuratorate", case: resumedByCourt, at: "2026-05-01T09:00:00+08:00",
+                                   ["resumedOn": "2026-05-01"]) == "refused sender.not-allowed")
+            // It resumes on 1 May, the compensation case still pending: 30 days did not count,
+            // so the period runs as if accepted on 23 March and ends on 23 September.
+            #expect(try await step(http, "litigation.resumed", by: "zz-court", case: resumedByCourt, at: "2026-05-01T09:00:00+08:00",
+                                   ["resumedOn": "2026-05-01", "reasons": ["经审查，两案诉讼请求不同"]]) == "accepted")
+            let resumed = try await firstInstance(resumedByCourt)
+            #expect(resumed?["state"] == "running" && resumed?["dueDate"] == "2026-09-23", "\(resumed ?? .null)")
+            #expect(try await step(http, "litigation.hearing-scheduled", by: "zz-court", case: resumedByCourt, at: "2026-05-02T09:00:00+08:00",
+                                   hearing) == "accepted")
+
+            // Another PIL waits until the compensation case is final, then goes on without a resumption.
+            let waiting = try await linkedPIL(number: 42)
+            #expect(try await step(http, "litigation.hearing-scheduled", by: "zz-court", case: waiting, at: "2026-03-01T09:00:00+08:00",
+                                   hearing) == "refused litigation.parallel-pending")
+            #expect(try await step(http, "litigation.judgment-issued", by: "zz-court", case: compensation, at: "2026-03-02T09:00:00+08:00", [
+                "instance": "first", "form": "judgment", "documentNumber": "（2026）湘02民初31号", "outcome": "被告赔偿生态环境修复费用", "servedOn": "2026-03-02",
+            ]) == "accepted")
+            #expect(try await step(http, "litigation.final", by: "zz-court", case: compensation, at: "2026-03-18T09:00:00+08:00",
+                                   ["effectiveOn": "2026-03-18"]) == "accepted")
+            #expect(try await step(http, "litigation.hearing-scheduled", by: "zz-court", case: waiting, at: "2026-03-19T09:00:00+08:00",
+                                   hearing) == "accepted")
+
+            // The trail alone gives the same cases: the waiting PIL finds the compensation case as the hub did.
+            let replay = try await CaseReplayer(store: HubStore(client: database), registry: stack.configuration.registry).replay()
+            #expect(replay.isConsistent, "\(replay.mismatches) \(replay.refusedOnReplay)")
+        }
+    }
 }

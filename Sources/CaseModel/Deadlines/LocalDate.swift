@@ -56,6 +56,9 @@ public struct LocalDate: Sendable, Hashable, Comparable, Codable, CustomStringCo
 
     public func adding(days: Int) -> LocalDate { LocalDate(dayNumber: dayNumber + days) }
 
+    /// Calendar days from this date to `later` (negative when it is earlier).
+    public func days(until later: LocalDate) -> Int { later.dayNumber - dayNumber }
+
     /// Same day `months` later; a day the target month lacks becomes its last day
     /// (31 January + 1 month = 28 or 29 February).
     public func adding(months: Int) -> LocalDate {

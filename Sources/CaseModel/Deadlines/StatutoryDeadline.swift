@@ -59,10 +59,13 @@ public struct StatutoryDeadline: Sendable, Hashable, Codable {
         case met
         /// The clock no longer applies (the case took another path).
         case stopped
+        /// The clock is paused (the court suspended the proceedings: 中止审理);
+        /// it runs again, its due instant moved by the pause, when they resume.
+        case suspended
     }
 
     public enum Stage: String, Sendable, Hashable, Codable {
-        case running, warning, overdue, met, stopped
+        case running, warning, overdue, met, stopped, suspended
         /// Met, but at or after the due instant.
         case metLate = "met-late"
     }
@@ -108,6 +111,7 @@ public struct StatutoryDeadline: Sendable, Hashable, Codable {
         switch state {
         case .met: return metLate ? .metLate : .met
         case .stopped: return .stopped
+        case .suspended: return .suspended
         case .running:
             if instant >= dueAt { return .overdue }
             if instant >= warnAt { return .warning }

@@ -99,6 +99,10 @@ extension EventType {
     public static let litigationHearingScheduled = EventType(rawValue: "casehub.litigation.hearing-scheduled.v1")
     /// 判决/裁定: Judgment or ruling issued.
     public static let litigationJudgmentIssued = EventType(rawValue: "casehub.litigation.judgment-issued.v1")
+    /// 恢复审理: Proceedings resumed.
+    public static let litigationResumed = EventType(rawValue: "casehub.litigation.resumed.v1")
+    /// 中止审理: Proceedings suspended.
+    public static let litigationSuspended = EventType(rawValue: "casehub.litigation.suspended.v1")
     /// 撤诉: Suit withdrawn.
     public static let litigationWithdrawn = EventType(rawValue: "casehub.litigation.withdrawn.v1")
     /// 线索登记: PIL clue registered.
@@ -187,6 +191,8 @@ extension EventType {
         .litigationFinal,
         .litigationHearingScheduled,
         .litigationJudgmentIssued,
+        .litigationResumed,
+        .litigationSuspended,
         .litigationWithdrawn,
         .pilClueRegistered,
         .pilFiled,

@@ -57,6 +57,8 @@ extension RefusalCode {
     public static let judgmentWrongInstance = RefusalCode(rawValue: "judgment.wrong-instance")
     /// 案件不能关联自身: A case cannot be linked to itself.
     public static let linkSelf = RefusalCode(rawValue: "link.self")
+    /// 同一损害行为的生态环境损害赔偿案件尚未审结，民事公益诉讼应当中止审理: A damage-compensation case for the same act is pending: the civil PIL waits until it ends or the court resumes.
+    public static let litigationParallelPending = RefusalCode(rawValue: "litigation.parallel-pending")
     /// 文书编号不符合编号规则: A document or case number breaks its numbering rules.
     public static let numberInvalid = RefusalCode(rawValue: "number.invalid")
     /// 文书编号不是发送机关的编号: The number carries another issuer's code than the sender's.
@@ -144,6 +146,7 @@ extension RefusalCode {
         .feedbackWrongReferrer: ("反馈对象不是移送机关", "Feedback goes to the agency that referred the clue"),
         .judgmentWrongInstance: ("审级不符", "The judgment names another instance than the case's"),
         .linkSelf: ("案件不能关联自身", "A case cannot be linked to itself"),
+        .litigationParallelPending: ("同一损害行为的生态环境损害赔偿案件尚未审结，民事公益诉讼应当中止审理", "A damage-compensation case for the same act is pending: the civil PIL waits until it ends or the court resumes"),
         .numberInvalid: ("文书编号不符合编号规则", "A document or case number breaks its numbering rules"),
         .numberNotSenders: ("文书编号不是发送机关的编号", "The number carries another issuer's code than the sender's"),
         .penaltyInsteadOfTransfer: ("已决定移送的涉嫌犯罪案件不得以行政处罚代替移送", "A case whose transfer to the police was decided cannot be settled by an administrative penalty instead"),

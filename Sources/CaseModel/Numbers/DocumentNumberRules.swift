@@ -34,6 +34,7 @@ public struct DocumentNumberRules: Sendable {
         .litigationJudgmentIssued: [("documentNumber", .courtCase)],
         .litigationFinal: [("documentNumber", .courtCase)],
         .litigationWithdrawn: [("rulingNumber", .courtCase)],
+        .litigationSuspended: [("rulingNumber", .courtCase)],
         .litigationEnforcementTransferred: [("enforcementNumber", .courtCase)],
         .compensationConfirmed: [("caseNumber", .courtCase)],
         .pilFiled: [("documentNumber", .procuratorate(businesses: administrativePIL, document: "立"))],

@@ -30,9 +30,8 @@ public struct CaseMachine: Sendable {
     ]
 
     /// Applies `event` (sent by `sender`, received at `receivedAt`) to `state`
-    /// (nil when the case does not exist yet). `related` is another case the
-    /// event names, where its rules look at one (a penalty decision's
-    /// `relatedCaseId`: ``PenaltyDecisions``).
+    /// (nil when the case does not exist yet). `related` is the other case
+    /// the event's rules look at, where there is one: ``relatedCaseID(of:on:)``.
     public func apply(_ event: CloudEvent, by sender: Agency, at receivedAt: Date, to state: CaseState?,
                       related: CaseState? = nil) -> Result<Transition, Refusal> {
         do {
@@ -62,7 +61,7 @@ public struct CaseMachine: Sendable {
             if opening && !continuesOpened {
                 throw Refusal(code: .caseExists, reason: "case \(existing.caseID) already exists", reasonZH: "案件已存在")
             }
-            step = Step(state: existing, event: event, sender: sender, receivedAt: receivedAt, machine: self)
+            step = Step(state: existing, event: event, sender: sender, receivedAt: receivedAt, machine: self, related: related)
         } else {
             // A penalty decision with no case of its own opens one (PenaltyDecisions).
             guard opening || event.type == .casePenaltyDecided else {
@@ -70,7 +69,7 @@ public struct CaseMachine: Sendable {
                               reason: "case \(event.subject.prefix(128)) does not exist; a case starts with casehub.case.opened.v1 or its procedure's first event",
                               reasonZH: "案件不存在")
             }
-            step = Step(state: try open(event, by: sender), event: event, sender: sender, receivedAt: receivedAt, machine: self)
+            step = Step(state: try open(event, by: sender), event: event, sender: sender, receivedAt: receivedAt, machine: self, related: related)
             if event.type == .caseOpened {
                 return finish(step)
             }
@@ -81,7 +80,7 @@ public struct CaseMachine: Sendable {
         }
         // Recorded on closed cases too: a penalty may follow the case's end.
         if event.type == .casePenaltyDecided {
-            try PenaltyDecisions.apply(&step, related: related)
+            try PenaltyDecisions.apply(&step)
             return finish(step)
         }
         // Feedback to the referrer is due also after the case is closed.
@@ -103,6 +102,22 @@ public struct CaseMachine: Sendable {
                           reasonZH: "该事件不属于本案的程序")
         }
         return finish(step)
+    }
+
+    /// The other case whose state the rules for `event` on `state` look at,
+    /// by id: the case a penalty decision names (`relatedCaseId`:
+    /// ``PenaltyDecisions``), or, for a civil PIL's hearing or judgment, the
+    /// compensation case it waits for (``LitigationSteps``). The store looks
+    /// it up and passes it to ``apply(_:by:at:to:related:)``; a penalty
+    /// decision may instead name it by number, which only the store can resolve.
+    public static func relatedCaseID(of event: CloudEvent, on state: CaseState?) -> String? {
+        let id: String?
+        switch event.type {
+        case .casePenaltyDecided: id = event.data["relatedCaseId"]?.stringValue
+        case .litigationHearingScheduled, .litigationJudgmentIssued: id = state.flatMap(LitigationSteps.awaitedParallelCase)
+        default: id = nil
+        }
+        return id == event.subject ? nil : id
     }
 
     /// A new case, held by its sender.

@@ -85,6 +85,8 @@ extension CaseFacts {
         object["judgmentServedOn"] = judgmentServedOn.map { .string($0.description) }
         object["notFiledAt"] = notFiledAt.map(StoredForm.instant)
         object["resumeStatus"] = resumeStatus.map(JSONValue.string)
+        object["suspendedAt"] = suspendedAt.map(StoredForm.instant)
+        object["parallelWaitLifted"] = parallelWaitLifted.map(JSONValue.bool)
         object["penaltyDecisionNumbers"] = penaltyDecisionNumbers.map { .array($0.map(JSONValue.string)) }
         return .object(object)
     }
@@ -109,6 +111,8 @@ extension CaseFacts {
         judgmentServedOn = try object.optionalLocalDate("judgmentServedOn")
         notFiledAt = try object.optionalInstant("notFiledAt")
         resumeStatus = try object.optionalString("resumeStatus")
+        suspendedAt = try object.optionalInstant("suspendedAt")
+        parallelWaitLifted = try object.optionalBool("parallelWaitLifted")
         feedbackSent = try object.optionalBool("feedbackSent") ?? false
         if object.members["penaltyDecisionNumbers"] != nil {
             penaltyDecisionNumbers = try object.items("penaltyDecisionNumbers").enumerated().map { (index, number) throws(StoredFormError) in

@@ -70,7 +70,12 @@ public struct CaseFacts: Sendable, Hashable, Codable {
     public var judgmentInstance: String?
     public var judgmentServedOn: LocalDate?
     public var notFiledAt: Date?
+    /// The status to go back to when a pause ends (a referral's supplement, a court's suspension).
     public var resumeStatus: String?
+    /// When the court suspended the proceedings (中止审理): the trial period does not run from then until they resume.
+    public var suspendedAt: Date?
+    /// The court resumed a civil PIL held for a parallel compensation case before that case ended.
+    public var parallelWaitLifted: Bool?
     public var feedbackSent: Bool = false
     /// The administrative penalty decisions recorded on the case, by number (normalised).
     public var penaltyDecisionNumbers: [String]?
@@ -118,6 +123,10 @@ public enum CaseEffect: Sendable, Hashable {
     case deadlineStarted(StatutoryDeadline)
     case deadlineMet(id: String, late: Bool)
     case deadlineStopped(id: String)
+    /// The clock paused; resumed later by ``deadlineResumed(_:)``.
+    case deadlineSuspended(id: String)
+    /// A paused clock runs again, due later by the length of the pause.
+    case deadlineResumed(StatutoryDeadline)
     /// Deliver the event to this agency.
     case notify(AgencyID)
     /// Record the reverse link on the other case.

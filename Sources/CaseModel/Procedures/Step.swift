@@ -9,6 +9,8 @@ struct Step {
     let sender: Agency
     let receivedAt: Date
     let machine: CaseMachine
+    /// Another case this event's rules look at (``CaseMachine/relatedCaseID(of:on:)``), as it stands.
+    var related: CaseState?
 
     var data: JSONValue { event.data }
 
@@ -119,15 +121,37 @@ struct Step {
         }
     }
 
-    /// Stops every running deadline: the case took a path where they no longer apply.
+    /// Stops every running (or paused) deadline: the case took a path where they no longer apply.
     mutating func stopRunning(except kept: Set<String> = []) {
-        for (id, var deadline) in state.deadlines where deadline.state == .running && !kept.contains(id) {
+        for (id, var deadline) in state.deadlines where [.running, .suspended].contains(deadline.state) && !kept.contains(id) {
             deadline.state = .stopped
             deadline.closedByEventID = event.id
             deadline.closedAt = event.time
             state.deadlines[id] = deadline
             effects.append(.deadlineStopped(id: id))
         }
+    }
+
+    /// Pauses a running deadline (the proceedings are suspended).
+    mutating func suspend(_ ruleID: String) {
+        guard var deadline = state.deadlines[ruleID], deadline.state == .running else { return }
+        deadline.state = .suspended
+        state.deadlines[ruleID] = deadline
+        effects.append(.deadlineSuspended(id: ruleID))
+    }
+
+    /// Runs a paused deadline again: the `days` calendar days of the pause do
+    /// not count, so the period is counted as if it had started that much
+    /// later (and a last day on a holiday still moves to the next working day).
+    /// China keeps no daylight saving: a day is 86,400 seconds.
+    mutating func resume(_ ruleID: String, afterDays days: Int) {
+        guard var deadline = state.deadlines[ruleID], deadline.state == .suspended else { return }
+        let rule = machine.rules[ruleID]
+        deadline.state = .running
+        deadline.dueAt = machine.calculator.due(after: deadline.startedAt.addingTimeInterval(TimeInterval(days) * 86_400), period: rule.period)
+        deadline.warnAt = machine.calculator.warning(before: deadline.dueAt, lead: rule.warningLead, trigger: deadline.startedAt)
+        state.deadlines[ruleID] = deadline
+        effects.append(.deadlineResumed(deadline))
     }
 
     mutating func recordNumber(_ key: String) {
