@@ -38,7 +38,7 @@ struct BatchApplier: Sendable {
         var inboxEntries: [HubTransaction.InboxEntry] = []
         var subjects = Set<String>()
         for case .verified(let verified) in screened {
-            inboxEntries.append(.init(eventID: verified.event.id.uuid, source: verified.sender.id.rawValue, contentHash: verified.contentHash))
+            inboxEntries.append(inboxEntry(verified))
             subjects.insert(verified.event.subject)
         }
         let cached = committedCases.lookup(subjects)
@@ -60,7 +60,9 @@ struct BatchApplier: Sendable {
                             reason: "event id \(verified.event.id) was already used for an event with different content",
                             reasonZH: "事件编号已被内容不同的事件使用"), receivedAt: receivedAt, in: &transaction)
                     case .new:
-                        try await accept(verified, receivedAt: receivedAt, cases: &cases, in: &transaction)
+                        if try await !accept(verified, receivedAt: receivedAt, cases: &cases, in: &transaction) {
+                            transaction.releaseInboxClaim(of: inboxEntry(verified))
+                        }
                     }
                 }
             }
@@ -84,7 +86,13 @@ struct BatchApplier: Sendable {
         }
     }
 
-    private func accept(_ verified: VerifiedEvent, receivedAt: Date, cases: inout CaseCache, in transaction: inout HubTransaction) async throws {
+    private func inboxEntry(_ verified: VerifiedEvent) -> HubTransaction.InboxEntry {
+        .init(eventID: verified.event.id.uuid, source: verified.sender.id.rawValue, contentHash: verified.contentHash)
+    }
+
+    /// Judges a new event: accepted and applied, or refused with a receipt.
+    /// Returns whether it was accepted.
+    private func accept(_ verified: VerifiedEvent, receivedAt: Date, cases: inout CaseCache, in transaction: inout HubTransaction) async throws -> Bool {
         let event = verified.event
         guard verified.violations.isEmpty else {
             let unknownType = catalogue[event.type] == nil
@@ -92,24 +100,24 @@ struct BatchApplier: Sendable {
                 code: unknownType ? .typeUnknown : .schemaInvalid,
                 reason: unknownType ? "unknown event type \(event.type.rawValue.prefix(100))" : "the payload breaks \(verified.violations.count) rule(s) of the \(event.type) schema",
                 reasonZH: unknownType ? "未知的事件类型" : "事件内容不符合数据规范", violations: verified.violations), receivedAt: receivedAt, in: &transaction)
-            return
+            return false
         }
         if let refusal = numbers.check(event, sender: verified.sender) {
             refusals.refuse(verified.message, event: event, refusal, receivedAt: receivedAt, in: &transaction)
-            return
+            return false
         }
         let related = try await relatedCase(of: event, sender: verified.sender, cases: &cases, in: &transaction)
         let transition: Transition
         switch machine.apply(event, by: verified.sender, at: receivedAt, to: cases[event.subject], related: related) {
         case .failure(let refusal):
             refusals.refuse(verified.message, event: event, refusal, receivedAt: receivedAt, in: &transaction)
-            return
+            return false
         case .success(let applied):
             transition = applied
         }
         if event.type == .casePenaltyDecided, let refusal = try await claimPenaltyNumber(of: event, sender: verified.sender, in: &transaction) {
             refusals.refuse(verified.message, event: event, refusal, receivedAt: receivedAt, in: &transaction)
-            return
+            return false
         }
         let state = transition.state
         cases.update(state)
@@ -119,6 +127,7 @@ struct BatchApplier: Sendable {
             occurredAt: event.time, recordedAt: receivedAt, caseVersion: Int64(state.version),
             body: verified.structured, bodyBytes: verified.structuredBytes)
         transaction.enqueue(router.records(for: verified, recipients: transition.recipients, caseVersion: state.version, receivedAt: receivedAt))
+        return true
     }
 
     /// The other case the event's rules look at (CaseMachine.relatedCaseID),

@@ -20,7 +20,7 @@ public struct DeliveryStore: Sendable {
     }
 
     /// Stores events consumed from `to.<agency>`; an event already delivered
-    /// to that agency (same id) is skipped. Returns how many were new.
+    /// to that agency (same source and id) is skipped. Returns how many were new.
     @discardableResult
     public func store(_ events: [(agency: AgencyID, event: CloudEvent)]) async throws -> Int {
         try await store(events.map { Incoming(agency: $0.agency, event: $0.event) })
@@ -50,17 +50,18 @@ public struct DeliveryStore: Sendable {
         guard !events.isEmpty else { return 0 }
         // One statement for the whole batch, in consumption order.
         let agencies = PostgresArray(events.map { Optional($0.agency.rawValue) })
+        let sources = PostgresArray(events.map { Optional($0.event.source.rawValue) })
         let ids = PostgresArray(events.map { Optional($0.event.id.description) })
         let cases = PostgresArray(events.map { Optional($0.event.subject) })
         let types = PostgresArray(events.map { Optional($0.event.type.rawValue) })
         let bodies = PostgresArray(events.map { Optional(String(decoding: $0.structuredJSON, as: UTF8.self)) })
         return try await client.execute("""
-            INSERT INTO deliveries (agency, event_id, case_id, type, event)
-            SELECT a, i, c, t, e::jsonb
-            FROM unnest(\(agencies)::text[], \(ids)::text[], \(cases)::text[], \(types)::text[], \(bodies)::text[])
-                 WITH ORDINALITY AS batch(a, i, c, t, e, n)
+            INSERT INTO deliveries (agency, source, event_id, case_id, type, event)
+            SELECT a, s, i, c, t, e::jsonb
+            FROM unnest(\(agencies)::text[], \(sources)::text[], \(ids)::text[], \(cases)::text[], \(types)::text[], \(bodies)::text[])
+                 WITH ORDINALITY AS batch(a, s, i, c, t, e, n)
             ORDER BY n
-            ON CONFLICT (agency, event_id) DO NOTHING
+            ON CONFLICT (agency, source, event_id) DO NOTHING
             """)
     }
 

@@ -19,6 +19,7 @@ public struct HubTransaction: Sendable {
     private var pendingDeadlines: [DeadlineKey: (caseID: String, deadline: StatutoryDeadline, overdueNoticeAt: Date?)] = [:]
     private var pendingDeadlineOrder: [DeadlineKey] = []
     private var pendingRejections: [RejectionRecord] = []
+    private var releasedClaims: [InboxEntry] = []
     private var pendingOutbox: [OutboxRecord] = []
     /// Every audit entry appended in this transaction: what it decided. Their
     /// chain and position are assigned when the transaction writes them.
@@ -57,6 +58,7 @@ public struct HubTransaction: Sendable {
         public var eventID: UUID
         public var source: String
         public var contentHash: [UInt8]
+        fileprivate var key: InboxClaimStatement.Key { .init(source: source, eventID: eventID) }
         public init(eventID: UUID, source: String, contentHash: [UInt8]) {
             self.eventID = eventID
             self.source = source
@@ -90,15 +92,21 @@ public struct HubTransaction: Sendable {
     }
 
     /// The inbox claim of a batch: one statement for all its distinct ids.
-    private struct InboxClaimStatement {
+    /// An event id is unique per sender (CloudEvents: `source` and `id`), so
+    /// one agency's ids never collide with another's.
+    fileprivate struct InboxClaimStatement {
+        struct Key: Hashable {
+            let source: String
+            let eventID: UUID
+        }
         let entries: [InboxEntry]
-        var firstIndex: [UUID: Int] = [:]
+        var firstIndex: [Key: Int] = [:]
         var unique: [InboxEntry] = []
 
         init(_ entries: [InboxEntry]) {
             self.entries = entries
-            for entry in entries where firstIndex[entry.eventID] == nil {
-                firstIndex[entry.eventID] = unique.count
+            for entry in entries where firstIndex[entry.key] == nil {
+                firstIndex[entry.key] = unique.count
                 unique.append(entry)
             }
         }
@@ -114,11 +122,12 @@ public struct HubTransaction: Sendable {
                 ), inserted AS (
                     INSERT INTO inbox (event_id, source, content_hash)
                     SELECT event_id, source, content_hash FROM input ORDER BY n
-                    ON CONFLICT (event_id) DO NOTHING
-                    RETURNING event_id
+                    ON CONFLICT (source, event_id) DO NOTHING
+                    RETURNING source, event_id
                 )
                 SELECT input.n, inserted.event_id IS NOT NULL AS inserted, existing.content_hash = input.content_hash AS same
-                FROM input LEFT JOIN inserted USING (event_id) LEFT JOIN inbox existing ON existing.event_id = input.event_id
+                FROM input LEFT JOIN inserted USING (source, event_id)
+                     LEFT JOIN inbox existing ON existing.source = input.source AND existing.event_id = input.event_id
                 """
         }
 
@@ -141,12 +150,17 @@ public struct HubTransaction: Sendable {
             // statement waited: visible to a new statement.
             if !unresolved.isEmpty {
                 let rows = try await connection.query("""
-                    SELECT event_id, content_hash FROM inbox WHERE event_id = ANY(\(PostgresArray(unresolved.map { unique[$0].eventID }))::uuid[])
+                    SELECT i.source, i.event_id, i.content_hash
+                    FROM inbox i JOIN unnest(\(PostgresArray(unresolved.map { Optional(unique[$0].source) }))::text[],
+                                            \(PostgresArray(unresolved.map { unique[$0].eventID }))::uuid[]) AS k(source, event_id)
+                         ON i.source = k.source AND i.event_id = k.event_id
                     """)
-                var stored: [UUID: [UInt8]] = [:]
-                for row in rows { stored[try row.decode("event_id")] = try row.decode("content_hash", as: [UInt8].self) }
+                var stored: [Key: [UInt8]] = [:]
+                for row in rows {
+                    stored[Key(source: try row.decode("source"), eventID: try row.decode("event_id"))] = try row.decode("content_hash", as: [UInt8].self)
+                }
                 for index in unresolved {
-                    claims[index] = stored[unique[index].eventID] == unique[index].contentHash ? .duplicate : .conflicting
+                    claims[index] = stored[unique[index].key] == unique[index].contentHash ? .duplicate : .conflicting
                 }
             }
             return self.claims(from: claims)
@@ -154,13 +168,29 @@ public struct HubTransaction: Sendable {
 
         /// One claim per entry; repeats judged against their first occurrence.
         func claims(from distinct: [InboxClaim?]?) -> [InboxClaim] {
-            var seen = Set<UUID>()
+            var seen = Set<Key>()
             return entries.map { entry in
-                let first = firstIndex[entry.eventID]!
-                if seen.insert(entry.eventID).inserted { return distinct![first]! }
+                let first = firstIndex[entry.key]!
+                if seen.insert(entry.key).inserted { return distinct![first]! }
                 return unique[first].contentHash == entry.contentHash ? .duplicate : .conflicting
             }
         }
+    }
+
+    /// Gives back the inbox claims of events this transaction refused: a
+    /// refused event's id is not used up, so the same event sent again is
+    /// judged again and gets its receipt again (written at ``flush()``).
+    public mutating func releaseInboxClaim(of entry: InboxEntry) {
+        releasedClaims.append(entry)
+    }
+
+    private func releasedClaimsStatement() -> PostgresQuery? {
+        guard !releasedClaims.isEmpty else { return nil }
+        return """
+            DELETE FROM inbox i
+            USING unnest(\(PostgresArray(releasedClaims.map { Optional($0.source) }))::text[], \(PostgresArray(releasedClaims.map(\.eventID)))::uuid[]) AS k(source, event_id)
+            WHERE i.source = k.source AND i.event_id = k.event_id
+            """
     }
 
     // MARK: cases
@@ -285,6 +315,8 @@ public struct HubTransaction: Sendable {
         let casesIndex = try casesStatement().map { first.append($0) }
         if let deadlines = deadlinesStatement() { first.append(deadlines) }
         if let rejections = rejectionsStatement() { first.append(rejections) }
+        if let released = releasedClaimsStatement() { first.append(released) }
+        releasedClaims.removeAll()
         let headsIndex = touched.isEmpty ? nil : first.append("""
             SELECT shard, seq, hash, outbox_seq FROM audit_shards WHERE shard = ANY(\(PostgresArray(touched.map { Optional(Int64($0)) }))::bigint[])
             ORDER BY shard FOR UPDATE

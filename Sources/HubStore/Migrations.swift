@@ -112,6 +112,7 @@ extension Migration {
         adapterStageRefusals,
         penaltyDecisions,
         suspendedDeadlines,
+        eventIDsPerSender,
     ]
 
     public static var latestVersion: Int { all.last!.version }
@@ -347,5 +348,25 @@ extension Migration {
     static let suspendedDeadlines = Migration(version: 12, name: "deadlines may be suspended (court proceedings suspended: the trial period pauses)", sql: """
         ALTER TABLE deadlines DROP CONSTRAINT IF EXISTS deadlines_state_check;
         ALTER TABLE deadlines ADD CONSTRAINT deadlines_state_check CHECK (state IN ('running', 'met', 'stopped', 'suspended'));
+        """)
+}
+
+extension Migration {
+    /// Event ids are unique per sender (CloudEvents `source` + `id`): one
+    /// agency can neither claim nor probe another's ids, at the hub (`inbox`),
+    /// at the adapters (`adapter_submissions`) or in the receivers' inboxes
+    /// (`deliveries`).
+    static let eventIDsPerSender = Migration(version: 14, name: "event ids unique per sender: inbox, adapter submissions and deliveries keyed by agency", sql: """
+        ALTER TABLE inbox DROP CONSTRAINT inbox_pkey;
+        ALTER TABLE inbox ADD PRIMARY KEY (source, event_id);
+        ALTER TABLE adapter_submissions DROP CONSTRAINT adapter_submissions_pkey;
+        ALTER TABLE adapter_submissions ADD PRIMARY KEY (agency, event_id);
+        ALTER TABLE deliveries ADD COLUMN source text;
+        UPDATE deliveries SET source = coalesce(event->>'source', '');
+        ALTER TABLE deliveries ALTER COLUMN source SET NOT NULL;
+        ALTER TABLE deliveries DROP CONSTRAINT deliveries_agency_event_id_key;
+        ALTER TABLE deliveries ADD CONSTRAINT deliveries_agency_source_event UNIQUE (agency, source, event_id);
+        -- An adapter frees a refused event's id by looking up the hub's refusal.
+        CREATE INDEX rejections_event ON rejections (event_id);
         """)
 }

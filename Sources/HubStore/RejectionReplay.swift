@@ -16,8 +16,8 @@ extension HubStore {
 
     /// Sends a refused event back through the hub (a hub-stage refusal only), for an administrator who
     /// found the cause (e.g. its predecessor arrived late). In one transaction:
-    /// the event's inbox claim is released (only if it holds this very
-    /// content), the raw record is queued to its agency topic through the
+    /// any inbox claim left for the event is released (only if it holds this
+    /// very content), the raw record is queued to its agency topic through the
     /// outbox, the action is audited with its reason, and the rejection is
     /// marked replayed.
     public func replayRejection(id: Int64, reason: String, by administrator: String, at instant: Date) async throws -> ReplayOutcome {
@@ -41,11 +41,15 @@ extension HubStore {
             let value: [UInt8] = try row.decode("value")
             let eventID = try row.decode("event_id", as: String?.self)
             let caseID = try row.decode("case_id", as: String?.self)
-            // Release the claim only if it is this record's: the hash of the same canonical form the pipeline claims with.
+            // The hub gives back a refused event's claim itself; a refusal recorded
+            // before it did may still hold one. Release it only if it is this
+            // record's: the hash of the same canonical form the pipeline claims with.
             if let eventID, let uuid = UUID(uuidString: eventID),
                let event = try? CloudEvent(binaryHeaders: headers, value: value) {
                 let hash = Array(SHA256.hash(data: event.structured.canonicalBytes))
-                try await transaction.connection.execute("DELETE FROM inbox WHERE event_id = \(uuid) AND content_hash = \(hash)")
+                try await transaction.connection.execute("""
+                    DELETE FROM inbox WHERE source = \(event.source.rawValue) AND event_id = \(uuid) AND content_hash = \(hash)
+                    """)
             }
             let source = try row.decode("source", as: String?.self)
             transaction.enqueue([OutboxRecord(topic: topic, key: caseID ?? source, headers: headers, value: value)])

@@ -79,17 +79,17 @@ struct AdministrativePILTests {
         var s = Scenario()
         s.refuse("pil.clue-registered", by: Self.bureau, at: "2025-02-10", ["clueSource": "referral", "summary": "x"], code: "sender.not-allowed")
         s.accept("pil.clue-registered", by: Self.proc, at: "2025-02-10", ["clueSource": "referral", "summary": "排污"])
-        s.refuse("pil.filed", by: "lusong-procuratorate", at: "2025-02-20", ["documentNumber": "x", "agency": "zz-epb-tianyuan"], code: "sender.not-allowed")
+        s.refuse("pil.filed", by: "lusong-procuratorate", at: "2025-02-20", ["documentNumber": "x", "agency": "zz-epb-tianyuan"], code: "case.unknown")
         s.refuse("pil.filed", by: Self.proc, at: "2025-02-20", ["documentNumber": "x", "agency": "zz-court"], code: "agency.wrong-kind")
         s.refuse("pil.filed", by: Self.proc, at: "2025-02-20", ["documentNumber": "x", "agency": "zz-nowhere"], code: "agency.unknown")
         s.accept("pil.filed", by: Self.proc, at: "2025-02-20", ["documentNumber": "x", "agency": .string(Self.bureau.rawValue)])
         let recommendation: JSONValue = ["documentNumber": "y", "agency": .string(Self.bureau.rawValue), "urgent": false, "recommendations": ["z"]]
-        s.refuse("pil.recommendation-issued", by: "tianyuan-court", at: "2025-03-10", recommendation, code: "sender.not-allowed")
+        s.refuse("pil.recommendation-issued", by: "tianyuan-court", at: "2025-03-10", recommendation, code: "case.unknown")
         s.refuse("pil.recommendation-issued", by: Self.proc, at: "2025-03-10",
                  ["documentNumber": "y", "agency": "zz-epb-lusong", "urgent": false, "recommendations": ["z"]], code: "recommendation.wrong-agency")
         s.accept("pil.recommendation-issued", by: Self.proc, at: "2025-03-10", recommendation)
         s.accept("pil.recommendation-received", by: Self.bureau, at: "2025-03-12", ["receivedAt": "2025-03-12T10:00:00+08:00"])
-        s.refuse("pil.reply-submitted", by: "zz-epb-lusong", at: "2025-03-20", ["rectified": true, "measures": ["x"]], code: "sender.not-allowed")
+        s.refuse("pil.reply-submitted", by: "zz-epb-lusong", at: "2025-03-20", ["rectified": true, "measures": ["x"]], code: "case.unknown")
     }
 
     @Test func noSuitBeforeTheReplyPeriodHasRun() {

@@ -91,7 +91,7 @@ struct CrimeTransferTests {
         s.accept("crime.reconsideration-answered", by: "zz-psb", at: "2025-03-11", ["decision": "maintained", "reasons": ["证据不足"]])
         s.refuse("crime.explanation-requested", by: "zz-procuratorate", at: "2025-03-12", code: "transition.not-allowed")
         s.accept("crime.supervision-requested", by: Self.bureau, at: "2025-03-12", ["procuratorate": "zz-procuratorate", "reasons": ["应当立案"]])
-        s.refuse("crime.explanation-requested", by: "tianyuan-procuratorate", at: "2025-03-13", code: "sender.not-allowed")
+        s.refuse("crime.explanation-requested", by: "tianyuan-procuratorate", at: "2025-03-13", code: "case.unknown")
         s.accept("crime.explanation-requested", by: "zz-procuratorate", at: "2025-03-13")
         #expect(s.deadline("crime.police-explanation").map { lastDay($0.dueAt) } == "2025-03-20")
         s.accept("crime.explanation-given", by: "zz-psb", at: "2025-03-18", ["reasons": ["已整改"]])
@@ -196,7 +196,7 @@ struct ReferralTests {
         var s = Scenario()
         let submitted = s.accept("referral.submitted", by: "zz-epb", at: "2025-03-01", ["receiver": "zz-procuratorate", "referralKind": "clue", "summary": "x"])
         #expect(submitted?.recipients == ["zz-procuratorate"])
-        s.refuse("referral.accepted", by: "zz-court", at: "2025-03-02", ["receiverNumber": "x", "acceptedOn": "2025-03-02"], code: "sender.not-allowed")
+        s.refuse("referral.accepted", by: "zz-court", at: "2025-03-02", ["receiverNumber": "x", "acceptedOn": "2025-03-02"], code: "case.unknown")
         s.accept("referral.received", by: "zz-procuratorate", at: "2025-03-02", ["referralEventId": .string(s.accepted[0].0.id)])
         s.accept("referral.accepted", by: "zz-procuratorate", at: "2025-03-03", ["receiverNumber": "株检受〔2025〕12号", "acceptedOn": "2025-03-03"])
         #expect(s.state?.numbers["zz-procuratorate"] == "株检受〔2025〕12号")
@@ -246,7 +246,7 @@ struct CaseMachineRuleTests {
         s.refuse("case.opened", by: "zz-procuratorate", at: "2025-03-02", ["procedure": "administrative-pil", "title": "x"], code: "case.exists")
         s.refuse("crime.case-reported", by: "zz-procuratorate", at: "2025-03-02", ["summary": "x"], code: "case.exists")
         s.refuse("referral.received", by: "zz-epb", at: "2025-03-02", ["referralEventId": .string(UUID().uuidString)], code: "procedure.mismatch")
-        s.refuse("litigation.accepted", by: "zz-court", at: "2025-03-02", ["caseNumber": "x", "acceptedOn": "2025-03-02", "causeOfAction": "y"], code: "transition.not-allowed")
+        s.refuse("litigation.accepted", by: "zz-court", at: "2025-03-02", ["caseNumber": "x", "acceptedOn": "2025-03-02", "causeOfAction": "y"], code: "case.unknown")
     }
 
     @Test func hubTypesAndFutureTimesAreRefused() {
@@ -267,7 +267,7 @@ struct CaseMachineRuleTests {
     @Test func linkingRecordsBothDirectionsForParties() {
         var s = Scenario()
         s.accept("crime.case-reported", by: "zz-epb-enforcement", at: "2025-03-01", ["summary": "x"])
-        s.refuse("case.linked", by: "zz-court", at: "2025-03-02", ["linkedCaseId": "pil-7", "relation": "spawned"], code: "sender.not-allowed")
+        s.refuse("case.linked", by: "zz-court", at: "2025-03-02", ["linkedCaseId": "pil-7", "relation": "spawned"], code: "case.unknown")
         let linked = s.accept("case.linked", by: "zz-epb-enforcement", at: "2025-03-02", ["linkedCaseId": "pil-7", "relation": "spawned"])
         #expect(linked?.effects.contains(.link(caseID: "pil-7", relation: "spawned-from")) == true)
         #expect(s.state?.links == [CaseLink(caseID: "pil-7", relation: "spawned")])

@@ -70,7 +70,7 @@ struct WalkingSkeletonTests {
             let accepted = try await database.query("SELECT count(*) AS n FROM case_events WHERE outcome = 'accepted'")
             #expect(try accepted[0].decode("n", as: Int.self) == 2)
 
-            // The court is no party: its acceptance is refused by the procedure's rules, with a receipt saying why.
+            // The court is no party: its acceptance is refused, with a receipt that tells it no more than for a case that does not exist.
             let foreign: JSONValue = .object([
                 "specversion": "1.0", "id": .string(UUID().uuidString), "source": "zz-court",
                 "type": "casehub.referral.accepted.v1", "time": "2026-11-29T10:00:00+08:00",
@@ -80,7 +80,7 @@ struct WalkingSkeletonTests {
             #expect(foreignStatus == 202)
             let courtReceipts = try await http.waitForInbox("zz-court", count: 1)
             #expect(courtReceipts.first?["event"]?["data"]?["outcome"] == "refused")
-            #expect(courtReceipts.first?["event"]?["data"]?["code"] == "sender.not-allowed")
+            #expect(courtReceipts.first?["event"]?["data"]?["code"] == "case.unknown")
             let state = try await database.query("SELECT status, state->'parties'->>'addressee' AS addressee FROM cases WHERE id = 'case-e2e-1'")
             #expect(try state[0].decode("status", as: String.self) == "submitted")
             #expect(try state[0].decode("addressee", as: String.self) == "zz-procuratorate")

@@ -55,6 +55,12 @@ public struct CaseMachine: Sendable {
         let opening = event.type == .caseOpened || Self.openingTypes[event.type] != nil
         var step: Step
         if let existing {
+            // A non-party learns nothing of a case, not even that it exists: its
+            // event is answered exactly as for a case that does not exist,
+            // unless its kind of agency may join the case by this event.
+            if !opening, existing.role(of: sender.id).isEmpty, !Self.joinedByKind[event.type, default: []].contains(sender.kind) {
+                throw Self.unknownCase(event)
+            }
             // A case opened by casehub.case.opened goes on with its procedure's
             // first event: both ways of opening a case lead to the same steps.
             let continuesOpened = Self.openingTypes[event.type] == existing.procedure
@@ -64,11 +70,7 @@ public struct CaseMachine: Sendable {
             step = Step(state: existing, event: event, sender: sender, receivedAt: receivedAt, machine: self, related: related)
         } else {
             // A penalty decision with no case of its own opens one (PenaltyDecisions).
-            guard opening || event.type == .casePenaltyDecided else {
-                throw Refusal(code: .caseUnknown,
-                              reason: "case \(event.subject.prefix(128)) does not exist; a case starts with casehub.case.opened.v1 or its procedure's first event",
-                              reasonZH: "案件不存在")
-            }
+            guard opening || event.type == .casePenaltyDecided else { throw Self.unknownCase(event) }
             step = Step(state: try open(event, by: sender), event: event, sender: sender, receivedAt: receivedAt, machine: self, related: related)
             if event.type == .caseOpened {
                 return finish(step)
@@ -118,6 +120,21 @@ public struct CaseMachine: Sendable {
         default: id = nil
         }
         return id == event.subject ? nil : id
+    }
+
+    /// Events an agency that is not yet party to a case may send to it, by
+    /// the sender's kind: it joins the case by them (a procuratorate's opinion
+    /// that a case not transferred must be: 检察意见).
+    static let joinedByKind: [EventType: Set<AgencyKind>] = [
+        .crimeProcuratorialOpinionIssued: [.procuratorate],
+    ]
+
+    /// The refusal for a case that does not exist, and for one the sender is
+    /// not party to: the same, word for word.
+    static func unknownCase(_ event: CloudEvent) -> Refusal {
+        Refusal(code: .caseUnknown,
+                reason: "case \(event.subject.prefix(128)) does not exist; a case starts with casehub.case.opened.v1 or its procedure's first event",
+                reasonZH: "案件不存在")
     }
 
     /// A new case, held by its sender.

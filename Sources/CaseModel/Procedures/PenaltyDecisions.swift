@@ -26,7 +26,8 @@ enum PenaltyDecisions {
     static let rule = "《行政执法机关移送涉嫌犯罪案件的规定》（国务院令第310号）第十一条"
 
     static func apply(_ step: inout Step) throws(Refusal) {
-        let related = step.related
+        // A case the bureau is not party to is one it cannot know of: as if it did not exist.
+        let related = step.related.flatMap { $0.role(of: step.sender.id).isEmpty ? nil : $0 }
         try step.require(kind: .environmentBureau, to: "record an administrative penalty decision")
         if step.state.version > 0 {
             try step.require(role: .holder, to: "record a penalty decision on the case")
