@@ -119,6 +119,7 @@ REFUSALS = {
     "penalty.number-reused": ("该处罚决定书编号已用于另一案件", "The issuing bureau used this penalty decision number for another decision"),
     # the case
     "case.unknown": ("案件不存在", "No such case (for this sender)"),
+    "case.id-namespace": ("案件标识应以立案机关代码和冒号开头", "A case's id begins with the id of the agency that opens it and a colon"),
     "case.exists": ("案件已存在", "A case with this id exists"),
     "case.closed": ("案件已办结", "The case is closed"),
     "procedure.unknown": ("未知的程序", "The procedure named is not known"),

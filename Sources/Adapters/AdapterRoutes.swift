@@ -107,7 +107,7 @@ public struct AdapterRoutes: Sendable {
 
     func caseView(_ request: Request, _ context: some IdentifiedRequestContext<AgencyID>) async throws -> Response {
         let agency = try context.requireIdentity()
-        let caseID = try context.parameters.require("caseId")
+        let caseID = try context.parameters.requireDecoded("caseId")
         guard caseID.utf8.count <= 256, !caseID.unicodeScalars.contains("\u{0}") else {
             throw ProblemDetails(.notFound, title: "Case not found", detail: "no such case that \(agency) is party to")
         }

@@ -141,7 +141,7 @@ public struct AdminRoutes: Sendable {
     }
 
     func showCase(_ request: Request, _ context: some RequestContext) async throws -> Response {
-        let id = try context.parameters.require("id")
+        let id = try context.parameters.requireDecoded("id")
         guard id.utf8.count <= 256, !id.unicodeScalars.contains("\u{0}"), let record = try await queries.caseRecord(id) else {
             throw ProblemDetails(.notFound, title: "Case not found", detail: "no case '\(id.prefix(128))'")
         }
@@ -149,7 +149,7 @@ public struct AdminRoutes: Sendable {
     }
 
     func caseEvents(_ request: Request, _ context: some RequestContext) async throws -> Response {
-        let id = try context.parameters.require("id")
+        let id = try context.parameters.requireDecoded("id")
         guard id.utf8.count <= 256, !id.unicodeScalars.contains("\u{0}"), try await queries.caseExists(id) else {
             throw ProblemDetails(.notFound, title: "Case not found", detail: "no case '\(id.prefix(128))'")
         }

@@ -91,11 +91,11 @@ struct ReplayBench {
         return range.map { position in
             let index = position % cases
             let step = position / cases
-            let caseID = "bench-\(runID)-\(index)"
+            let caseID = CaseIDNamespace.caseID("bench-\(runID)-\(index)", openedBy: Workload.sender)
             let occurred = start.addingTimeInterval(Double(step) * 60)
             if templates[step] == nil { templates[step] = template(step: step, at: occurred) }
             let id = EventID()
-            let linked = step % 2 == 0 ? "bench-\(runID)-\((index + step) % cases)" : "\(caseID)-link-\(step)"
+            let linked = step % 2 == 0 ? CaseIDNamespace.caseID("bench-\(runID)-\((index + step) % cases)", openedBy: Workload.sender) : "\(caseID)-link-\(step)"
             let body = templates[step]!
                 .replacingOccurrences(of: Sentinel.id, with: id.description)
                 .replacingOccurrences(of: Sentinel.subject, with: caseID)

@@ -24,7 +24,7 @@ struct Workload {
         var step = 0
         while events.count < count {
             for index in 0..<cases where events.count < count {
-                let caseID = "bench-\(runID)-\(label)-\(index)"
+                let caseID = CaseIDNamespace.caseID("bench-\(runID)-\(label)-\(index)", openedBy: Self.sender)
                 let data: JSONValue = step == 0
                     ? ["receiver": .string(Self.receiver.rawValue), "referralKind": "clue", "summary": .string("河道排污线索 \(index)")]
                     : ["linkedCaseId": .string("\(caseID)-link-\(step)"), "relation": "same-act"]

@@ -111,7 +111,7 @@ public final class DemoScenario: Service, Sendable {
         let now = Date()
         let event: CloudEvent = number % 2 == 0
             ? CloudEvent(source: "zz-epb", type: .referralSubmitted, time: now,
-                         subject: "demo-invalid-\(number)", data: ["receiver": "nobody", "referralKind": "rumour"])
+                         subject: "zz-epb:demo-invalid-\(number)", data: ["receiver": "nobody", "referralKind": "rumour"])
             : CloudEvent(source: "zz-court", type: .litigationAccepted, time: now,
                          subject: "demo-never-filed-\(number)",
                          data: ["caseNumber": .string("（\(LocalDate(now).year)）湘02民初\(9000 + number)号"),
@@ -127,10 +127,12 @@ public final class DemoScenario: Service, Sendable {
         let kinds = ["referral", "crime", "pil", "civil-pil", "accountability", "compensation"]
         let kind = kinds[number % kinds.count]
         let stamp = String(UUID().uuidString.prefix(6)).lowercased()
-        let caseID = "demo-\(kind)-\(number)-\(stamp)"
         // Every third story of each procedure stops before an agency's reply: its deadline goes overdue.
         let late = (number / kinds.count) % 3 == 1
-        return Story(caseID: caseID, number: number, steps: steps(kind, number: number, late: late))
+        let steps = steps(kind, number: number, late: late)
+        // In the namespace of the agency whose first step opens the case.
+        let caseID = CaseIDNamespace.caseID("demo-\(kind)-\(number)-\(stamp)", openedBy: steps[0].sender)
+        return Story(caseID: caseID, number: number, steps: steps)
     }
 
     static func today() -> JSONValue { .string(LocalDate(Date()).description) }

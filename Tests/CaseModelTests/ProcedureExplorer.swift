@@ -157,7 +157,8 @@ struct ProcedureExplorer {
             var acceptedFrom: [ProcedureFindings.Step: Set<AgencyID>] = [:]
             /// Sends one event; says whether the payload or the instant could have mattered.
             func send(_ type: EventType, by sender: Agency, _ data: JSONValue, at time: Date, receivedAt: Date) -> Bool {
-                let event = CloudEvent(source: sender.id, type: type, time: time, subject: caseID, data: data)
+                let subject = node.state?.caseID ?? CaseIDNamespace.caseID(caseID, openedBy: sender.id)
+                let event = CloudEvent(source: sender.id, type: type, time: time, subject: subject, data: data)
                 switch machine.apply(event, by: sender, at: receivedAt, to: node.state) {
                 case .failure(let refusal):
                     findings.refusals[refusal.code, default: []].insert(type)

@@ -113,7 +113,7 @@ struct RandomSequenceTests {
                 }
                 let sender = registry[senderID]!
                 let event = CloudEvent(id: EventID(UUID(uuid: uuid(&rng))), source: senderID, type: type,
-                                       time: clock, subject: "walk-\(seed)",
+                                       time: clock, subject: state?.caseID ?? CaseIDNamespace.caseID("walk-\(seed)", openedBy: senderID),
                                        data: payload(for: type, state: state, history: accepted, at: clock, using: &rng))
                 let receivedAt = clock.addingTimeInterval(30)
                 if case .success(let transition) = machine.apply(event, by: sender, at: receivedAt, to: state) {

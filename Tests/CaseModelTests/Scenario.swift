@@ -5,13 +5,19 @@ import Testing
 /// Drives one case through the state machine, event by event.
 struct Scenario {
     let machine = CaseMachine(registry: .zhuzhou)
-    let caseID: String
+    /// The case's id: namespaced by the agency whose event opens it (the
+    /// first one sent), unless given whole.
+    var caseID: String
+    let localID: String
+    let givenWhole: Bool
     var state: CaseState?
     var accepted: [(CloudEvent, AgencyID)] = []
     var lastEventID: EventID?
 
     init(_ caseID: String = "case-\(UUID().uuidString.prefix(8))") {
         self.caseID = caseID
+        self.localID = caseID
+        self.givenWhole = CaseIDNamespace.owner(of: caseID) != nil
     }
 
     static func instant(_ text: String) -> Date {
@@ -24,6 +30,7 @@ struct Scenario {
     @discardableResult
     mutating func send(_ type: String, by sender: AgencyID, at time: String, _ data: JSONValue = [:]) -> Result<Transition, Refusal> {
         let when = Self.instant(time.contains("T") ? time : time + "T10:00:00+08:00")
+        if state == nil && !givenWhole { caseID = CaseIDNamespace.caseID(localID, openedBy: sender) }
         let event = CloudEvent(source: sender, type: EventType(rawValue: "casehub.\(type).v1"),
                                time: when, subject: caseID, data: data)
         let result = machine.apply(event, by: machine.registry[sender]!, at: when.addingTimeInterval(60), to: state)

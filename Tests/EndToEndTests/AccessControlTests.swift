@@ -62,7 +62,7 @@ struct AccessControlTests {
         let served: [AgencyID] = ["zz-epb", "zz-procuratorate", "zz-court"]
         try await withRunningStack(agencies: served, logger: logs.logger) { stack, http, database in
             // A case zz-epb and zz-procuratorate are party to, zz-court is not.
-            #expect(try await http.send("POST", "/v1/agencies/zz-epb/events", AdapterAccessTests.referral(caseID: "acl-case")).0 == 202)
+            #expect(try await http.send("POST", "/v1/agencies/zz-epb/events", AdapterAccessTests.referral(caseID: "zz-epb:acl-case")).0 == 202)
             _ = try await http.waitForInbox("zz-procuratorate", count: 1)
             let admin = try await AgencyTokenStore(client: database).issue(agency: AgencyTokenStore.administrators, label: "acl")
             let bogus = "chub_" + String(repeating: "A", count: 43)
@@ -74,7 +74,7 @@ struct AccessControlTests {
             let routes: [(method: String, path: String, body: String?, own: (String) -> Int)] = [
                 ("GET", "inbox", nil, { _ in 200 }),
                 ("POST", "inbox/ack", #"{"cursor": 0}"#, { _ in 200 }),
-                ("GET", "cases/acl-case", nil, { parties.contains($0) ? 200 : 404 }),
+                ("GET", "cases/zz-epb:acl-case", nil, { parties.contains($0) ? 200 : 404 }),
                 ("GET", "cases/no-such-case", nil, { _ in 404 }),
                 ("GET", "webhook", nil, { _ in 404 }),
                 ("PUT", "webhook", #"{"url": "ftp://nowhere"}"#, { _ in 422 }),
@@ -101,7 +101,7 @@ struct AccessControlTests {
 
             // The administrators' API and metrics: administrators only.
             let adminRoutes: [(String, String, String?, Int)] = [
-                ("GET", "/v1/cases", nil, 200), ("GET", "/v1/cases/acl-case", nil, 200), ("GET", "/v1/cases/acl-case/events", nil, 200),
+                ("GET", "/v1/cases", nil, 200), ("GET", "/v1/cases/zz-epb:acl-case", nil, 200), ("GET", "/v1/cases/zz-epb:acl-case/events", nil, 200),
                 ("GET", "/v1/deadlines", nil, 200), ("GET", "/v1/rejections", nil, 200), ("GET", "/v1/flows", nil, 200),
                 ("GET", "/v1/lag", nil, 200), ("GET", "/v1/agencies", nil, 200), ("GET", "/v1/overview", nil, 200),
                 ("GET", "/metrics", nil, 200), ("POST", "/v1/rejections/999999/replay", #"{"reason": "acl"}"#, 404),

@@ -21,7 +21,7 @@ struct AdapterAccessTests {
 
     @Test func everyPathNeedsTheAgencysOwnToken() async throws {
         try await withRunningStack { _, http, database in
-            let event = Self.referral(caseID: "case-auth-1")
+            let event = Self.referral(caseID: "zz-epb:case-auth-1")
             // No token, a malformed header, an unknown token: 401, nothing submitted.
             let (missing, missingBody) = try await http.send("POST", "/v1/agencies/zz-epb/events", event, bearer: .none)
             #expect(missing == 401)
@@ -32,7 +32,7 @@ struct AdapterAccessTests {
             #expect(try await http.send("POST", "/v1/agencies/zz-procuratorate/events", event, bearer: .token(epbToken)).0 == 403)
             #expect(try await http.send("GET", "/v1/agencies/zz-procuratorate/inbox", nil, bearer: .token(epbToken)).0 == 403)
             #expect(try await http.send("POST", "/v1/agencies/zz-procuratorate/inbox/ack", ["cursor": 1], bearer: .token(epbToken)).0 == 403)
-            #expect(try await http.send("GET", "/v1/agencies/zz-procuratorate/cases/case-auth-1", nil, bearer: .token(epbToken)).0 == 403)
+            #expect(try await http.send("GET", "/v1/agencies/zz-procuratorate/cases/zz-epb:case-auth-1", nil, bearer: .token(epbToken)).0 == 403)
             #expect(try await database.query("SELECT 1 FROM adapter_submissions").isEmpty)
 
             // A revoked token stops working; a new one works.
@@ -49,50 +49,50 @@ struct AdapterAccessTests {
     @Test func anIdIsAPromiseAboutContent() async throws {
         try await withRunningStack { _, http, database in
             let id = UUID().uuidString.lowercased()
-            let event = Self.referral(id: id, caseID: "case-409")
+            let event = Self.referral(id: id, caseID: "zz-epb:case-409")
             #expect(try await http.send("POST", "/v1/agencies/zz-epb/events", event).0 == 202)
             // The same again: accepted (a retry), and the hub applies it once.
             let (again, againBody) = try await http.send("POST", "/v1/agencies/zz-epb/events", event)
             #expect(again == 202)
             #expect(againBody["accepted"] == .array([.string(id)]))
             // The same id with other content: 409 naming the id; a batch holding it publishes nothing.
-            let changed = Self.referral(id: id, caseID: "case-409", summary: "另一条线索")
+            let changed = Self.referral(id: id, caseID: "zz-epb:case-409", summary: "另一条线索")
             let (conflict, problem) = try await http.send("POST", "/v1/agencies/zz-epb/events", changed)
             #expect(conflict == 409)
             #expect(problem["violations"]?[0]?["path"] == "/id")
-            let innocent = Self.referral(caseID: "case-409-b")
+            let innocent = Self.referral(caseID: "zz-epb:case-409-b")
             let (batchConflict, batchProblem) = try await http.send("POST", "/v1/agencies/zz-epb/events", .array([innocent, changed]))
             #expect(batchConflict == 409)
             #expect(batchProblem["violations"]?[0]?["path"] == "/1/id")
             // The refused batch recorded nothing: its other id is still free.
             let innocentID = try #require(innocent["id"]?.stringValue)
             let (free, _) = try await http.send("POST", "/v1/agencies/zz-epb/events",
-                                                Self.referral(id: innocentID, caseID: "case-409-c"))
+                                                Self.referral(id: innocentID, caseID: "zz-epb:case-409-c"))
             #expect(free == 202)
 
             _ = try await http.waitForInbox("zz-procuratorate", count: 1)
             #expect(await eventually { (try? await HubStore(client: database).outboxBacklog().count) == 0 })
             let applied = try await database.query("SELECT count(*) FROM case_events WHERE event_id = \(id)")
             #expect(try applied[0].decode(0, as: Int.self) == 1)
-            let innocentApplied = try await database.query("SELECT count(*) FROM cases WHERE id = 'case-409-b'")
+            let innocentApplied = try await database.query("SELECT count(*) FROM cases WHERE id = 'zz-epb:case-409-b'")
             #expect(try innocentApplied[0].decode(0, as: Int.self) == 0)
         }
     }
 
     @Test func anAgencySeesOnlyCasesItIsPartyTo() async throws {
         try await withRunningStack { _, http, _ in
-            #expect(try await http.send("POST", "/v1/agencies/zz-epb/events", Self.referral(caseID: "case-view-1")).0 == 202)
-            try await http.waitForEvent("zz-procuratorate", type: "casehub.referral.submitted.v1", subject: "case-view-1")
+            #expect(try await http.send("POST", "/v1/agencies/zz-epb/events", Self.referral(caseID: "zz-epb:case-view-1")).0 == 202)
+            try await http.waitForEvent("zz-procuratorate", type: "casehub.referral.submitted.v1", subject: "zz-epb:case-view-1")
 
-            let (status, view) = try await http.send("GET", "/v1/agencies/zz-procuratorate/cases/case-view-1", nil)
+            let (status, view) = try await http.send("GET", "/v1/agencies/zz-procuratorate/cases/zz-epb:case-view-1", nil)
             #expect(status == 200)
-            #expect(view["caseId"] == "case-view-1")
+            #expect(view["caseId"] == "zz-epb:case-view-1")
             #expect(view["status"] == "submitted")
             #expect(view["parties"] == ["zz-epb", "zz-procuratorate"])
-            #expect(try await http.send("GET", "/v1/agencies/zz-epb/cases/case-view-1", nil).0 == 200)
+            #expect(try await http.send("GET", "/v1/agencies/zz-epb/cases/zz-epb:case-view-1", nil).0 == 200)
 
             // Not a party, or no such case: the same 404, no hint which.
-            let (hidden, hiddenBody) = try await http.send("GET", "/v1/agencies/zz-court/cases/case-view-1", nil)
+            let (hidden, hiddenBody) = try await http.send("GET", "/v1/agencies/zz-court/cases/zz-epb:case-view-1", nil)
             let (absent, absentBody) = try await http.send("GET", "/v1/agencies/zz-court/cases/case-none", nil)
             #expect(hidden == 404 && absent == 404)
             #expect(hiddenBody["title"] == absentBody["title"])
@@ -102,11 +102,11 @@ struct AdapterAccessTests {
     @Test func aKeyRotatedWhileTheAdapterRunsIsUsedAtOnce() async throws {
         var keyDirectory = ""
         try await withRunningStack(agencies: ["zz-epb", "zz-procuratorate"], configure: { keyDirectory = $0.keyDirectory! }) { _, http, database in
-            #expect(try await http.send("POST", "/v1/agencies/zz-epb/events", Self.referral(caseID: "case-rotate-1")).0 == 202)
-            try await http.waitForEvent("zz-procuratorate", type: "casehub.referral.submitted.v1", subject: "case-rotate-1")
+            #expect(try await http.send("POST", "/v1/agencies/zz-epb/events", Self.referral(caseID: "zz-epb:case-rotate-1")).0 == 202)
+            try await http.waitForEvent("zz-procuratorate", type: "casehub.referral.submitted.v1", subject: "zz-epb:case-rotate-1")
             _ = try await SigningKeys.rotate(agency: "zz-epb", directory: URL(fileURLWithPath: keyDirectory), store: AgencyKeyStore(client: database))
-            #expect(try await http.send("POST", "/v1/agencies/zz-epb/events", Self.referral(caseID: "case-rotate-2")).0 == 202)
-            try await http.waitForEvent("zz-procuratorate", type: "casehub.referral.submitted.v1", subject: "case-rotate-2")
+            #expect(try await http.send("POST", "/v1/agencies/zz-epb/events", Self.referral(caseID: "zz-epb:case-rotate-2")).0 == 202)
+            try await http.waitForEvent("zz-procuratorate", type: "casehub.referral.submitted.v1", subject: "zz-epb:case-rotate-2")
             let refused = try await database.query("SELECT count(*) FROM rejections")
             #expect(try refused[0].decode(0, as: Int.self) == 0)
         }
@@ -120,17 +120,17 @@ struct AdapterAccessTests {
             return body["events"]?.arrayValue?.compactMap { $0["event"]?["subject"]?.stringValue } ?? []
         }
         try await withRunningStack(agencies: agencies, identity: identity) { _, http, _ in
-            for caseID in ["case-restart-a", "case-restart-b"] {
+            for caseID in ["zz-epb:case-restart-a", "zz-epb:case-restart-b"] {
                 #expect(try await http.send("POST", "/v1/agencies/zz-epb/events", Self.referral(caseID: caseID)).0 == 202)
             }
             let delivered = try await http.waitForInbox("zz-procuratorate", count: 2)
             #expect(delivered.count == 2)
-            let first = try #require(delivered.first { $0["event"]?["subject"] == "case-restart-a" }?["cursor"])
+            let first = try #require(delivered.first { $0["event"]?["subject"] == "zz-epb:case-restart-a" }?["cursor"])
             #expect(try await http.send("POST", "/v1/agencies/zz-procuratorate/inbox/ack", ["cursor": first]).0 == 200)
         }
         // Restarted: the unacknowledged delivery is offered again, the acknowledged one is not.
         try await withRunningStack(agencies: agencies, identity: identity) { _, http, _ in
-            #expect(try await inboxSubjects(http) == ["case-restart-b"])
+            #expect(try await inboxSubjects(http) == ["zz-epb:case-restart-b"])
             let (_, body) = try await http.send("GET", "/v1/agencies/zz-procuratorate/inbox", nil)
             let cursor = try #require(body["nextCursor"])
             #expect(try await http.send("POST", "/v1/agencies/zz-procuratorate/inbox/ack", ["cursor": cursor]).0 == 200)

@@ -39,15 +39,15 @@ struct AdapterLimitsTests {
             let (big, bigProblem) = try await post("zz-epb", Array(repeating: UInt8(ascii: " "), count: 5_000))
             #expect(big == 413 && bigProblem["title"] == "Body too large", "\(bigProblem)")
             // More events than a batch may hold.
-            let three = JSONValue.array((0..<3).map { AdapterAccessTests.referral(caseID: "limit-batch-\($0)") })
+            let three = JSONValue.array((0..<3).map { AdapterAccessTests.referral(caseID: "zz-epb:limit-batch-\($0)") })
             let (batch, batchProblem) = try await post("zz-epb", three.canonicalBytes)
             #expect(batch == 413 && batchProblem["title"] == "Batch too large")
             // A string over the limit, named by its path.
-            let long = AdapterAccessTests.referral(caseID: "limit-string", summary: String(repeating: "污", count: 40))
+            let long = AdapterAccessTests.referral(caseID: "zz-epb:limit-string", summary: String(repeating: "污", count: 40))
             let (string, stringProblem) = try await post("zz-epb", long.canonicalBytes)
             #expect(string == 413 && stringProblem["violations"]?[0]?["path"] == "/data/summary", "\(stringProblem)")
             // Under every limit: accepted.
-            let (fine, _) = try await post("zz-epb", AdapterAccessTests.referral(caseID: "limit-fine").canonicalBytes)
+            let (fine, _) = try await post("zz-epb", AdapterAccessTests.referral(caseID: "zz-epb:limit-fine").canonicalBytes)
             #expect(fine == 202)
 
             // The fifth request in a burst of four: 429 with Retry-After and a problem body.

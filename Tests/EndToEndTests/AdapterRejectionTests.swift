@@ -30,20 +30,20 @@ struct AdapterRejectionTests {
             let epbTokenID = Self.hex(AgencyTokenStore.hash(epb).prefix(8))
 
             // 422: a referral without its summary.
-            var invalid = AdapterAccessTests.referral(caseID: "refused-422")
+            var invalid = AdapterAccessTests.referral(caseID: "zz-epb:refused-422")
             if case .object(var members) = invalid { members["data"] = ["receiver": "zz-procuratorate", "referralKind": "clue"]; invalid = .object(members) }
             #expect(try await http.send("POST", "/v1/agencies/zz-epb/events", invalid).0 == 422)
             // 409: an id used before for other content.
             let id = UUID().uuidString.lowercased()
-            #expect(try await http.send("POST", "/v1/agencies/zz-epb/events", AdapterAccessTests.referral(id: id, caseID: "refused-409")).0 == 202)
-            let reused = AdapterAccessTests.referral(id: id, caseID: "refused-409", summary: "另一条线索")
+            #expect(try await http.send("POST", "/v1/agencies/zz-epb/events", AdapterAccessTests.referral(id: id, caseID: "zz-epb:refused-409")).0 == 202)
+            let reused = AdapterAccessTests.referral(id: id, caseID: "zz-epb:refused-409", summary: "另一条线索")
             #expect(try await http.send("POST", "/v1/agencies/zz-epb/events", reused).0 == 409)
             // Impersonation: the bureau's token on the procuratorate's path…
             let asProcuratorate = try await http.send("POST", "/v1/agencies/zz-procuratorate/events", AdapterAccessTests.referral(caseID: "refused-403"),
                                                       bearer: .token(epb))
             #expect(asProcuratorate.0 == 403)
             // …and on its own path, events claiming to come from the procuratorate (a 422 to the caller, like any invalid event).
-            var claimed = AdapterAccessTests.referral(caseID: "refused-claimed")
+            var claimed = AdapterAccessTests.referral(caseID: "zz-epb:refused-claimed")
             if case .object(var members) = claimed { members["source"] = "zz-procuratorate"; claimed = .object(members) }
             let (claimedStatus, claimedProblem) = try await http.send("POST", "/v1/agencies/zz-epb/events", claimed)
             #expect(claimedStatus == 422 && claimedProblem["violations"]?[0]?["path"] == "/source", "\(claimedProblem)")

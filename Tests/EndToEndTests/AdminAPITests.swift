@@ -24,21 +24,21 @@ struct AdminAPITests {
                 #expect(status == 202, "\(body)")
             }
             // A PIL case whose recommendation was received 70 days ago: its reply is overdue.
-            try await post("pil.clue-registered", by: "zz-procuratorate", case: "admin-pil", ["clueSource": "referral", "summary": "排污"])
-            try await post("pil.filed", by: "zz-procuratorate", case: "admin-pil", ["documentNumber": "株检行公立〔2026〕8号", "agency": "zz-epb"])
-            try await post("pil.recommendation-issued", by: "zz-procuratorate", case: "admin-pil", [
+            try await post("pil.clue-registered", by: "zz-procuratorate", case: "zz-procuratorate:admin-pil", ["clueSource": "referral", "summary": "排污"])
+            try await post("pil.filed", by: "zz-procuratorate", case: "zz-procuratorate:admin-pil", ["documentNumber": "株检行公立〔2026〕8号", "agency": "zz-epb"])
+            try await post("pil.recommendation-issued", by: "zz-procuratorate", case: "zz-procuratorate:admin-pil", [
                 "documentNumber": "株检行公建〔2026〕8号", "agency": "zz-epb", "urgent": false, "recommendations": ["依法履职"]])
-            try await http.waitForEvent("zz-epb", type: "casehub.pil.recommendation-issued.v1", subject: "admin-pil")
-            try await post("pil.recommendation-received", by: "zz-epb", case: "admin-pil",
+            try await http.waitForEvent("zz-epb", type: "casehub.pil.recommendation-issued.v1", subject: "zz-procuratorate:admin-pil")
+            try await post("pil.recommendation-received", by: "zz-epb", case: "zz-procuratorate:admin-pil",
                            ["receivedAt": .string(RFC3339.format(Date().addingTimeInterval(-70 * 86_400)))])
-            try await post("referral.submitted", by: "zz-epb", case: "admin-referral", ["receiver": "zz-procuratorate", "referralKind": "clue", "summary": "线索"])
+            try await post("referral.submitted", by: "zz-epb", case: "zz-epb:admin-referral", ["receiver": "zz-procuratorate", "referralKind": "clue", "summary": "线索"])
             // Out of turn: refused by the hub.
             try await post("litigation.accepted", by: "zz-court", case: "admin-nothing", [
                 "caseNumber": "（2026）湘02民初1号", "acceptedOn": "2026-07-01", "causeOfAction": "x"])
             let settled = await eventually(timeout: .seconds(60)) {
                 let rejections = try? await get("/v1/rejections").1["rejections"]?.arrayValue?.count
                 let cases = try? await get("/v1/cases?agency=zz-epb").1["cases"]?.arrayValue?.count
-                let deadlines = try? await get("/v1/cases/admin-pil").1["deadlines"]?.arrayValue?.count
+                let deadlines = try? await get("/v1/cases/zz-procuratorate:admin-pil").1["deadlines"]?.arrayValue?.count
                 return rejections == 1 && cases == 2 && (deadlines ?? 0) > 0
             }
             #expect(settled)
@@ -49,28 +49,28 @@ struct AdminAPITests {
 
             // Cases: filters and detail.
             let (_, pil) = try await get("/v1/cases?procedure=administrative-pil")
-            #expect(pil["cases"]?.arrayValue?.map { $0["caseId"] } == ["admin-pil"])
+            #expect(pil["cases"]?.arrayValue?.map { $0["caseId"] } == ["zz-procuratorate:admin-pil"])
             let (_, byNumber) = try await get("/v1/cases?number=%E6%A0%AA%E6%A3%80%E8%A1%8C%E5%85%AC%E7%AB%8B%E3%80%942026%E3%80%958%E5%8F%B7")
-            #expect(byNumber["cases"]?[0]?["caseId"] == "admin-pil")
+            #expect(byNumber["cases"]?[0]?["caseId"] == "zz-procuratorate:admin-pil")
             let (_, overdue) = try await get("/v1/cases?overdue=true")
-            #expect(overdue["cases"]?.arrayValue?.map { $0["caseId"] } == ["admin-pil"])
+            #expect(overdue["cases"]?.arrayValue?.map { $0["caseId"] } == ["zz-procuratorate:admin-pil"])
             let (_, paged) = try await get("/v1/cases?limit=1")
             #expect(paged["cases"]?.arrayValue?.count == 1 && paged["nextOffset"] == 1)
-            let (status, detail) = try await get("/v1/cases/admin-pil")
+            let (status, detail) = try await get("/v1/cases/zz-procuratorate:admin-pil")
             #expect(status == 200)
             #expect(detail["numbers"]?["zz-procuratorate"] == "株检行公立〔2026〕8号")
             let (missing, missingBody) = try await get("/v1/cases/no-such-case")
             #expect(missing == 404, "\(missingBody)")
 
             // Its audit trail, chain checked.
-            let (_, trail) = try await get("/v1/cases/admin-pil/events")
+            let (_, trail) = try await get("/v1/cases/zz-procuratorate:admin-pil/events")
             // Four accepted events (deadline notices, audited as 'admin', may follow).
             #expect(trail["events"]?.arrayValue?.filter { $0["outcome"] == "accepted" }.count == 4)
             #expect(trail["chain"]?["intact"] == true)
 
             // Deadlines as of now and as of an instant before the warning window.
             let (_, due) = try await get("/v1/deadlines?state=overdue")
-            #expect(due["deadlines"]?.arrayValue?.contains { $0["caseId"] == "admin-pil" && $0["rule"] == "pil.reply" } == true)
+            #expect(due["deadlines"]?.arrayValue?.contains { $0["caseId"] == "zz-procuratorate:admin-pil" && $0["rule"] == "pil.reply" } == true)
             let early = RFC3339.format(Date().addingTimeInterval(-69 * 86_400)).addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
             let (_, before) = try await get("/v1/deadlines?asOf=\(early)&procedure=administrative-pil")
             #expect(before["deadlines"]?.arrayValue?.contains { $0["rule"] == "pil.reply" } == false)
@@ -129,10 +129,10 @@ extension AdminAPITests {
                 try await http.send(method, path, body, bearer: .token(admin))
             }
             let submittedID = UUID().uuidString.lowercased()
-            var submitted = Self.event("referral.submitted", by: "zz-epb", case: "admin-replay", at: "2026-11-29T08:00:00+08:00",
+            var submitted = Self.event("referral.submitted", by: "zz-epb", case: "zz-epb:admin-replay", at: "2026-11-29T08:00:00+08:00",
                                        ["receiver": "zz-procuratorate", "referralKind": "clue", "summary": "线索"])
             if case .object(var members) = submitted { members["id"] = .string(submittedID); submitted = .object(members) }
-            let received = Self.event("referral.received", by: "zz-procuratorate", case: "admin-replay", at: "2026-11-29T09:00:00+08:00",
+            let received = Self.event("referral.received", by: "zz-procuratorate", case: "zz-epb:admin-replay", at: "2026-11-29T09:00:00+08:00",
                                       ["referralEventId": .string(submittedID)])
             // The receipt arrives first: refused, the case does not exist yet.
             #expect(try await http.send("POST", "/v1/agencies/zz-procuratorate/events", received).0 == 202)
@@ -140,7 +140,7 @@ extension AdminAPITests {
             #expect(refused)
             let rejectionID = try #require(try await call("GET", "/v1/rejections").1["rejections"]?[0]?["id"])
             #expect(try await http.send("POST", "/v1/agencies/zz-epb/events", submitted).0 == 202)
-            try await http.waitForEvent("zz-procuratorate", type: "casehub.referral.submitted.v1", subject: "admin-replay")
+            try await http.waitForEvent("zz-procuratorate", type: "casehub.referral.submitted.v1", subject: "zz-epb:admin-replay")
 
             let path = "/v1/rejections/\(pathText(rejectionID))/replay"
             #expect(try await http.send("POST", path, ["reason": "x"], bearer: .token(try #require(http.tokens["zz-epb"]))).0 == 403)
@@ -149,14 +149,14 @@ extension AdminAPITests {
             #expect(status == 202, "\(answer)")
             #expect(answer["state"] == "replayed")
             let applied = await eventually {
-                (try? await call("GET", "/v1/cases/admin-replay").1["status"]) == "received"
+                (try? await call("GET", "/v1/cases/zz-epb:admin-replay").1["status"]) == "received"
             }
             #expect(applied)
             // Idempotent: a second replay does nothing.
             let (again, second) = try await call("POST", path, ["reason": "再来一次"])
             #expect(again == 200 && second["state"] == "already-replayed")
             // Audited with the administrator and the reason; the chain holds.
-            let (_, trail) = try await call("GET", "/v1/cases/admin-replay/events")
+            let (_, trail) = try await call("GET", "/v1/cases/zz-epb:admin-replay/events")
             let audit = trail["events"]?.arrayValue?.filter { $0["type"] == "casehub.admin.rejection-replayed" } ?? []
             #expect(audit.count == 1)
             #expect(audit.first?["source"] == "admin:值班员")

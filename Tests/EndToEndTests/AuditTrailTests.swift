@@ -18,7 +18,7 @@ struct AuditTrailTests {
         for index in 1...3 {
             let event: JSONValue = .object([
                 "specversion": "1.0", "id": .string(UUID().uuidString), "source": "zz-epb",
-                "type": "casehub.referral.submitted.v1", "time": "2026-11-29T08:00:00+08:00", "subject": .string("audit-\(index)"),
+                "type": "casehub.referral.submitted.v1", "time": "2026-11-29T08:00:00+08:00", "subject": .string("zz-epb:audit-\(index)"),
                 "data": .object(["receiver": "zz-procuratorate", "referralKind": "clue", "summary": .string("第\(index)件")]),
             ])
             _ = try await http.send("POST", "/v1/agencies/zz-epb/events", event)
@@ -27,7 +27,7 @@ struct AuditTrailTests {
             _ = try await http.waitForInbox("zz-procuratorate", count: 2 * index - 1)
             let accepted: JSONValue = .object([
                 "specversion": "1.0", "id": .string(UUID().uuidString), "source": "zz-procuratorate",
-                "type": "casehub.referral.accepted.v1", "time": "2026-11-29T09:00:00+08:00", "subject": .string("audit-\(index)"),
+                "type": "casehub.referral.accepted.v1", "time": "2026-11-29T09:00:00+08:00", "subject": .string("zz-epb:audit-\(index)"),
                 "data": .object(["receiverNumber": .string("株检受〔2026〕\(index)号"), "acceptedOn": "2026-11-29"]),
             ])
             _ = try await http.send("POST", "/v1/agencies/zz-procuratorate/events", accepted)
@@ -37,7 +37,7 @@ struct AuditTrailTests {
         // zz-court is no party: refused, and recorded as refused.
         let refused: JSONValue = .object([
             "specversion": "1.0", "id": .string(UUID().uuidString), "source": "zz-court",
-            "type": "casehub.referral.concluded.v1", "time": "2026-11-29T10:00:00+08:00", "subject": "audit-1",
+            "type": "casehub.referral.concluded.v1", "time": "2026-11-29T10:00:00+08:00", "subject": "zz-epb:audit-1",
             "data": .object(["outcome": "x"]),
         ])
         _ = try await http.send("POST", "/v1/agencies/zz-court/events", refused)
@@ -50,14 +50,14 @@ struct AuditTrailTests {
             let report = try await AuditVerifier(client: database).verifyAll()
             #expect(report.isIntact, "\(report.breaks)")
             #expect(report.checked == 7)
-            #expect(try await AuditVerifier(client: database).verifyCase("audit-2").isIntact)
+            #expect(try await AuditVerifier(client: database).verifyCase("zz-epb:audit-2").isIntact)
             let replay = try await CaseReplayer(store: HubStore(client: database), registry: stack.configuration.registry).replay()
             #expect(replay.isConsistent, "\(replay.mismatches) \(replay.refusedOnReplay)")
             #expect(replay.eventsReplayed == 6 && replay.casesRebuilt == 3, "\(replay)")
             // A live state that no longer follows from the trail is reported.
-            try await database.execute("UPDATE cases SET state = jsonb_set(state, '{status}', '\"concluded\"') WHERE id = 'audit-3'")
+            try await database.execute("UPDATE cases SET state = jsonb_set(state, '{status}', '\"concluded\"') WHERE id = 'zz-epb:audit-3'")
             let drifted = try await CaseReplayer(store: HubStore(client: database), registry: stack.configuration.registry).replay()
-            #expect(drifted.mismatches == ["audit-3"])
+            #expect(drifted.mismatches == ["zz-epb:audit-3"])
         }
     }
 
@@ -75,14 +75,14 @@ struct AuditTrailTests {
             let verifier = AuditVerifier(client: database)
             #expect(try await database.query("SELECT seq FROM case_events").count == 7)
             // audit-1's chain holds at least its submission, acceptance and the refusal.
-            let first = try await chain(of: "audit-1", database)
+            let first = try await chain(of: "zz-epb:audit-1", database)
             #expect(first.count >= 3)
 
             // Changed: a word in a payload.
             try await database.execute("UPDATE case_events SET body = jsonb_set(body, '{data,summary}', '\"改过\"') WHERE seq = \(first[0].seq)")
             var report = try await verifier.verifyAll()
             #expect(report.breaks.map(\.seq) == [first[0].seq] && report.breaks[0].problem.contains("content changed"), "\(report.breaks)")
-            #expect(try await verifier.verifyCase("audit-1").breaks.contains { $0.seq == first[0].seq })
+            #expect(try await verifier.verifyCase("zz-epb:audit-1").breaks.contains { $0.seq == first[0].seq })
             try await database.execute("UPDATE case_events SET body = jsonb_set(body, '{data,summary}', '\"第1件\"') WHERE seq = \(first[0].seq)")
             #expect(try await verifier.verifyAll().isIntact)
 
@@ -91,10 +91,10 @@ struct AuditTrailTests {
             report = try await verifier.verifyAll()
             #expect(report.breaks.contains { $0.seq == first[2].seq && $0.position == first[1].position && $0.problem.contains("missing") }, "\(report.breaks)")
             #expect(report.breaks.contains { $0.seq == first[2].seq && $0.problem.contains("does not follow") }, "\(report.breaks)")
-            #expect(!(try await verifier.verifyCase("audit-1").isIntact))
+            #expect(!(try await verifier.verifyCase("zz-epb:audit-1").isIntact))
 
             // Reordered: two rows of another chain swap places.
-            let second = try await chain(of: "audit-2", database)
+            let second = try await chain(of: "zz-epb:audit-2", database)
             try #require(second[0].shard != first[0].shard, "audit-1 and audit-2 are in different chains")
             try await database.execute("UPDATE case_events SET shard_seq = -1 WHERE seq = \(second[0].seq)")
             try await database.execute("UPDATE case_events SET shard_seq = \(second[0].position) WHERE seq = \(second[1].seq)")
@@ -103,7 +103,7 @@ struct AuditTrailTests {
             #expect(report.breaks.contains { $0.shard == Int(second[0].shard) && $0.seq == second[1].seq }, "\(report.breaks)")
 
             // Deleted at the end of a chain: its head no longer matches.
-            let third = try await chain(of: "audit-3", database)
+            let third = try await chain(of: "zz-epb:audit-3", database)
             try await database.execute("DELETE FROM case_events WHERE seq = \(third.last!.seq)")
             report = try await verifier.verifyAll()
             #expect(report.breaks.contains { $0.shard == Int(third[0].shard) && $0.problem.contains("head records #\(third.last!.position)") }, "\(report.breaks)")
@@ -115,7 +115,7 @@ struct AuditTrailTests {
             try await populate(http)
             // A forged row slipped in after audit-1's first row, its own hash
             // computed correctly: the row after it no longer follows.
-            let rows = try await chain(of: "audit-1", database)
+            let rows = try await chain(of: "zz-epb:audit-1", database)
             let first = try await database.query("\(unsafeSQL: AuditVerifier.select) WHERE seq = \(rows[0].seq)")
             let (entry, _, hash, _) = try AuditVerifier.entry(from: first[0])
             var forged = entry
@@ -162,7 +162,7 @@ struct AuditTrailTests {
 
             // The rewrite: audit-2's first row says something else, and every
             // hash of its chain, and the chain's head, are recomputed.
-            let rows = try await chain(of: "audit-2", database)
+            let rows = try await chain(of: "zz-epb:audit-2", database)
             var previous = AuditChain.genesis
             for (index, row) in rows.enumerated() {
                 let read = try await database.query("\(unsafeSQL: AuditVerifier.select) WHERE seq = \(row.seq)")

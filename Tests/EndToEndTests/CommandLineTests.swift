@@ -176,14 +176,14 @@ extension CommandLineTests {
     /// delivered one referral and refused one event.
     @Test func agenciesListFlowsAndLagShowTheTraffic() async throws {
         try await withRunningStack(agencies: ["zz-epb", "zz-procuratorate"]) { stack, http, _ in
-            let referral = AdminAPITests.event("referral.submitted", by: "zz-epb", case: "cli-referral", at: "2026-07-01T09:00:00+08:00",
+            let referral = AdminAPITests.event("referral.submitted", by: "zz-epb", case: "zz-epb:cli-referral", at: "2026-07-01T09:00:00+08:00",
                                                ["receiver": "zz-procuratorate", "referralKind": "clue", "summary": "线索"])
             #expect(try await http.send("POST", "/v1/agencies/zz-epb/events", referral).0 == 202)
             let unknownCase = AdminAPITests.event("pil.filed", by: "zz-procuratorate", case: "cli-nothing", at: "2026-07-01T09:00:00+08:00",
                                                   ["documentNumber": "株检行公立〔2026〕9号", "agency": "zz-epb"])
             #expect(try await http.send("POST", "/v1/agencies/zz-procuratorate/events", unknownCase).0 == 202)
             // The referral itself (the procuratorate's inbox also gets the receipt of its refused event).
-            try await http.waitForEvent("zz-procuratorate", type: "casehub.referral.submitted.v1", subject: "cli-referral")
+            try await http.waitForEvent("zz-procuratorate", type: "casehub.referral.submitted.v1", subject: "zz-epb:cli-referral")
 
             var environment = ProcessInfo.processInfo.environment
             environment["CASEHUB_DATABASE_URL"] = stack.configuration.databaseURL

@@ -73,7 +73,8 @@ struct DashboardBrowserTests {
             // Deadline board: rows linking to their cases, Chinese by default.
             #expect(page.contains("<h2 data-i18n=\"deadlineBoard\">法定期限看板</h2>"))
             #expect(page.contains("<tr data-case=\"\(caseID)\""))
-            #expect(page.contains("href=\"#case=\(caseID)\""))
+            // The link's fragment carries the id percent-encoded (`:` as `%3A`).
+            #expect(page.contains("href=\"#case=\(caseID.replacingOccurrences(of: ":", with: "%3A"))\""))
             // The case timeline: its events and an intact audit chain.
             #expect(page.contains("<div id=\"case-timeline\" data-case=\"\(caseID)\">"))
             #expect(Self.count("<li class=\"event accepted\"", in: page) >= 1)
@@ -125,7 +126,7 @@ struct DashboardBrowserTests {
     @Test func anImpersonationStandsOutInTheRefusals() async throws {
         try await withRunningStack(agencies: ["zz-epb", "zz-procuratorate"]) { _, http, database in
             let epb = try #require(http.tokens["zz-epb"])
-            let (status, _) = try await http.send("POST", "/v1/agencies/zz-procuratorate/events", AdapterAccessTests.referral(caseID: "as-other"),
+            let (status, _) = try await http.send("POST", "/v1/agencies/zz-procuratorate/events", AdapterAccessTests.referral(caseID: "zz-epb:as-other"),
                                                   bearer: .token(epb))
             #expect(status == 403)
             let queries = AdminQueries(client: database)
@@ -145,7 +146,7 @@ struct DashboardBrowserTests {
     /// deadline's last day as a Chinese date (the instant in its tooltip).
     @Test func aLateAnswerAndTheLastDayAsWrittenInTheCaseTimeline() async throws {
         try await withRunningStack(agencies: ["zz-epb", "zz-psb", "zz-procuratorate"]) { _, http, database in
-            let caseID = TestEnvironment.uniqueName("late-shown")
+            let caseID = TestEnvironment.caseID("late-shown", openedBy: "zz-epb")
             let rules = ProcedureRulesTests()
             #expect(try await rules.step(http, "crime.case-reported", by: "zz-epb", case: caseID, at: "2026-07-01T09:00:00+08:00", ["summary": "渗坑排放"]) == "accepted")
             #expect(try await rules.step(http, "crime.transfer-decided", by: "zz-epb", case: caseID, at: "2026-07-07T10:00:00+08:00",
@@ -164,16 +165,16 @@ struct DashboardBrowserTests {
         try await withRunningStack(agencies: ["zz-epb", "zz-procuratorate"]) { _, http, database in
             let hostile = "<img src=x onerror=alert(1)><script>alert(2)</script>"
             let (status, body) = try await http.send("POST", "/v1/agencies/zz-epb/events", AdminAPITests.event(
-                "case.opened", by: "zz-epb", case: "xss-case", at: "2026-07-01T09:00:00+08:00",
+                "case.opened", by: "zz-epb", case: "zz-epb:xss-case", at: "2026-07-01T09:00:00+08:00",
                 ["procedure": "referral", "title": .string(hostile)]))
             #expect(status == 202, "\(body)")
             let stored = await eventually(timeout: .seconds(60)) {
-                await (try? AdminQueries(client: database).caseExists("xss-case")) == true
+                await (try? AdminQueries(client: database).caseExists("zz-epb:xss-case")) == true
             }
             #expect(stored)
             let admin = try await AgencyTokenStore(client: database).issue(agency: AgencyTokenStore.administrators, label: "browser")
-            let page = try Self.renderedPage("http://127.0.0.1:\(http.port)/#token=\(admin)&case=xss-case", budget: 5_000)
-            #expect(page.contains("<div id=\"case-timeline\" data-case=\"xss-case\">"), "\(page.prefix(2_000))")
+            let page = try Self.renderedPage("http://127.0.0.1:\(http.port)/#token=\(admin)&case=zz-epb:xss-case", budget: 5_000)
+            #expect(page.contains("<div id=\"case-timeline\" data-case=\"zz-epb:xss-case\">"), "\(page.prefix(2_000))")
             // The title is in the page, as text.
             #expect(page.contains("&lt;img src=x onerror=alert(1)&gt;"))
             #expect(!page.contains("<img src=\"x\""))

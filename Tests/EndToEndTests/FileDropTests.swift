@@ -61,7 +61,7 @@ struct FileDropTests {
             #expect(refusals.allSatisfy { $0.source == "zz-epb" && $0.tokenID == nil && $0.bodyStored })
 
             // The commission receives the clue as a file; the bureau its receipt.
-            let caseID = "\(prefix)-accountability-3"
+            let caseID = "zz-epb:\(prefix)-accountability-3"
             #expect(await eventually(timeout: .seconds(60)) {
                 files(cdi.appendingPathComponent("incoming")).contains { $0.contains("casehub.accountability.clue-referred.v1") }
             })

@@ -101,7 +101,7 @@ struct HTTPSTests {
         try await withShutdown([epb, procuratorate, anonymous, rogue, trustsNothing]) {
 
         // The agency's certificate and token: a referral goes through, over TLS end to end.
-        let caseID = "case-mtls-\(UInt32.random(in: 0 ... .max))"
+        let caseID = "zz-epb:case-mtls-\(UInt32.random(in: 0 ... .max))"
         let submitted = try await send(epb, .POST, port: port, "/v1/agencies/zz-epb/events", token: epbToken,
                                        body: AdapterAccessTests.referral(caseID: caseID))
         #expect(submitted.status == 202, "\(submitted.body)")

@@ -23,7 +23,7 @@ struct MetricsTests {
     @Test func metricsDescribeWhatHappened() async throws {
         try await withRunningStack(agencies: ["zz-epb", "zz-procuratorate", "zz-court"]) { _, http, database in
             let admin = try await AgencyTokenStore(client: database).issue(agency: AgencyTokenStore.administrators, label: "prometheus")
-            let accepted = AdapterAccessTests.referral(caseID: "case-metrics")
+            let accepted = AdapterAccessTests.referral(caseID: "zz-epb:case-metrics")
             #expect(try await http.send("POST", "/v1/agencies/zz-epb/events", accepted).0 == 202)
             let outOfTurn: JSONValue = .object([
                 "specversion": "1.0", "id": .string(UUID().uuidString.lowercased()), "source": "zz-court",
@@ -32,7 +32,7 @@ struct MetricsTests {
             ])
             #expect(try await http.send("POST", "/v1/agencies/zz-court/events", outOfTurn).0 == 202)
             _ = try await http.waitForInbox("zz-court", count: 1)
-            try await http.waitForEvent("zz-procuratorate", type: "casehub.referral.submitted.v1", subject: "case-metrics")
+            try await http.waitForEvent("zz-procuratorate", type: "casehub.referral.submitted.v1", subject: "zz-epb:case-metrics")
 
             // The receiver's adapter records its latency just after storing: the inbox may show the event a moment earlier.
             let measured = await eventually(timeout: .seconds(10)) {
@@ -55,7 +55,7 @@ struct MetricsTests {
             // Requests by route pattern, not by raw path.
             let requests = text.split(separator: "\n").filter { $0.hasPrefix("casehub_http_requests_total{") }
             #expect(requests.contains { $0.contains(#"method="POST""#) && $0.contains("events") && $0.contains(#"status="202""#) })
-            #expect(!requests.contains { $0.contains("case-metrics") })
+            #expect(!requests.contains { $0.contains("zz-epb:case-metrics") })
         }
     }
 }

@@ -50,7 +50,7 @@ struct NativeMappingTests {
         #expect(accepted.type == "casehub.litigation.accepted.v1")
         #expect(accepted.data["acceptedOn"] == "2025-04-16")            // 2025年4月16日
         #expect(accepted.time == RFC3339.parse("2025-04-16T09:00:00+08:00"))  // 20250416090000, China time
-        #expect(accepted.subject == "zz-sample-compensation-7")
+        #expect(accepted.subject == "zz-epb:zz-sample-compensation-7")
 
         let bureau = try Self.samples(.environmentBureau)
         let assessed = try #require(try Self.map(bureau[0].bytes, isXML: false, kind: .environmentBureau).event)

@@ -82,7 +82,7 @@ struct NativeRecordsTests {
         try await withRunningStack(agencies: ["zz-epb", "zz-court"], configure: { $0.fileDropDirectory = transports.dropRoot.path }) { _, http, _ in
             try await transports.register(http)
             let prefix = TestEnvironment.uniqueName("native")
-            let caseID = "\(prefix)-compensation-7"
+            let caseID = "zz-epb:\(prefix)-compensation-7"
             for name in ["01-DAMAGE_ASSESSMENT.json", "02-COMPENSATION_CONSULTATION.json", "03-CONSULTATION_FAILED.json", "04-COMPENSATION_SUIT.json"] {
                 let body = try await submit(http, kind: .environmentBureau, name, as: "zz-epb", prefix: prefix)
                 #expect(body["events"]?[0]?["subject"] == .string(caseID))
@@ -117,7 +117,7 @@ struct NativeRecordsTests {
             for name in ["01-GYXS.json", "02-LA.json", "03-LATZ.json", "04-JCJY.json"] {
                 _ = try await submit(http, kind: .procuratorate, name, as: "zz-procuratorate", prefix: prefix)
             }
-            try await transports.expectDelivered(http, type: "casehub.pil.recommendation-issued.v1", subject: "\(prefix)-pil-12", to: "zz-epb")
+            try await transports.expectDelivered(http, type: "casehub.pil.recommendation-issued.v1", subject: "zz-procuratorate:\(prefix)-pil-12", to: "zz-epb")
             #expect(try await acceptedReceipts(http, "zz-procuratorate", atLeast: 4) >= 4)
         }
         await transports.stop()
@@ -128,7 +128,7 @@ struct NativeRecordsTests {
         try await withRunningStack(agencies: ["zz-epb", "zz-cdi"], configure: { $0.fileDropDirectory = transports.dropRoot.path }) { _, http, _ in
             try await transports.register(http)
             let prefix = TestEnvironment.uniqueName("native")
-            let caseID = "\(prefix)-accountability-3"
+            let caseID = "zz-epb:\(prefix)-accountability-3"
             _ = try await submit(http, kind: .environmentBureau, "05-OFFICIAL_CLUE.json", as: "zz-epb", prefix: prefix)
             try await transports.expectDelivered(http, type: "casehub.accountability.clue-referred.v1", subject: caseID, to: "zz-cdi")
             // 线索受理 has no canonical event: acknowledged with a note, nothing sent.

@@ -202,7 +202,7 @@ struct OpenAPIContractTests {
 
             // An agency submits: events, then a native record.
             let events = "/v1/agencies/{agency}/events"
-            let referral = AdapterAccessTests.referral(caseID: "contract-case")
+            let referral = AdapterAccessTests.referral(caseID: "zz-epb:contract-case")
             try await api.call("POST", events, ["agency": "zz-epb"], json: referral, token: epb, expect: 202)
             try await api.call("POST", events, ["agency": "zz-epb"], json: referral, token: nil, expect: 401)
             try await api.call("POST", events, ["agency": "zz-epb"], json: referral, token: procuratorate, expect: 403)
@@ -231,8 +231,8 @@ struct OpenAPIContractTests {
             try await api.call("POST", ack, ["agency": "zz-procuratorate"], json: ["cursor": cursor], token: procuratorate, expect: 200)
             try await api.call("POST", ack, ["agency": "zz-procuratorate"], json: [:], token: procuratorate, expect: 422)
             let view = "/v1/agencies/{agency}/cases/{caseId}"
-            try await api.call("GET", view, ["agency": "zz-procuratorate", "caseId": "contract-case"], token: procuratorate, expect: 200)
-            try await api.call("GET", view, ["agency": "zz-court", "caseId": "contract-case"], token: court, expect: 404)
+            try await api.call("GET", view, ["agency": "zz-procuratorate", "caseId": "zz-epb:contract-case"], token: procuratorate, expect: 200)
+            try await api.call("GET", view, ["agency": "zz-court", "caseId": "zz-epb:contract-case"], token: court, expect: 404)
 
             // Webhook: register, look, remove.
             let webhook = "/v1/agencies/{agency}/webhook"
@@ -254,9 +254,9 @@ struct OpenAPIContractTests {
             try await api.call("GET", "/v1/cases", token: nil, expect: 401)
             try await api.call("GET", "/v1/cases", token: epb, expect: 403)
             try await api.call("GET", "/v1/cases", query: "limit=0", token: admin, expect: 400)
-            try await api.call("GET", "/v1/cases/{id}", ["id": "contract-case"], token: admin, expect: 200)
+            try await api.call("GET", "/v1/cases/{id}", ["id": "zz-epb:contract-case"], token: admin, expect: 200)
             try await api.call("GET", "/v1/cases/{id}", ["id": "no-such-case"], token: admin, expect: 404)
-            try await api.call("GET", "/v1/cases/{id}/events", ["id": "contract-case"], token: admin, expect: 200)
+            try await api.call("GET", "/v1/cases/{id}/events", ["id": "zz-epb:contract-case"], token: admin, expect: 200)
             try await api.call("GET", "/v1/cases/{id}/events", ["id": "no-such-case"], token: admin, expect: 404)
             try await api.call("GET", "/v1/deadlines", token: admin, expect: 200)
             try await api.call("GET", "/v1/deadlines", query: "asOf=2027-01-01T00:00:00Z&state=overdue", token: admin, expect: 200)

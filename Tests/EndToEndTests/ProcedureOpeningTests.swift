@@ -34,8 +34,8 @@ import Testing
     @Test func everyProcedureOpenedExplicitlyTakesItsFirstEvent() async throws {
         try await withRunningStack(agencies: ["zz-epb", "zz-procuratorate", "zz-cdi", "zz-psb"]) { _, http, _ in
             for opening in ProcedureOpening.all {
-                let caseID = TestEnvironment.uniqueName("opened-\(opening.procedure)")
                 let sender = opening.sender.rawValue
+                let caseID = TestEnvironment.caseID("opened-\(opening.procedure)", openedBy: sender)
                 let opened = try await post(http, AdminAPITests.event(
                     "case.opened", by: sender, case: caseID, at: "2026-07-01T09:00:00+08:00",
                     ["procedure": .string(opening.procedure), "title": "某案"]), as: sender)
@@ -53,7 +53,7 @@ import Testing
     /// the transfer decision follow.
     @Test func aNativeInspectionRecordOpensACrimeTransferThatLeadsOn() async throws {
         try await withRunningStack(agencies: ["zz-epb", "zz-procuratorate", "zz-psb"]) { _, http, _ in
-            let caseID = TestEnvironment.uniqueName("inspection")
+            let caseID = TestEnvironment.caseID("inspection", openedBy: "zz-epb")
             let record: JSONValue = [
                 "record_type": "INSPECTION_CASE", "record_no": .string("\(caseID)-1"), "hub_case_id": .string(caseID),
                 "operate_time": "2026-07-01 09:30", "handling": "YS", "case_name": "某公司渗坑排放案", "case_no": "株环立〔2026〕3号",

@@ -23,7 +23,7 @@ import Testing
     /// the police file instead; the request's clock stops as met.
     @Test func askedToExplainThePoliceMayFileInstead() async throws {
         try await withRunningStack(agencies: ["zz-epb", "zz-psb", "zz-procuratorate"]) { _, http, database in
-            let caseID = TestEnvironment.uniqueName("supervised")
+            let caseID = TestEnvironment.caseID("supervised", openedBy: "zz-epb")
             let attachment: JSONValue = ["name": "笔录.pdf", "sha256": .string(String(repeating: "a", count: 64)), "size": 1, "mediaType": "application/pdf"]
             #expect(try await step(http, "crime.case-reported", by: "zz-epb", case: caseID, at: "2026-07-01T09:00:00+08:00", ["summary": "渗坑排放"]) == "accepted")
             #expect(try await step(http, "crime.transfer-decided", by: "zz-epb", case: caseID, at: "2026-07-01T10:00:00+08:00",
@@ -58,7 +58,7 @@ import Testing
     /// before the scheduler looks.
     @Test func aDeadlineOverdueWhenItStartsIsNoticedOnceAtOnce() async throws {
         try await withRunningStack(agencies: ["zz-epb", "zz-psb", "zz-procuratorate"]) { _, http, _ in
-            let caseID = TestEnvironment.uniqueName("backfilled")
+            let caseID = TestEnvironment.caseID("backfilled", openedBy: "zz-epb")
             #expect(try await step(http, "crime.case-reported", by: "zz-epb", case: caseID, at: "2026-07-01T09:00:00+08:00", ["summary": "补录的旧案"]) == "accepted")
             #expect(try await step(http, "crime.transfer-decided", by: "zz-epb", case: caseID, at: "2026-07-06T10:00:00+08:00",
                                    ["decision": "transfer", "decidedBy": "局长"]) == "accepted")
@@ -82,7 +82,7 @@ import Testing
     /// writes it beside the instant.
     @Test func aLateAnswerIsVisiblyLateWithItsLastDayAsWritten() async throws {
         try await withRunningStack(agencies: ["zz-epb", "zz-psb", "zz-procuratorate"]) { _, http, database in
-            let caseID = TestEnvironment.uniqueName("late")
+            let caseID = TestEnvironment.caseID("late", openedBy: "zz-epb")
             // Reported on Wednesday 1 July 2026: three days end on Saturday the 4th, so the last day moves to Monday the 6th.
             #expect(try await step(http, "crime.case-reported", by: "zz-epb", case: caseID, at: "2026-07-01T09:00:00+08:00", ["summary": "渗坑排放"]) == "accepted")
             #expect(try await step(http, "crime.transfer-decided", by: "zz-epb", case: caseID, at: "2026-07-07T10:00:00+08:00",
@@ -122,7 +122,7 @@ import Testing
     /// refused for the same number a native record is.
     @Test func numbersAreCheckedAgainstTheSenderOnEveryPath() async throws {
         try await withRunningStack(agencies: ["zz-procuratorate", "zz-court", "tianyuan-court"]) { _, http, _ in
-            let caseID = TestEnvironment.uniqueName("numbers")
+            let caseID = TestEnvironment.caseID("numbers", openedBy: "zz-procuratorate")
             #expect(try await step(http, "civil-pil.clue-registered", by: "zz-procuratorate", case: caseID, at: "2026-03-02T09:00:00+08:00",
                                    ["clueSource": "own-discovery", "summary": "非法倾倒危险废物"]) == "accepted")
             // An administrative-PIL number (行公) on a civil PIL filing.
@@ -165,7 +165,7 @@ import Testing
     /// agency receives the list.
     @Test func aReturnedFileListsWhatWasReturned() async throws {
         try await withRunningStack(agencies: ["zz-epb", "zz-procuratorate"]) { _, http, _ in
-            let caseID = TestEnvironment.uniqueName("returned")
+            let caseID = TestEnvironment.caseID("returned", openedBy: "zz-epb")
             #expect(try await step(http, "referral.submitted", by: "zz-epb", case: caseID, at: "2026-07-01T09:00:00+08:00",
                                    ["receiver": "zz-procuratorate", "referralKind": "case-file", "summary": "涉嫌非法排放含重金属废水"]) == "accepted")
             let bare = AdminAPITests.event("referral.returned", by: "zz-procuratorate", case: caseID, at: "2026-07-02T09:00:00+08:00",
@@ -189,8 +189,8 @@ import Testing
     /// number is used once.
     @Test func aPenaltyCannotReplaceATransfer() async throws {
         try await withRunningStack(agencies: ["zz-epb", "zz-psb", "tianyuan-procuratorate"]) { stack, http, database in
-            let crime = TestEnvironment.uniqueName("transfer")
-            let penaltyCase = TestEnvironment.uniqueName("penalty")
+            let crime = TestEnvironment.caseID("transfer", openedBy: "zz-epb")
+            let penaltyCase = TestEnvironment.caseID("penalty", openedBy: "zz-epb")
             let attachment: JSONValue = ["name": "移送书.pdf", "sha256": .string(String(repeating: "b", count: 64)), "size": 1, "mediaType": "application/pdf"]
             #expect(try await step(http, "crime.case-reported", by: "zz-epb", case: crime, at: "2026-07-01T09:00:00+08:00", ["summary": "暗管排放含铬废水"]) == "accepted")
             #expect(try await step(http, "crime.transfer-decided", by: "zz-epb", case: crime, at: "2026-07-01T10:00:00+08:00",
@@ -223,7 +223,7 @@ import Testing
             #expect(transferred["links"]?.arrayValue?.contains(["caseID": .string(penaltyCase), "relation": "same-act"]) == true, "\(transferred)")
 
             // The same number again, even written with half-width brackets, on another case: refused, naming the case that has it.
-            let other = TestEnvironment.uniqueName("penalty-again")
+            let other = TestEnvironment.caseID("penalty-again", openedBy: "zz-epb")
             #expect(try await step(http, "case.penalty-decided", by: "zz-epb", case: other, at: "2026-07-03T09:00:00+08:00",
                                    penalty("株环罚字[2026]S-1号")) == "refused penalty.number-reused")
             // The bureau's native record of a penalty on the transferred case: recorded there, and its procuratorate hears of it.
@@ -262,7 +262,7 @@ import Testing
             func suit(_ announcementID: String, number: Int) -> JSONValue {
                 ["court": "zz-court", "complaintNumber": .string("株检民公诉〔2026〕\(number)号"), "announcementEventId": .string(announcementID)]
             }
-            let early = TestEnvironment.uniqueName("announcement-running")
+            let early = TestEnvironment.caseID("announcement-running", openedBy: "zz-procuratorate")
             let earlyAnnouncement = try await announced(early, number: 11)
             #expect(try await step(http, "civil-pil.suit-filed", by: "zz-procuratorate", case: early, at: "2026-03-20T09:00:00+08:00",
                                    suit(earlyAnnouncement, number: 11)) == "refused civil-pil.announcement-running")
@@ -278,7 +278,7 @@ import Testing
             #expect(view["deadlines"]?.arrayValue?.first { $0["rule"] == "civil-pil.announcement" }?["state"] == "met", "\(view)")
 
             // A qualified plaintiff sued on day 6 of the announcement: supported at once.
-            let supported = TestEnvironment.uniqueName("plaintiff-sued")
+            let supported = TestEnvironment.caseID("plaintiff-sued", openedBy: "zz-procuratorate")
             _ = try await announced(supported, number: 12)
             #expect(try await step(http, "civil-pil.announcement-ended", by: "zz-procuratorate", case: supported, at: "2026-03-10T09:00:00+08:00",
                                    ["qualifiedPlaintiffSued": true]) == "accepted")
@@ -295,7 +295,7 @@ import Testing
     /// police and the bureau.
     @Test func theSupervisingProcuratorateHearsOfThePolicesOverdueDecision() async throws {
         try await withRunningStack(agencies: ["zz-epb", "zz-psb", "tianyuan-procuratorate"]) { (_, http, _) async throws in
-            let caseID = TestEnvironment.uniqueName("supervised-deadline")
+            let caseID = TestEnvironment.caseID("supervised-deadline", openedBy: "zz-epb")
             let attachment: JSONValue = ["name": "移送书.pdf", "sha256": .string(String(repeating: "c", count: 64)), "size": 1, "mediaType": "application/pdf"]
             #expect(try await step(http, "crime.case-reported", by: "zz-epb", case: caseID, at: "2026-07-01T09:00:00+08:00", ["summary": "暗管排放"]) == "accepted")
             #expect(try await step(http, "crime.transfer-decided", by: "zz-epb", case: caseID, at: "2026-07-01T10:00:00+08:00",
@@ -326,7 +326,7 @@ import Testing
     /// becomes final.
     @Test func theAppealWindowIsATrackedDeadline() async throws {
         try await withRunningStack(agencies: ["zz-procuratorate", "zz-court"]) { (_, http, _) async throws in
-            let caseID = TestEnvironment.uniqueName("appeal-window")
+            let caseID = TestEnvironment.caseID("appeal-window", openedBy: "zz-procuratorate")
             #expect(try await step(http, "civil-pil.clue-registered", by: "zz-procuratorate", case: caseID, at: "2026-01-05T09:00:00+08:00",
                                    ["clueSource": "own-discovery", "summary": "非法倾倒危险废物"]) == "accepted")
             #expect(try await step(http, "civil-pil.filed", by: "zz-procuratorate", case: caseID, at: "2026-01-06T09:00:00+08:00",
@@ -374,7 +374,7 @@ import Testing
     @Test func aCivilPILWaitsForTheParallelCompensationCase() async throws {
         try await withRunningStack(agencies: ["zz-procuratorate", "zz-court", "zz-epb"]) { (stack, http, database) async throws in
             // The bureau's compensation suit, accepted by the intermediate court and pending.
-            let compensation = TestEnvironment.uniqueName("compensation")
+            let compensation = TestEnvironment.caseID("compensation", openedBy: "zz-epb")
             #expect(try await step(http, "compensation.assessment-completed", by: "zz-epb", case: compensation, at: "2026-01-10T09:00:00+08:00",
                                    ["reportNumber": "湘环评估〔2026〕3号", "damageAmount": 1_200_000]) == "accepted")
             #expect(try await step(http, "compensation.consultation-started", by: "zz-epb", case: compensation, at: "2026-01-12T09:00:00+08:00",
@@ -390,7 +390,7 @@ import Testing
 
             /// A civil PIL for the same harm, accepted by the same court on 21 February 2026 and linked to the compensation case.
             func linkedPIL(number: Int) async throws -> String {
-                let caseID = TestEnvironment.uniqueName("parallel-pil")
+                let caseID = TestEnvironment.caseID("parallel-pil", openedBy: "zz-procuratorate")
                 #expect(try await step(http, "civil-pil.clue-registered", by: "zz-procuratorate", case: caseID, at: "2026-01-05T09:00:00+08:00",
                                        ["clueSource": "own-discovery", "summary": "非法倾倒危险废物"]) == "accepted")
                 #expect(try await step(http, "civil-pil.filed", by: "zz-procuratorate", case: caseID, at: "2026-01-06T09:00:00+08:00",

@@ -33,10 +33,10 @@ import Testing
                 try await store.withTransaction { transaction in
                     var changed: Set<String> = []
                     for index in 0..<cases {
-                        let caseID = "replay-\(index)"
+                        let caseID = "zz-epb:replay-\(index)"
                         let data: JSONValue = step == 0
                             ? ["receiver": "zz-procuratorate", "referralKind": "clue", "summary": .string("线索 \(index) " + String(repeating: "案", count: 200))]
-                            : ["linkedCaseId": .string("replay-\((index + step) % cases)"), "relation": "same-act"]
+                            : ["linkedCaseId": .string("zz-epb:replay-\((index + step) % cases)"), "relation": "same-act"]
                         let event = CloudEvent(source: "zz-epb", type: step == 0 ? .referralSubmitted : .caseLinked,
                                                time: Date(timeIntervalSince1970: 1_764_000_000 + Double(step)), subject: caseID, data: data)
                         guard case .success(let transition) = machine.apply(event, by: sender, at: receivedAt, to: live[caseID]) else {
@@ -79,9 +79,9 @@ import Testing
             #expect(zip(progress, progress.dropFirst()).allSatisfy { $0.0 < $1.0 })
 
             // A live state that drifted from the trail is named.
-            try await client.execute("UPDATE cases SET state = jsonb_set(state, '{status}', '\"returned\"') WHERE id = 'replay-7'")
+            try await client.execute("UPDATE cases SET state = jsonb_set(state, '{status}', '\"returned\"') WHERE id = 'zz-epb:replay-7'")
             let drifted = try await CaseReplayer(store: store, registry: registry).replay()
-            #expect(drifted.mismatches == ["replay-7"])
+            #expect(drifted.mismatches == ["zz-epb:replay-7"])
             // The session that streamed is back in the pool and usable.
             #expect(try await client.query("SELECT 1 AS one")[0].decode("one", as: Int.self) == 1)
             await client.shutdown()

@@ -35,13 +35,13 @@ import Testing
     @Test func anotherAgencysEventIDsAreNotClaimable() async throws {
         try await withRunningStack(agencies: ["zz-epb", "zz-court", "zz-procuratorate"]) { (_, http, _) async throws in
             let sharedID = UUID().uuidString.lowercased()
-            let bureauCase = TestEnvironment.uniqueName("ids-bureau")
+            let bureauCase = TestEnvironment.caseID("ids-bureau", openedBy: "zz-epb")
             let bureau = withID(AdminAPITests.event("referral.submitted", by: "zz-epb", case: bureauCase, at: "2026-07-01T09:00:00+08:00",
                                                     ["receiver": "zz-procuratorate", "referralKind": "clue", "summary": "某案线索"]), sharedID)
             _ = try await openings.post(http, bureau, as: "zz-epb")
             #expect(try await openings.outcomes(http, "zz-epb", for: [sharedID])[sharedID] == "accepted")
 
-            let courtCase = TestEnvironment.uniqueName("ids-court")
+            let courtCase = TestEnvironment.caseID("ids-court", openedBy: "zz-court")
             let court = withID(AdminAPITests.event("referral.submitted", by: "zz-court", case: courtCase, at: "2026-07-01T10:00:00+08:00",
                                                    ["receiver": "zz-procuratorate", "referralKind": "clue", "summary": "审判中发现的线索"]), sharedID)
             let (status, body) = try await http.send("POST", "/v1/agencies/zz-court/events", court)
@@ -61,7 +61,7 @@ import Testing
     /// gets a receipt again, and the corrected event may take the same id.
     @Test func aRefusedEventsIDIsNotUsedUp() async throws {
         try await withRunningStack(agencies: ["zz-epb", "zz-psb", "zz-procuratorate"]) { (_, http, _) async throws in
-            let caseID = TestEnvironment.uniqueName("refused-id")
+            let caseID = TestEnvironment.caseID("refused-id", openedBy: "zz-epb")
             #expect(try await ProcedureRulesTests().step(http, "crime.case-reported", by: "zz-epb", case: caseID, at: "2026-07-01T09:00:00+08:00",
                                                          ["summary": "渗坑排放"]) == "accepted")
             // A transfer before the head decided it: out of turn.
@@ -97,10 +97,10 @@ import Testing
     /// exist: the same refusal, word for word, and the same 404 for its view.
     @Test func aNonPartyLearnsNothingOfACase() async throws {
         try await withRunningStack(agencies: ["zz-epb", "zz-court", "zz-procuratorate"]) { (_, http, _) async throws in
-            let held = TestEnvironment.uniqueName("held")
+            let held = TestEnvironment.caseID("held", openedBy: "zz-epb")
             #expect(try await ProcedureRulesTests().step(http, "referral.submitted", by: "zz-epb", case: held, at: "2026-07-01T09:00:00+08:00",
                                                          ["receiver": "zz-procuratorate", "referralKind": "clue", "summary": "某案线索"]) == "accepted")
-            let missing = TestEnvironment.uniqueName("missing")
+            let missing = TestEnvironment.caseID("missing", openedBy: "zz-epb")
             func refusal(on caseID: String, _ type: String, _ data: JSONValue) async throws -> JSONValue? {
                 let id = try await openings.post(http, AdminAPITests.event(type, by: "zz-court", case: caseID, at: "2026-07-02T09:00:00+08:00", data), as: "zz-court")
                 return try await waitForReceipts(http, "zz-court", for: id, count: 1).first

@@ -26,7 +26,7 @@ struct WalkingSkeletonTests {
             let event: JSONValue = .object([
                 "specversion": "1.0", "id": .string(eventID), "source": "zz-epb",
                 "type": "casehub.referral.submitted.v1", "time": "2026-11-29T08:00:00+08:00",
-                "subject": "case-e2e-1",
+                "subject": "zz-epb:case-e2e-1",
                 "data": .object(["receiver": "zz-procuratorate", "referralKind": "clue", "summary": "湘江排污线索 <script>"]),
             ])
             let (status, body) = try await http.send("POST", "/v1/agencies/zz-epb/events", event)
@@ -47,7 +47,7 @@ struct WalkingSkeletonTests {
             #expect(receipts.first?["event"]?["data"]?["eventId"] == .string(eventID))
 
             // Canonical state and audit trail in PostgreSQL.
-            let cases = try await database.query("SELECT version, parties FROM cases WHERE id = 'case-e2e-1'")
+            let cases = try await database.query("SELECT version, parties FROM cases WHERE id = 'zz-epb:case-e2e-1'")
             #expect(try cases[0].decode("version", as: Int.self) == 1)
             #expect(try cases[0].decode("parties", as: String.self) == "{zz-epb,zz-procuratorate}")
             let audit = try await database.query("SELECT outcome, event_id FROM case_events ORDER BY seq")
@@ -61,12 +61,12 @@ struct WalkingSkeletonTests {
             let second: JSONValue = .object([
                 "specversion": "1.0", "id": .string(UUID().uuidString), "source": "zz-epb",
                 "type": "casehub.referral.submitted.v1", "time": "2026-11-29T09:00:00+08:00",
-                "subject": "case-e2e-2", "data": .object(["receiver": "zz-procuratorate", "referralKind": "case-file", "summary": "移送"]),
+                "subject": "zz-epb:case-e2e-2", "data": .object(["receiver": "zz-procuratorate", "referralKind": "case-file", "summary": "移送"]),
             ])
             _ = try await http.send("POST", "/v1/agencies/zz-epb/events", second)
             let afterward = try await http.waitForInbox("zz-procuratorate", count: 2)
             #expect(afterward.count == 2)
-            #expect(afterward.map { $0["event"]?["subject"] } == ["case-e2e-1", "case-e2e-2"])
+            #expect(afterward.map { $0["event"]?["subject"] } == ["zz-epb:case-e2e-1", "zz-epb:case-e2e-2"])
             let accepted = try await database.query("SELECT count(*) AS n FROM case_events WHERE outcome = 'accepted'")
             #expect(try accepted[0].decode("n", as: Int.self) == 2)
 
@@ -74,14 +74,14 @@ struct WalkingSkeletonTests {
             let foreign: JSONValue = .object([
                 "specversion": "1.0", "id": .string(UUID().uuidString), "source": "zz-court",
                 "type": "casehub.referral.accepted.v1", "time": "2026-11-29T10:00:00+08:00",
-                "subject": "case-e2e-1", "data": .object(["receiverNumber": "x", "acceptedOn": "2026-11-29"]),
+                "subject": "zz-epb:case-e2e-1", "data": .object(["receiverNumber": "x", "acceptedOn": "2026-11-29"]),
             ])
             let (foreignStatus, _) = try await http.send("POST", "/v1/agencies/zz-court/events", foreign)
             #expect(foreignStatus == 202)
             let courtReceipts = try await http.waitForInbox("zz-court", count: 1)
             #expect(courtReceipts.first?["event"]?["data"]?["outcome"] == "refused")
             #expect(courtReceipts.first?["event"]?["data"]?["code"] == "case.unknown")
-            let state = try await database.query("SELECT status, state->'parties'->>'addressee' AS addressee FROM cases WHERE id = 'case-e2e-1'")
+            let state = try await database.query("SELECT status, state->'parties'->>'addressee' AS addressee FROM cases WHERE id = 'zz-epb:case-e2e-1'")
             #expect(try state[0].decode("status", as: String.self) == "submitted")
             #expect(try state[0].decode("addressee", as: String.self) == "zz-procuratorate")
 
@@ -210,7 +210,7 @@ struct WalkingSkeletonTests {
             // (The adapters refuse such text; this comes straight onto the topic, signed with the bureau's key.)
             let keys = try await SigningKeys.load(agencies: ["zz-epb"], directory: URL(fileURLWithPath: stack.configuration.keyDirectory!),
                                                   store: AgencyKeyStore(client: database))
-            let batch = try [referral("poison-a", summary: "ok"), referral("poison-b", summary: "bad\u{0}byte"), referral("poison-c", summary: "ok")]
+            let batch = try [referral("zz-epb:poison-a", summary: "ok"), referral("zz-epb:poison-b", summary: "bad\u{0}byte"), referral("zz-epb:poison-c", summary: "ok")]
                 .map { try keys.sign($0) }
             let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(connection: stack.configuration.kafka), logger: Logger(label: "test.poison"))
             let results = try await producer.sendBatch(batch.map { event in
@@ -227,12 +227,12 @@ struct WalkingSkeletonTests {
                 guard let subject = receipt["event"]?["subject"]?.stringValue, let outcome = receipt["event"]?["data"]?["outcome"]?.stringValue else { return nil }
                 return (subject, outcome)
             })
-            #expect(outcomes == ["poison-a": "accepted", "poison-b": "refused", "poison-c": "accepted"])
+            #expect(outcomes == ["zz-epb:poison-a": "accepted", "zz-epb:poison-b": "refused", "zz-epb:poison-c": "accepted"])
             // The hub's refusal; the adapter's of the same text is a row of its own (stage adapter).
             let rejection = try await database.query("SELECT code, case_id FROM rejections WHERE stage = 'hub'")
             #expect(try rejection.map { try $0.decode("code", as: String.self) } == ["event.unprocessable"])
             let cases = try await database.query("SELECT id FROM cases ORDER BY id")
-            #expect(try cases.map { try $0.decode("id", as: String.self) } == ["poison-a", "poison-c"])
+            #expect(try cases.map { try $0.decode("id", as: String.self) } == ["zz-epb:poison-a", "zz-epb:poison-c"])
         }
     }
 
@@ -248,18 +248,18 @@ struct WalkingSkeletonTests {
             }
             let recommendation: JSONValue = ["documentNumber": "株检行公建〔2026〕7号", "agency": "zz-epb", "urgent": false, "recommendations": ["依法履职"]]
             // Received long ago: the two-month reply period has run.
-            try await post("pil.clue-registered", by: "zz-procuratorate", case: "late", at: "2026-07-01T09:00:00+08:00", ["clueSource": "referral", "summary": "x"])
-            try await post("pil.filed", by: "zz-procuratorate", case: "late", at: "2026-07-02T09:00:00+08:00", ["documentNumber": "株检行公立〔2026〕3号", "agency": "zz-epb"])
-            try await post("pil.recommendation-issued", by: "zz-procuratorate", case: "late", at: "2026-07-03T09:00:00+08:00", recommendation)
-            try await http.waitForEvent("zz-epb", type: "casehub.pil.recommendation-issued.v1", subject: "late")
-            try await post("pil.recommendation-received", by: "zz-epb", case: "late", at: "2026-07-04T09:00:00+08:00", ["receivedAt": "2026-07-04T09:00:00+08:00"])
+            try await post("pil.clue-registered", by: "zz-procuratorate", case: "zz-procuratorate:late", at: "2026-07-01T09:00:00+08:00", ["clueSource": "referral", "summary": "x"])
+            try await post("pil.filed", by: "zz-procuratorate", case: "zz-procuratorate:late", at: "2026-07-02T09:00:00+08:00", ["documentNumber": "株检行公立〔2026〕3号", "agency": "zz-epb"])
+            try await post("pil.recommendation-issued", by: "zz-procuratorate", case: "zz-procuratorate:late", at: "2026-07-03T09:00:00+08:00", recommendation)
+            try await http.waitForEvent("zz-epb", type: "casehub.pil.recommendation-issued.v1", subject: "zz-procuratorate:late")
+            try await post("pil.recommendation-received", by: "zz-epb", case: "zz-procuratorate:late", at: "2026-07-04T09:00:00+08:00", ["receivedAt": "2026-07-04T09:00:00+08:00"])
             // Received 55 days ago: inside the 10-day warning window, not yet overdue.
             let recent = RFC3339.format(Date().addingTimeInterval(-55 * 86_400))
-            try await post("pil.clue-registered", by: "zz-procuratorate", case: "soon", at: recent, ["clueSource": "referral", "summary": "x"])
-            try await post("pil.filed", by: "zz-procuratorate", case: "soon", at: recent, ["documentNumber": "株检行公立〔2026〕3号", "agency": "zz-epb"])
-            try await post("pil.recommendation-issued", by: "zz-procuratorate", case: "soon", at: recent, recommendation)
-            try await http.waitForEvent("zz-epb", type: "casehub.pil.recommendation-issued.v1", subject: "soon")
-            try await post("pil.recommendation-received", by: "zz-epb", case: "soon", at: recent, ["receivedAt": .string(recent)])
+            try await post("pil.clue-registered", by: "zz-procuratorate", case: "zz-procuratorate:soon", at: recent, ["clueSource": "referral", "summary": "x"])
+            try await post("pil.filed", by: "zz-procuratorate", case: "zz-procuratorate:soon", at: recent, ["documentNumber": "株检行公立〔2026〕3号", "agency": "zz-epb"])
+            try await post("pil.recommendation-issued", by: "zz-procuratorate", case: "zz-procuratorate:soon", at: recent, recommendation)
+            try await http.waitForEvent("zz-epb", type: "casehub.pil.recommendation-issued.v1", subject: "zz-procuratorate:soon")
+            try await post("pil.recommendation-received", by: "zz-epb", case: "zz-procuratorate:soon", at: recent, ["receivedAt": .string(recent)])
 
             // A case's events may land in separate hub batches on a loaded machine; between `filed` and
             // `recommendation-issued` its filing-notice deadline (long past) can rightly go overdue. It is
@@ -272,15 +272,15 @@ struct WalkingSkeletonTests {
                     return "\(delivery["event"]?["subject"]?.stringValue ?? "") \(delivery["event"]?["data"]?["rule"]?.stringValue ?? "") \(type.contains("overdue") ? "overdue" : "warning")"
                 }.sorted()
             }
-            let bureauExpected = ["late pil.reply overdue", "soon pil.reply warning"]
+            let bureauExpected = ["zz-procuratorate:late pil.reply overdue", "zz-procuratorate:soon pil.reply warning"]
             #expect(await eventually(timeout: .seconds(30)) { (try? await notices("zz-epb")) == bureauExpected })
             // Several more scheduler rounds: nothing is sent twice.
             try await Task.sleep(for: .seconds(1.5))
             #expect(try await notices("zz-epb") == bureauExpected)
             // The procuratorate's notices travel on their own partition: wait for them too (a loaded machine lags).
             let procuratorateExpected = [
-                "late pil.recommendation-record overdue", "late pil.reply overdue",
-                "soon pil.recommendation-record overdue", "soon pil.reply warning",
+                "zz-procuratorate:late pil.recommendation-record overdue", "zz-procuratorate:late pil.reply overdue",
+                "zz-procuratorate:soon pil.recommendation-record overdue", "zz-procuratorate:soon pil.reply warning",
             ]
             #expect(await eventually(timeout: .seconds(30)) { (try? await notices("zz-procuratorate")) == procuratorateExpected })
             let procuratorateGot = try await notices("zz-procuratorate")

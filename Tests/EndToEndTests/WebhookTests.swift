@@ -83,7 +83,7 @@ struct WebhookTests {
             #expect(status == 200)
             let secret = try #require(registered["secret"]?.stringValue)
 
-            let cases = (1...3).map { "case-hook-\($0)-\(UUID().uuidString.prefix(6))" }
+            let cases = (1...3).map { "zz-epb:case-hook-\($0)-\(UUID().uuidString.prefix(6))" }
             for caseID in cases {
                 #expect(try await http.send("POST", "/v1/agencies/zz-epb/events", Self.referral(caseID: caseID)).0 == 202)
             }

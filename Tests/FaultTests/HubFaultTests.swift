@@ -112,7 +112,7 @@ struct HubFaultTests {
         let start = Date(timeIntervalSince1970: 1_780_000_000)
         for step in 0...linksPerCase {
             for index in 0..<cases {
-                let caseID = "\(world.prefix)-\(index)"
+                let caseID = "zz-epb:\(world.prefix)-\(index)"
                 let data: JSONValue = step == 0
                     ? ["receiver": "zz-procuratorate", "referralKind": "clue", "summary": .string("案件\(index)")]
                     : ["linkedCaseId": .string("linked-\(index)-\(step)"), "relation": "same-act"]

@@ -21,6 +21,12 @@ public enum TestEnvironment {
     public static func uniqueName(_ prefix: String) -> String {
         "\(prefix)-\(UInt32.random(in: .min ... .max))-\(UInt32(Date().timeIntervalSince1970) % 100_000)"
     }
+
+    /// A unique case id in the namespace of the agency that opens the case
+    /// (`<agency>:<prefix>-…`), as the hub requires of a case's opener.
+    public static func caseID(_ prefix: String, openedBy agency: String) -> String {
+        "\(agency):\(uniqueName(prefix))"
+    }
 }
 
 /// Polls `condition` until it holds or `timeout` passes; returns whether it held.

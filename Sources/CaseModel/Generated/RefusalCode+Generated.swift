@@ -33,6 +33,8 @@ extension RefusalCode {
     public static let caseClosed = RefusalCode(rawValue: "case.closed")
     /// 案件已存在: A case with this id exists.
     public static let caseExists = RefusalCode(rawValue: "case.exists")
+    /// 案件标识应以立案机关代码和冒号开头: A case's id begins with the id of the agency that opens it and a colon.
+    public static let caseIDNamespace = RefusalCode(rawValue: "case.id-namespace")
     /// 案件不存在: No such case (for this sender).
     public static let caseUnknown = RefusalCode(rawValue: "case.unknown")
     /// 诉前公告期未届满: The 30-day pre-suit announcement is still running.
@@ -134,6 +136,7 @@ extension RefusalCode {
         .appealWrongCourt: ("上诉法院不符", "The appeal court is not the one above the first-instance court"),
         .caseClosed: ("案件已办结", "The case is closed"),
         .caseExists: ("案件已存在", "A case with this id exists"),
+        .caseIDNamespace: ("案件标识应以立案机关代码和冒号开头", "A case's id begins with the id of the agency that opens it and a colon"),
         .caseUnknown: ("案件不存在", "No such case (for this sender)"),
         .civilPILAnnouncementRunning: ("诉前公告期未届满", "The 30-day pre-suit announcement is still running"),
         .consultationRoundOrder: ("磋商轮次不连续", "Consultation rounds come in order"),

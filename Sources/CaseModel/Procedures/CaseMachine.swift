@@ -53,6 +53,10 @@ public struct CaseMachine: Sendable {
                           violations: [Violation(path: "/time", rule: "not-future", message: "must not be later than now")])
         }
         let opening = event.type == .caseOpened || Self.openingTypes[event.type] != nil
+        // Checked before anything that depends on the case: the refusal says nothing of whether it exists.
+        if opening || (event.type == .casePenaltyDecided && existing?.role(of: sender.id).isEmpty != false) {
+            try CaseIDNamespace.requireOwned(event.subject, by: sender)
+        }
         var step: Step
         if let existing {
             // A non-party learns nothing of a case, not even that it exists: its
