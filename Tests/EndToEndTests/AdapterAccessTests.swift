@@ -36,9 +36,9 @@ struct AdapterAccessTests {
             #expect(try await database.query("SELECT 1 FROM adapter_submissions").isEmpty)
 
             // A revoked token stops working; a new one works.
-            try await AgencyTokenStore(client: database).revoke(agency: "zz-epb")
+            try await AgencyTokenStore(client: database).revoke(agency: "zz-epb", by: .administrator("test"))
             #expect(try await http.send("GET", "/v1/agencies/zz-epb/inbox", nil).0 == 401)
-            let fresh = try await AgencyTokenStore(client: database).issue(agency: "zz-epb")
+            let fresh = try await AgencyTokenStore(client: database).issue(agency: "zz-epb", by: .administrator("test"))
             #expect(try await http.send("GET", "/v1/agencies/zz-epb/inbox", nil, bearer: .token(fresh)).0 == 200)
             // Only a hash is stored.
             let stored = try await database.query("SELECT count(*) FROM agency_tokens WHERE encode(token_hash, 'escape') LIKE '%chub_%'")
@@ -104,7 +104,7 @@ struct AdapterAccessTests {
         try await withRunningStack(agencies: ["zz-epb", "zz-procuratorate"], configure: { keyDirectory = $0.keyDirectory! }) { _, http, database in
             #expect(try await http.send("POST", "/v1/agencies/zz-epb/events", Self.referral(caseID: "case-rotate-1")).0 == 202)
             try await http.waitForEvent("zz-procuratorate", type: "casehub.referral.submitted.v1", subject: "case-rotate-1")
-            _ = try await SigningKeys.rotate(agency: "zz-epb", directory: URL(fileURLWithPath: keyDirectory), store: AgencyKeyStore(client: database))
+            _ = try await SigningKeys.rotate(agency: "zz-epb", directory: URL(fileURLWithPath: keyDirectory), store: AgencyKeyStore(client: database), by: .administrator("test"))
             #expect(try await http.send("POST", "/v1/agencies/zz-epb/events", Self.referral(caseID: "case-rotate-2")).0 == 202)
             try await http.waitForEvent("zz-procuratorate", type: "casehub.referral.submitted.v1", subject: "case-rotate-2")
             let refused = try await database.query("SELECT count(*) FROM rejections")
