@@ -12,7 +12,7 @@ import Logging
 /// - `GET  /v1/agencies/{agency}/inbox?after=&limit=&wait=` — delivered events, oldest first, long-poll
 /// - `POST /v1/agencies/{agency}/inbox/ack` — `{"cursor": N}` acknowledges everything up to N
 /// - `GET  /v1/agencies/{agency}/cases/{caseId}` — the agency's view of a case it is party to
-/// - `PUT|GET|DELETE /v1/agencies/{agency}/webhook` — push deliveries to the agency's URL (``WebhookPusher``)
+/// - `PUT|GET|DELETE /v1/agencies/{agency}/webhook` — push deliveries to the agency's URL (``WebhookPusher``); a change is audited as the agency's
 ///
 /// Every path needs `Authorization: Bearer <token>` with a token issued to
 /// that agency (`casehub agencies token ID`); another agency's token is
@@ -120,6 +120,11 @@ public struct AdapterRoutes: Sendable {
 
     // MARK: webhook
 
+    /// The agency changing its own webhook, named in the audit entry with its token's id.
+    static func actor(_ agency: AgencyID, _ request: Request) -> AdministrativeActor {
+        .agency(agency, tokenID: BearerToken.presented(request).map(AgencyTokenStore.id(of:)))
+    }
+
     func putWebhook(_ request: Request, _ context: some IdentifiedRequestContext<AgencyID>) async throws -> Response {
         let agency = try context.requireIdentity()
         let json = try await AgencyRequestBody.json(request, limit: limits.maxBodyBytes)
@@ -142,7 +147,7 @@ public struct AdapterRoutes: Sendable {
             var random = SystemRandomNumberGenerator()
             secret = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &random)) }.joined()
         }
-        try await webhooks.register(agency: agency, url: url, secret: secret!)
+        try await webhooks.register(agency: agency, url: url, secret: secret!, by: Self.actor(agency, request))
         delivered.signal()
         var body: [String: JSONValue] = ["url": .string(url)]
         // A secret the hub made is shown once, here.
@@ -165,7 +170,7 @@ public struct AdapterRoutes: Sendable {
 
     func deleteWebhook(_ request: Request, _ context: some IdentifiedRequestContext<AgencyID>) async throws -> Response {
         let agency = try context.requireIdentity()
-        guard try await webhooks.remove(agency: agency) else {
+        guard try await webhooks.remove(agency: agency, by: Self.actor(agency, request)) else {
             throw ProblemDetails(.notFound, title: "No webhook", detail: "\(agency) has no webhook")
         }
         return Response(status: .noContent)

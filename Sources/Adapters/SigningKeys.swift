@@ -11,9 +11,11 @@ import Synchronization
 
 /// The adapters' private signing keys, one file per agency in a folder that
 /// only the adapter reads (`<agency>.ed25519`, base64 of the 32-byte key,
-/// mode 0600). A missing key is generated and its public half registered.
-/// A key file replaced while the adapter runs (`casehub keys rotate`) is
-/// picked up at the next signature: the retired key is never used again.
+/// mode 0600). A missing key is generated and its public half *proposed*:
+/// the hub verifies with it only once an administrator approves it
+/// (`casehub keys approve`). A key file replaced while the adapter runs
+/// (`casehub keys rotate`) is picked up at the next signature: the retired
+/// key is never used again.
 public struct SigningKeys: Sendable {
     public let directory: URL
     private let loaded: LoadedKeys
@@ -46,27 +48,34 @@ public struct SigningKeys: Sendable {
         return key
     }
 
-    /// Loads (or creates) the keys of these agencies and registers their public keys.
+    /// Loads (or creates) the keys of these agencies and proposes their
+    /// public halves for an administrator to approve (a key registered,
+    /// approved or retired already stays as it is).
     public static func load(agencies: [AgencyID], directory: URL, store: AgencyKeyStore) async throws -> SigningKeys {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
         var keys: [AgencyID: Curve25519.Signing.PrivateKey] = [:]
         for agency in agencies {
             let key = try loadOrCreate(file(for: agency, in: directory))
-            try await store.register(agency: agency, publicKey: key.publicKey)
+            try await store.propose(agency: agency, publicKey: key.publicKey, by: proposer)
             keys[agency] = key
         }
         return SigningKeys(directory: directory, keys: keys)
     }
 
-    /// Replaces an agency's key with a new one; the old key is retired now
-    /// and keeps verifying events dated before.
-    public static func rotate(agency: AgencyID, directory: URL, store: AgencyKeyStore) async throws -> Curve25519.Signing.PublicKey {
+    /// Who proposes: this adapter, on this host.
+    static var proposer: String { "adapter@\(ProcessInfo.processInfo.hostName)" }
+
+    /// Replaces an agency's key with a new one, registered by `actor` (an
+    /// administrator), and retires the agency's other keys now; they keep
+    /// verifying events dated before. Audited as one rotation.
+    public static func rotate(agency: AgencyID, directory: URL, store: AgencyKeyStore, by actor: AdministrativeActor,
+                              reason: String? = nil) async throws -> (key: Curve25519.Signing.PublicKey, retired: [String]) {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let key = Curve25519.Signing.PrivateKey()
-        try await store.register(agency: agency, publicKey: key.publicKey)
-        try await store.retireAll(agency: agency, except: EventSignature.keyID(of: key.publicKey), at: Date())
+        let rotation = try await store.rotate(agency: agency, to: .publicKey(key.publicKey), by: actor, reason: reason)
         try write(key, to: file(for: agency, in: directory))
-        return key.publicKey
+        return (key.publicKey, rotation.retired)
     }
 
     public func sign(_ event: CloudEvent) throws -> CloudEvent {
@@ -78,14 +87,18 @@ public struct SigningKeys: Sendable {
 
     public func publicKey(of agency: AgencyID) -> Curve25519.Signing.PublicKey? { (try? currentKey(agency))?.publicKey }
 
-    /// Creates an agency's first key; refuses to replace one (that is ``rotate(agency:directory:store:)``).
-    public static func generate(agency: AgencyID, directory: URL, store: AgencyKeyStore) async throws -> Curve25519.Signing.PublicKey {
+    /// The agencies whose keys this folder holds.
+    public var agencies: [AgencyID] { loaded.keys.withLock { Array($0.keys) }.sorted { $0.rawValue < $1.rawValue } }
+
+    /// Creates an agency's first key and registers it as `actor` (an
+    /// administrator); refuses to replace one (that is ``rotate(agency:directory:store:by:reason:)``).
+    public static func generate(agency: AgencyID, directory: URL, store: AgencyKeyStore, by actor: AdministrativeActor) async throws -> Curve25519.Signing.PublicKey {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let file = file(for: agency, in: directory)
         guard !FileManager.default.fileExists(atPath: file.path) else { throw KeyExists(file: file.path) }
         let key = Curve25519.Signing.PrivateKey()
+        _ = try await store.register(agency: agency, publicKey: key.publicKey, by: actor)
         try write(key, to: file)
-        try await store.register(agency: agency, publicKey: key.publicKey)
         return key.publicKey
     }
 

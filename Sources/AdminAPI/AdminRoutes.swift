@@ -245,7 +245,7 @@ public struct AdminRoutes: Sendable {
             throw ProblemDetails(.notFound, title: "Rejection not found", detail: "rejection ids are integers")
         }
         let reason = try await Self.auditedReason(request, for: "a replay")
-        switch try await store.replayRejection(id: id, reason: reason, by: administrator.name, at: Date()) {
+        switch try await store.replayRejection(id: id, reason: reason, by: administrator.name, tokenID: administrator.tokenID, at: Date()) {
         case .replayed(let at):
             return JSONResponse.make(.accepted, .object(["rejectionId": .integer(id), "state": "replayed", "replayedAt": .string(RFC3339.format(at))]))
         case .alreadyReplayed(let at):
@@ -264,7 +264,7 @@ public struct AdminRoutes: Sendable {
             throw ProblemDetails(.notFound, title: "Parked record not found", detail: "a parked record is named shard/position, both integers")
         }
         let reason = try await Self.auditedReason(request, for: action == .retry ? "a retry" : "a discard")
-        switch try await store.resolveParked(position, action, reason: reason, by: administrator.name, at: Date()) {
+        switch try await store.resolveParked(position, action, reason: reason, by: administrator.name, tokenID: administrator.tokenID, at: Date()) {
         case .done:
             return JSONResponse.make(.accepted, .object([
                 "record": .string(position.description), "state": .string(action == .retry ? "released" : "discarded"),

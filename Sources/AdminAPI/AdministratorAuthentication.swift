@@ -8,9 +8,12 @@ public struct Administrator: Sendable, Hashable {
     /// The token's label (`casehub admin token --label …`), or `administrator`
     /// for a token without one; it names the administrator in the audit trail.
     public var name: String
+    /// The token's id (the first 8 bytes of its SHA-256, hex), for the audit trail.
+    public var tokenID: String?
 
-    public init(name: String) {
+    public init(name: String, tokenID: String? = nil) {
         self.name = name
+        self.tokenID = tokenID
     }
 }
 
@@ -36,7 +39,7 @@ public struct AdministratorAuthenticationMiddleware<Context: IdentifiedRequestCo
             throw ProblemDetails(.forbidden, title: "Forbidden", detail: "an agency's token does not open the administrators' API")
         }
         var context = context
-        context.identity = Administrator(name: owner.label.isEmpty ? "administrator" : owner.label)
+        context.identity = Administrator(name: owner.label.isEmpty ? "administrator" : owner.label, tokenID: AgencyTokenStore.id(of: token))
         return try await next(request, context)
     }
 }

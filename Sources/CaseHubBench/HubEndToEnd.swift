@@ -48,7 +48,7 @@ struct HubEndToEnd {
         let databaseURL = try await settings.createDatabase("bench_hub_\(settings.runID)")
         let database = PostgresClient(configuration: PostgresConfiguration(connectionString: databaseURL), logger: logger)
         try await Migrator(client: database, logger: logger).migrate()
-        try await AgencyKeyStore(client: database).register(agency: Workload.sender, publicKey: workload.key.publicKey)
+        _ = try await AgencyKeyStore(client: database).register(agency: Workload.sender, publicKey: workload.key.publicKey, by: .administrator("bench"))
         await database.shutdown()
 
         let admin = try KafkaAdmin(configuration: settings.kafka, logger: logger)

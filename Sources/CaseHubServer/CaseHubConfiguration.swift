@@ -51,6 +51,12 @@ public struct CaseHubConfiguration: Sendable {
     /// Where the adapters keep their agencies' private signing keys (created
     /// when missing). Needed when this process runs adapters.
     public var keyDirectory: String?
+    /// Local mode only (`casehub run`, the tests' stacks): the adapters'
+    /// own keys are approved at start, as the administrator `local-stack`,
+    /// audited like any approval. Elsewhere an adapter only proposes its key
+    /// and an administrator approves it (`casehub keys approve`). Never read
+    /// from the environment.
+    public var approveOwnSigningKeys = false
     /// The hub's own signing key (created when missing): it signs the audit
     /// checkpoints. Without one, this process writes no checkpoints.
     public var hubKeyFile: String?

@@ -107,6 +107,8 @@ extension CaseHubStack {
             }
             let signingKeys = try await SigningKeys.load(
                 agencies: adapters, directory: URL(fileURLWithPath: keyDirectory), store: AgencyKeyStore(client: database))
+            try await OwnSigningKeys(keys: signingKeys, store: AgencyKeyStore(client: database), logger: logger)
+                .settle(approving: configuration.approveOwnSigningKeys)
             let delivered = Wakeup()
             let deliveryStore = DeliveryStore(client: database)
             let group = DeliveryConsumer.groupID(for: adapters, topics: configuration.topics)

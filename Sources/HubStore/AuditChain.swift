@@ -89,6 +89,19 @@ extension AuditEntry {
         case rejectionReplayed = "casehub.admin.rejection-replayed"
         case outboxRecordRetried = "casehub.admin.outbox-record-retried"
         case outboxRecordDiscarded = "casehub.admin.outbox-record-discarded"
+        /// An agency's or an administrator's bearer token (named by its id, never its value).
+        case tokenIssued = "casehub.admin.token-issued"
+        case tokensRevoked = "casehub.admin.tokens-revoked"
+        /// A public key an administrator registered directly (given, or made by `casehub keys generate`).
+        case keyRegistered = "casehub.admin.key-registered"
+        /// A key an adapter proposed, approved by an administrator.
+        case keyApproved = "casehub.admin.key-approved"
+        /// A new key registered and the agency's other keys retired, in one step.
+        case keyRotated = "casehub.admin.key-rotated"
+        case keyRetired = "casehub.admin.key-retired"
+        /// Set or removed by an administrator or by the agency with its own token.
+        case webhookSet = "casehub.admin.webhook-set"
+        case webhookRemoved = "casehub.admin.webhook-removed"
     }
 }
 

@@ -75,7 +75,7 @@ extension HubStore {
     /// Retries or discards a parked record, audited with the administrator's
     /// reason, and wakes the relays.
     public func resolveParked(_ position: OutboxPosition, _ action: ParkedAction, reason: String, by administrator: String,
-                              at instant: Date) async throws -> ParkedActionOutcome {
+                              tokenID: String? = nil, at instant: Date) async throws -> ParkedActionOutcome {
         try await withTransaction { transaction in
             let connection = transaction.connection
             let rows = try await connection.query("""
@@ -108,9 +108,9 @@ extension HubStore {
                 eventID: nil, caseID: headers.value(of: "ce_subject"), outcome: .admin,
                 type: (action == .retry ? AuditEntry.AdministratorAction.outboxRecordRetried : .outboxRecordDiscarded).rawValue,
                 source: "admin:\(administrator)", occurredAt: instant, recordedAt: instant, caseVersion: nil,
-                body: ["outboxRecord": .string(position.description), "topic": .string(try row.decode("topic")),
+                body: .object(["outboxRecord": .string(position.description), "topic": .string(try row.decode("topic")),
                        "eventId": headers.value(of: "ce_id").map(JSONValue.string) ?? .null, "eventType": headers.value(of: "ce_type").map(JSONValue.string) ?? .null,
-                       "reason": .string(reason), "by": .string(administrator)])
+                       "reason": .string(reason)].merging(AdministrativeActor.administrator(administrator, tokenID: tokenID).fields) { $1 }))
             try await connection.execute("SELECT pg_notify(\(HubStore.outboxChannel), '')")
             return .done
         }

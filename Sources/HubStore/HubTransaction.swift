@@ -268,13 +268,16 @@ public struct HubTransaction: Sendable {
     // MARK: audit, outbox, rejections
 
     /// Appends an entry to the audit trail: to the chain of its case (or, with
-    /// no case, of its sender), written at ``flush()``.
+    /// no case, of its sender), written at ``flush()``. `chainKey` names
+    /// another chain (``AuditShards/key(caseID:source:)``): an administrator's
+    /// action goes on the chain of the agency it concerns, not the administrator's.
     public mutating func appendAudit(
         eventID: String?, caseID: String?, outcome: AuditEntry.Outcome, type: String, source: String,
-        occurredAt: Date, recordedAt: Date, caseVersion: Int64?, body: JSONValue, bodyBytes: [UInt8]? = nil
+        occurredAt: Date, recordedAt: Date, caseVersion: Int64?, body: JSONValue, bodyBytes: [UInt8]? = nil,
+        chainKey: String? = nil
     ) {
         let entry = AuditEntry(
-            shard: AuditShards.shard(of: AuditShards.key(caseID: caseID, source: source), count: auditShardCount),
+            shard: AuditShards.shard(of: chainKey ?? AuditShards.key(caseID: caseID, source: source), count: auditShardCount),
             seq: 0, eventID: eventID, caseID: caseID, outcome: outcome, type: type, source: source,
             occurredAt: AuditEntry.storable(occurredAt), recordedAt: AuditEntry.storable(recordedAt),
             caseVersion: caseVersion, body: body, bodyBytes: bodyBytes)

@@ -112,6 +112,7 @@ extension Migration {
         adapterStageRefusals,
         penaltyDecisions,
         suspendedDeadlines,
+        administratorApprovedKeys,
         eventIDsPerSender,
     ]
 
@@ -348,6 +349,31 @@ extension Migration {
     static let suspendedDeadlines = Migration(version: 12, name: "deadlines may be suspended (court proceedings suspended: the trial period pauses)", sql: """
         ALTER TABLE deadlines DROP CONSTRAINT IF EXISTS deadlines_state_check;
         ALTER TABLE deadlines ADD CONSTRAINT deadlines_state_check CHECK (state IN ('running', 'met', 'stopped', 'suspended'));
+        """)
+}
+
+extension Migration {
+    /// Agency keys become an administrator's decision: an adapter only
+    /// proposes its key (`agency_key_proposals`); `agency_keys`, the only keys
+    /// the hub verifies with, holds what an administrator registered or
+    /// approved, and says who. Keys adapters registered themselves before stay
+    /// trusted, marked so that `casehub keys list` shows them for review.
+    static let administratorApprovedKeys = Migration(version: 13, name: "agency keys proposed by adapters, registered or approved by administrators", sql: """
+        CREATE TABLE agency_key_proposals (
+            agency       text NOT NULL,
+            key_id       text NOT NULL,
+            public_key   bytea NOT NULL CHECK (length(public_key) = 32),
+            proposed_at  timestamptz NOT NULL DEFAULT now(),
+            proposed_by  text NOT NULL,
+            -- retired before any approval: never approved afterwards
+            rejected_at  timestamptz,
+            rejected_by  text,
+            PRIMARY KEY (agency, key_id)
+        );
+        ALTER TABLE agency_keys ADD COLUMN registered_by text;
+        ALTER TABLE agency_keys ADD COLUMN retired_by text;
+        UPDATE agency_keys SET registered_by = 'self-registered by an adapter before migration 13';
+        ALTER TABLE agency_keys ALTER COLUMN registered_by SET NOT NULL;
         """)
 }
 

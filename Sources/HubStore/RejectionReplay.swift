@@ -18,9 +18,10 @@ extension HubStore {
     /// found the cause (e.g. its predecessor arrived late). In one transaction:
     /// any inbox claim left for the event is released (only if it holds this
     /// very content), the raw record is queued to its agency topic through the
-    /// outbox, the action is audited with its reason, and the rejection is
-    /// marked replayed.
-    public func replayRejection(id: Int64, reason: String, by administrator: String, at instant: Date) async throws -> ReplayOutcome {
+    /// outbox, the action is audited with its reason and the administrator
+    /// (and their token's id, through the API), and the rejection is marked replayed.
+    public func replayRejection(id: Int64, reason: String, by administrator: String, tokenID: String? = nil,
+                                at instant: Date) async throws -> ReplayOutcome {
         try await withTransaction { transaction in
             let rows = try await transaction.connection.query("""
                 SELECT stage, event_id, source, topic, case_id, type, code, headers::text AS headers, value, replayed_at
@@ -56,8 +57,10 @@ extension HubStore {
             transaction.appendAudit(
                 eventID: nil, caseID: caseID, outcome: .admin, type: AuditEntry.AdministratorAction.rejectionReplayed.rawValue, source: "admin:\(administrator)",
                 occurredAt: instant, recordedAt: instant, caseVersion: nil,
-                body: ["rejectionId": .integer(id), "eventId": eventID.map(JSONValue.string) ?? .null, "code": .string(code),
-                       "reason": .string(reason), "by": .string(administrator)])
+                body: .object(["rejectionId": .integer(id), "eventId": eventID.map(JSONValue.string) ?? .null, "code": .string(code),
+                       "reason": .string(reason)].merging(AdministrativeActor.administrator(administrator, tokenID: tokenID).fields) { $1 }),
+                // With no case, on the sender's chain beside its refusal, not the administrator's.
+                chainKey: caseID == nil ? source.map { AuditShards.key(caseID: nil, source: $0) } : nil)
             try await transaction.connection.execute("""
                 UPDATE rejections SET replayed_at = \(instant), replay_reason = \(reason), replayed_by = \(administrator) WHERE id = \(id)
                 """)

@@ -25,22 +25,52 @@ public struct WebhookStore: Sendable {
         public var nextAttemptAt: Date?
     }
 
-    public func register(agency: AgencyID, url: String, secret: String) async throws {
-        try await client.execute("""
-            INSERT INTO webhooks (agency, url, secret) VALUES (\(agency.rawValue), \(url), \(secret))
-            ON CONFLICT (agency) DO UPDATE SET url = EXCLUDED.url, secret = EXCLUDED.secret,
-                last_error = NULL, last_failure_at = NULL
-            """)
-        // A new address gets every unacknowledged delivery at once, not after the old address's backoff.
-        try await client.execute("""
-            UPDATE deliveries SET next_push_at = NULL, push_attempts = 0
-            WHERE agency = \(agency.rawValue) AND acked_at IS NULL
-            """)
+    /// Sets the agency's webhook, audited in the same transaction: the
+    /// address without user info or query (either may hold a credential) and
+    /// whether the secret changed, never the secret.
+    public func register(agency: AgencyID, url: String, secret: String, by actor: AdministrativeActor, at instant: Date = Date()) async throws {
+        try await HubStore(client: client).withTransaction { transaction in
+            let previous = try await transaction.connection.query("SELECT secret FROM webhooks WHERE agency = \(agency.rawValue) FOR UPDATE")
+            let secretChanged = try previous.first.map { try $0.decode("secret", as: String.self) != secret } ?? true
+            try await transaction.connection.execute("""
+                INSERT INTO webhooks (agency, url, secret, created_at) VALUES (\(agency.rawValue), \(url), \(secret), \(instant))
+                ON CONFLICT (agency) DO UPDATE SET url = EXCLUDED.url, secret = EXCLUDED.secret,
+                    last_error = NULL, last_failure_at = NULL
+                """)
+            // A new address gets every unacknowledged delivery at once, not after the old address's backoff.
+            try await transaction.connection.execute("""
+                UPDATE deliveries SET next_push_at = NULL, push_attempts = 0
+                WHERE agency = \(agency.rawValue) AND acked_at IS NULL
+                """)
+            transaction.appendAdministratorAction(.webhookSet, concerning: agency, by: actor, at: instant, details: [
+                "url": .string(Self.auditedAddress(url)), "secretChanged": .bool(secretChanged), "replaced": .bool(!previous.isEmpty),
+            ])
+        }
     }
 
+    /// Removes the agency's webhook (audited); false when it had none (nothing recorded).
     @discardableResult
-    public func remove(agency: AgencyID) async throws -> Bool {
-        try await client.execute("DELETE FROM webhooks WHERE agency = \(agency.rawValue)") == 1
+    public func remove(agency: AgencyID, by actor: AdministrativeActor, at instant: Date = Date()) async throws -> Bool {
+        try await HubStore(client: client).withTransaction { transaction in
+            let removed = try await transaction.connection.query("DELETE FROM webhooks WHERE agency = \(agency.rawValue) RETURNING url")
+            guard let row = removed.first else { return false }
+            transaction.appendAdministratorAction(.webhookRemoved, concerning: agency, by: actor, at: instant, details: [
+                "url": .string(Self.auditedAddress(try row.decode("url"))),
+            ])
+            return true
+        }
+    }
+
+    /// What the audit trail keeps of a webhook address: scheme, host, port and
+    /// path. User info and query are dropped (`…` marks a dropped query).
+    public static func auditedAddress(_ url: String) -> String {
+        guard var parts = URLComponents(string: url) else { return "(unparsable address)" }
+        parts.user = nil
+        parts.password = nil
+        let hadQuery = parts.query != nil
+        parts.query = nil
+        parts.fragment = nil
+        return (parts.string ?? "(unparsable address)") + (hadQuery ? "?…" : "")
     }
 
     public func status(agency: AgencyID) async throws -> Status? {

@@ -21,7 +21,7 @@ struct AdminCommand: AsyncParsableCommand {
             let logger = try options.bootstrapLogging()
             let configuration = try options.configuration()
             print(try await options.withDatabase(configuration, logger: logger) { client in
-                try await AgencyTokenStore(client: client).issue(agency: AgencyTokenStore.administrators, label: label)
+                try await AgencyTokenStore(client: client).issue(agency: AgencyTokenStore.administrators, label: label, by: .commandLine)
             })
         }
     }
@@ -38,7 +38,7 @@ extension AdminCommand {
             let logger = try options.bootstrapLogging()
             let configuration = try options.configuration()
             let count = try await options.withDatabase(configuration, logger: logger) { client in
-                try await AgencyTokenStore(client: client).revoke(agency: AgencyTokenStore.administrators, label: label)
+                try await AgencyTokenStore(client: client).revoke(agency: AgencyTokenStore.administrators, label: label, by: .commandLine)
             }
             print("revoked \(count) administrator token(s)")
         }

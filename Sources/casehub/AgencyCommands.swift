@@ -50,7 +50,7 @@ struct AgenciesCommand: AsyncParsableCommand {
 
         func run() async throws {
             print(try await options.withAgency(agency) { id, client in
-                try await AgencyTokenStore(client: client).issue(agency: id, label: label)
+                try await AgencyTokenStore(client: client).issue(agency: id, label: label, by: .commandLine)
             })
         }
     }
@@ -68,7 +68,7 @@ struct AgenciesCommand: AsyncParsableCommand {
 
         func run() async throws {
             let count = try await options.withAgency(agency) { id, client in
-                try await AgencyTokenStore(client: client).revoke(agency: id, label: label)
+                try await AgencyTokenStore(client: client).revoke(agency: id, label: label, by: .commandLine)
             }
             print("revoked \(count) token(s) of \(agency)")
         }
@@ -98,13 +98,14 @@ extension AgencyRegistry {
 
 /// The demo tokens `casehub run` issues: one per agency and one for the
 /// administrators, label `demo`, the
-/// previous run's revoked, written to a file only the user can read.
+/// previous run's revoked, written to a file only the user can read. Issued
+/// and revoked as the administrator `local-stack`, audited like any other.
 enum DemoTokens {
     static func issue(for agencies: [AgencyID], store: AgencyTokenStore, file: String) async throws {
         var lines = ["# CaseHub demo tokens, one per agency (casehub-admin: the dashboard and admin API): curl -H \"Authorization: Bearer <token>\" …"]
         for agency in agencies {
-            try await store.revoke(agency: agency, label: "demo")
-            lines.append("\(agency)\t\(try await store.issue(agency: agency, label: "demo"))")
+            try await store.revoke(agency: agency, label: "demo", by: .localStack)
+            lines.append("\(agency)\t\(try await store.issue(agency: agency, label: "demo", by: .localStack))")
         }
         guard FileManager.default.createFile(atPath: file, contents: Data((lines.joined(separator: "\n") + "\n").utf8),
                                              attributes: [.posixPermissions: 0o600]) else {

@@ -41,6 +41,8 @@ struct RunCommand: AsyncParsableCommand {
         let scheme = configuration.httpTLS == nil ? "http" : "https"
         let agencyCount = configuration.registry.all.count
         configuration.keyDirectory = (dataDir as NSString).appendingPathComponent("keys")
+        // Local mode: this stack approves the keys its adapters generated, as the audited administrator `local-stack`.
+        configuration.approveOwnSigningKeys = true
         configuration.hubKeyFile = (dataDir as NSString).appendingPathComponent("hub-key/casehub-hub.ed25519")
         let dropDirectory = (dataDir as NSString).appendingPathComponent("drop")
         configuration.fileDropDirectory = dropDirectory
@@ -88,7 +90,7 @@ struct AdapterCommand: AsyncParsableCommand {
     @Option(help: "The agency id, e.g. tianyuan-procuratorate.")
     var agency: String
 
-    @Option(help: "Folder holding the agency's private signing key (created with a new key if missing).")
+    @Option(help: "Folder holding the agency's private signing key (created with a new key if missing, and proposed: an administrator approves it with 'casehub keys approve').")
     var keyDir: String = ".local/adapter-keys"
 
     @Option(help: "Root of the file drop (<dir>/<agency>/outgoing, incoming, done, failed); none if omitted.")

@@ -64,7 +64,7 @@ struct AccessControlTests {
             // A case zz-epb and zz-procuratorate are party to, zz-court is not.
             #expect(try await http.send("POST", "/v1/agencies/zz-epb/events", AdapterAccessTests.referral(caseID: "zz-epb:acl-case")).0 == 202)
             _ = try await http.waitForInbox("zz-procuratorate", count: 1)
-            let admin = try await AgencyTokenStore(client: database).issue(agency: AgencyTokenStore.administrators, label: "acl")
+            let admin = try await AgencyTokenStore(client: database).issue(agency: AgencyTokenStore.administrators, label: "acl", by: .administrator("test"))
             let bogus = "chub_" + String(repeating: "A", count: 43)
             var tokens: [(name: String, token: String?)] = served.map { ($0.rawValue, http.tokens[$0.rawValue]!) }
             tokens += [("administrator", admin), ("bogus", bogus), ("none", nil)]
@@ -148,7 +148,7 @@ struct AccessControlTests {
         let client = PostgresClient(configuration: PostgresConfiguration(connectionString: database), logger: Logger(label: "test.acl"))
         _ = try await Migrator(client: client, logger: Logger(label: "test.acl")).migrate()
         let store = AgencyTokenStore(client: client)
-        let token = try await store.issue(agency: "zz-epb", label: "digest")
+        let token = try await store.issue(agency: "zz-epb", label: "digest", by: .administrator("test"))
         let stored = try await client.query("SELECT encode(token_hash, 'hex') AS h FROM agency_tokens")[0].decode("h", as: String.self)
         #expect(stored.count == 64 && !stored.contains(token))
         var first = Array(token), last = Array(token)

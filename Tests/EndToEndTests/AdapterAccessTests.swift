@@ -36,9 +36,9 @@ struct AdapterAccessTests {
             #expect(try await database.query("SELECT 1 FROM adapter_submissions").isEmpty)
 
             // A revoked token stops working; a new one works.
-            try await AgencyTokenStore(client: database).revoke(agency: "zz-epb")
+            try await AgencyTokenStore(client: database).revoke(agency: "zz-epb", by: .administrator("test"))
             #expect(try await http.send("GET", "/v1/agencies/zz-epb/inbox", nil).0 == 401)
-            let fresh = try await AgencyTokenStore(client: database).issue(agency: "zz-epb")
+            let fresh = try await AgencyTokenStore(client: database).issue(agency: "zz-epb", by: .administrator("test"))
             #expect(try await http.send("GET", "/v1/agencies/zz-epb/inbox", nil, bearer: .token(fresh)).0 == 200)
             // Only a hash is stored.
             let stored = try await database.query("SELECT count(*) FROM agency_tokens WHERE encode(token_hash, 'escape') LIKE '%chub_%'")
@@ -104,7 +104,7 @@ struct AdapterAccessTests {
         try await withRunningStack(agencies: ["zz-epb", "zz-procuratorate"], configure: { keyDirectory = $0.keyDirectory! }) { _, http, database in
             #expect(try await http.send("POST", "/v1/agencies/zz-epb/events", Self.referral(caseID: "zz-epb:case-rotate-1")).0 == 202)
             try await http.waitForEvent("zz-procuratorate", type: "casehub.referral.submitted.v1", subject: "zz-epb:case-rotate-1")
-            _ = try await SigningKeys.rotate(agency: "zz-epb", directory: URL(fileURLWithPath: keyDirectory), store: AgencyKeyStore(client: database))
+            _ = try await SigningKeys.rotate(agency: "zz-epb", directory: URL(fileURLWithPath: keyDirectory), store: AgencyKeyStore(client: database), by: .administrator("test"))
             #expect(try await http.send("POST", "/v1/agencies/zz-epb/events", Self.referral(caseID: "zz-epb:case-rotate-2")).0 == 202)
             try await http.waitForEvent("zz-procuratorate", type: "casehub.referral.submitted.v1", subject: "zz-epb:case-rotate-2")
             let refused = try await database.query("SELECT count(*) FROM rejections")
@@ -120,13 +120,14 @@ struct AdapterAccessTests {
             return body["events"]?.arrayValue?.compactMap { $0["event"]?["subject"]?.stringValue } ?? []
         }
         try await withRunningStack(agencies: agencies, identity: identity) { _, http, _ in
-            for caseID in ["zz-epb:case-restart-a", "zz-epb:case-restart-b"] {
-                #expect(try await http.send("POST", "/v1/agencies/zz-epb/events", Self.referral(caseID: caseID)).0 == 202)
-            }
-            let delivered = try await http.waitForInbox("zz-procuratorate", count: 2)
-            #expect(delivered.count == 2)
-            let first = try #require(delivered.first { $0["event"]?["subject"] == "zz-epb:case-restart-a" }?["cursor"])
+            // One after the other: two cases' events have no order between them, and an
+            // acknowledgement covers every delivery up to its cursor.
+            #expect(try await http.send("POST", "/v1/agencies/zz-epb/events", Self.referral(caseID: "zz-epb:case-restart-a")).0 == 202)
+            let first = try #require(try await http.waitForInbox("zz-procuratorate", count: 1).first?["cursor"])
             #expect(try await http.send("POST", "/v1/agencies/zz-procuratorate/inbox/ack", ["cursor": first]).0 == 200)
+            #expect(try await http.send("POST", "/v1/agencies/zz-epb/events", Self.referral(caseID: "zz-epb:case-restart-b")).0 == 202)
+            let delivered = try await http.waitForInbox("zz-procuratorate", count: 2)
+            #expect(delivered.map { $0["event"]?["subject"] } == ["zz-epb:case-restart-a", "zz-epb:case-restart-b"])
         }
         // Restarted: the unacknowledged delivery is offered again, the acknowledged one is not.
         try await withRunningStack(agencies: agencies, identity: identity) { _, http, _ in

@@ -20,7 +20,7 @@ struct AdapterRejectionTests {
 
     @Test func refusalsAtTheAdaptersReachAdministrators() async throws {
         try await withRunningStack { stack, http, database in
-            let admin = try await AgencyTokenStore(client: database).issue(agency: AgencyTokenStore.administrators, label: "值班员")
+            let admin = try await AgencyTokenStore(client: database).issue(agency: AgencyTokenStore.administrators, label: "值班员", by: .administrator("test"))
             func rejections(_ query: String) async throws -> [JSONValue] {
                 let (status, page) = try await http.send("GET", "/v1/rejections?\(query)", nil, bearer: .token(admin))
                 #expect(status == 200, "\(page)")

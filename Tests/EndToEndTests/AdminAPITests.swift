@@ -16,7 +16,7 @@ struct AdminAPITests {
 
     @Test func casesDeadlinesAndRejectionsForAdministrators() async throws {
         try await withRunningStack { _, http, database in
-            let admin = try await AgencyTokenStore(client: database).issue(agency: AgencyTokenStore.administrators, label: "test")
+            let admin = try await AgencyTokenStore(client: database).issue(agency: AgencyTokenStore.administrators, label: "test", by: .administrator("test"))
             func get(_ path: String) async throws -> (Int, JSONValue) { try await http.send("GET", path, nil, bearer: .token(admin)) }
             func post(_ type: String, by agency: String, case caseID: String, _ data: JSONValue) async throws {
                 let (status, body) = try await http.send("POST", "/v1/agencies/\(agency)/events",
@@ -124,7 +124,7 @@ extension AdminAPITests {
     /// has arrived, an administrator replays it and the hub accepts it.
     @Test func aRefusedEventIsReplayedOnceWithAReason() async throws {
         try await withRunningStack(agencies: ["zz-epb", "zz-procuratorate"]) { _, http, database in
-            let admin = try await AgencyTokenStore(client: database).issue(agency: AgencyTokenStore.administrators, label: "值班员")
+            let admin = try await AgencyTokenStore(client: database).issue(agency: AgencyTokenStore.administrators, label: "值班员", by: .administrator("test"))
             func call(_ method: String, _ path: String, _ body: JSONValue? = nil) async throws -> (Int, JSONValue) {
                 try await http.send(method, path, body, bearer: .token(admin))
             }

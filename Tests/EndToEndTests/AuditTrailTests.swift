@@ -49,7 +49,8 @@ struct AuditTrailTests {
             try await populate(http)
             let report = try await AuditVerifier(client: database).verifyAll()
             #expect(report.isIntact, "\(report.breaks)")
-            #expect(report.checked == 7)
+            // The seven, and the stack's own administrator actions (tokens issued, keys approved).
+            #expect(report.checked == 7 + (try await administratorEntries(database)))
             #expect(try await AuditVerifier(client: database).verifyCase("zz-epb:audit-2").isIntact)
             let replay = try await CaseReplayer(store: HubStore(client: database), registry: stack.configuration.registry).replay()
             #expect(replay.isConsistent, "\(replay.mismatches) \(replay.refusedOnReplay)")
@@ -59,6 +60,11 @@ struct AuditTrailTests {
             let drifted = try await CaseReplayer(store: HubStore(client: database), registry: stack.configuration.registry).replay()
             #expect(drifted.mismatches == ["zz-epb:audit-3"])
         }
+    }
+
+    /// The administrator actions in the trail (the stack's tokens and key approvals among them).
+    func administratorEntries(_ database: PostgresClient) async throws -> Int {
+        Int(try await database.query("SELECT count(*) AS n FROM case_events WHERE outcome = 'admin'")[0].decode("n", as: Int64.self))
     }
 
     /// A case's rows in its audit chain: global seq, chain, position.
@@ -73,7 +79,7 @@ struct AuditTrailTests {
         try await withRunningStack { _, http, database in
             try await populate(http)
             let verifier = AuditVerifier(client: database)
-            #expect(try await database.query("SELECT seq FROM case_events").count == 7)
+            #expect(try await database.query("SELECT seq FROM case_events WHERE outcome <> 'admin'").count == 7)
             // audit-1's chain holds at least its submission, acceptance and the refusal.
             let first = try await chain(of: "zz-epb:audit-1", database)
             #expect(first.count >= 3)
@@ -147,10 +153,12 @@ struct AuditTrailTests {
         }) { stack, http, database in
             try await populate(http)
             let feed = CheckpointFeed(kafka: stack.configuration.kafka, topic: stack.configuration.topics.checkpoints, logger: Logger(label: "test"))
-            // The stack's checkpoint writer signs the heads once they cover all seven rows; its relay publishes it.
+            // The stack's checkpoint writer signs the heads once they cover all seven rows (and the
+            // stack's administrator actions); its relay publishes it.
+            let entries = 7 + (try await administratorEntries(database))
             var covering: AuditCheckpoint.Signed?
             #expect(await eventually {
-                covering = (try? await feed.readAll())?.last { $0.checkpoint.heads.map(\.seq).reduce(0, +) == 7 }
+                covering = (try? await feed.readAll())?.last { $0.checkpoint.heads.map(\.seq).reduce(0, +) == entries }
                 return covering != nil
             })
             let signed = try #require(covering)
@@ -207,7 +215,8 @@ struct AuditTrailTests {
             var environment = ProcessInfo.processInfo.environment
             environment["CASEHUB_DATABASE_URL"] = stack.configuration.databaseURL
             let clean = try CommandLineTests().run(["audit", "verify"], environment: environment)
-            #expect(clean.status == 0 && clean.output.contains("audit trail intact: 7 record(s) checked"), "\(clean.output)")
+            let entries = 7 + (try await administratorEntries(database))
+            #expect(clean.status == 0 && clean.output.contains("audit trail intact: \(entries) record(s) checked"), "\(clean.output)")
             let replay = try CommandLineTests().run(["replay"], environment: environment)
             #expect(replay.status == 0 && replay.output.contains("live state matches the audit trail"), "\(replay.output)")
             try await database.execute("UPDATE case_events SET source = 'zz-psb' WHERE seq = 4")

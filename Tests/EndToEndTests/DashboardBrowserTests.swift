@@ -57,7 +57,7 @@ struct DashboardBrowserTests {
             #expect(ready)
             let caseID = try await database.query(
                 "SELECT case_id FROM deadlines WHERE state = 'running' AND warn_at <= now() ORDER BY due_at LIMIT 1")[0].decode(0, as: String.self)
-            let admin = try await AgencyTokenStore(client: database).issue(agency: AgencyTokenStore.administrators, label: "browser")
+            let admin = try await AgencyTokenStore(client: database).issue(agency: AgencyTokenStore.administrators, label: "browser", by: .administrator("test"))
             let base = "http://127.0.0.1:\(http.port)/"
 
             let page = try Self.renderedPage(base + "#token=\(admin)&case=\(caseID)")
@@ -112,7 +112,7 @@ struct DashboardBrowserTests {
             let parked = await eventually(timeout: .seconds(60)) { (try? await store.parkedOutboxCount()) == 1 }
             #expect(parked)
             let record = try #require(try await store.parkedOutboxRecords().first).position
-            let admin = try await AgencyTokenStore(client: database).issue(agency: AgencyTokenStore.administrators, label: "browser")
+            let admin = try await AgencyTokenStore(client: database).issue(agency: AgencyTokenStore.administrators, label: "browser", by: .administrator("test"))
             let page = try Self.renderedPage("http://127.0.0.1:\(http.port)/#token=\(admin)", budget: 5_000)
             #expect(page.contains("<section class=\"panel wide\" id=\"parked\">"), "\(page.prefix(2_000))")
             #expect(page.contains("<tr data-record=\"\(record)\">"))
@@ -133,7 +133,7 @@ struct DashboardBrowserTests {
             let recorded = await eventually { (try? await queries.rejectionPage(AdminQueries.RejectionFilter()).count) == 1 }
             #expect(recorded)
             let id = try #require(try await queries.rejectionPage(AdminQueries.RejectionFilter()).first?.id)
-            let admin = try await AgencyTokenStore(client: database).issue(agency: AgencyTokenStore.administrators, label: "browser")
+            let admin = try await AgencyTokenStore(client: database).issue(agency: AgencyTokenStore.administrators, label: "browser", by: .administrator("test"))
             let page = try Self.renderedPage("http://127.0.0.1:\(http.port)/#token=\(admin)", budget: 5_000)
             #expect(page.contains("<tr data-rejection=\"\(id)\" data-stage=\"adapter\" class=\"impersonation\">"), "\(page.prefix(2_000))")
             #expect(page.contains("<span class=\"badge impersonation\">冒用身份</span>"))
@@ -151,7 +151,7 @@ struct DashboardBrowserTests {
             #expect(try await rules.step(http, "crime.case-reported", by: "zz-epb", case: caseID, at: "2026-07-01T09:00:00+08:00", ["summary": "渗坑排放"]) == "accepted")
             #expect(try await rules.step(http, "crime.transfer-decided", by: "zz-epb", case: caseID, at: "2026-07-07T10:00:00+08:00",
                                          ["decision": "transfer", "decidedBy": "局长"]) == "accepted")
-            let admin = try await AgencyTokenStore(client: database).issue(agency: AgencyTokenStore.administrators, label: "browser")
+            let admin = try await AgencyTokenStore(client: database).issue(agency: AgencyTokenStore.administrators, label: "browser", by: .administrator("test"))
             let page = try Self.renderedPage("http://127.0.0.1:\(http.port)/#token=\(admin)&case=\(caseID)", budget: 5_000)
             #expect(page.contains("<tr data-rule=\"crime.head-decision\" data-stage=\"met-late\">"), "\(page.prefix(2_000))")
             #expect(page.contains("<span class=\"badge met-late\">逾期履行</span>"))
@@ -172,7 +172,7 @@ struct DashboardBrowserTests {
                 await (try? AdminQueries(client: database).caseExists("zz-epb:xss-case")) == true
             }
             #expect(stored)
-            let admin = try await AgencyTokenStore(client: database).issue(agency: AgencyTokenStore.administrators, label: "browser")
+            let admin = try await AgencyTokenStore(client: database).issue(agency: AgencyTokenStore.administrators, label: "browser", by: .administrator("test"))
             let page = try Self.renderedPage("http://127.0.0.1:\(http.port)/#token=\(admin)&case=zz-epb:xss-case", budget: 5_000)
             #expect(page.contains("<div id=\"case-timeline\" data-case=\"zz-epb:xss-case\">"), "\(page.prefix(2_000))")
             // The title is in the page, as text.

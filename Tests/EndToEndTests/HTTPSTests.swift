@@ -82,7 +82,7 @@ struct HTTPSTests {
                                          clientCertificateAuthorityPath: certificates.clientCA.certificatePath,
                                          requireAgencyCertificates: true)
         }) { _, http, database in
-            let adminToken = try await AgencyTokenStore(client: database).issue(agency: AgencyTokenStore.administrators, label: "test")
+            let adminToken = try await AgencyTokenStore(client: database).issue(agency: AgencyTokenStore.administrators, label: "test", by: .administrator("test"))
             try await Self.checkMutualTLS(port: http.port, tokens: http.tokens, adminToken: adminToken,
                                           certificates: certificates, plain: http)
         }

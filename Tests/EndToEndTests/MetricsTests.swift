@@ -22,7 +22,7 @@ struct MetricsTests {
 
     @Test func metricsDescribeWhatHappened() async throws {
         try await withRunningStack(agencies: ["zz-epb", "zz-procuratorate", "zz-court"]) { _, http, database in
-            let admin = try await AgencyTokenStore(client: database).issue(agency: AgencyTokenStore.administrators, label: "prometheus")
+            let admin = try await AgencyTokenStore(client: database).issue(agency: AgencyTokenStore.administrators, label: "prometheus", by: .administrator("test"))
             let accepted = AdapterAccessTests.referral(caseID: "zz-epb:case-metrics")
             #expect(try await http.send("POST", "/v1/agencies/zz-epb/events", accepted).0 == 202)
             let outOfTurn: JSONValue = .object([

@@ -184,7 +184,7 @@ struct OpenAPIContractTests {
         let contract = try OpenAPIContract.load()
         try await withRunningStack(agencies: ["zz-epb", "zz-procuratorate", "zz-court"]) { _, http, database in
             let api = ContractClient(contract: contract, port: http.port)
-            let admin = try await AgencyTokenStore(client: database).issue(agency: AgencyTokenStore.administrators, label: "contract")
+            let admin = try await AgencyTokenStore(client: database).issue(agency: AgencyTokenStore.administrators, label: "contract", by: .administrator("test"))
             let epb = try #require(http.tokens["zz-epb"]), procuratorate = try #require(http.tokens["zz-procuratorate"])
             let court = try #require(http.tokens["zz-court"])
 

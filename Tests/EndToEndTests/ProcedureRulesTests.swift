@@ -44,7 +44,7 @@ import Testing
             #expect(try await step(http, "crime.filing-decided", by: "zz-psb", case: caseID, at: "2026-07-04T09:30:00+08:00",
                                    ["decision": "filed", "policeNumber": "株公环立字〔2026〕9号"]) == "accepted")
 
-            let admin = try await AgencyTokenStore(client: database).issue(agency: AgencyTokenStore.administrators, label: "test")
+            let admin = try await AgencyTokenStore(client: database).issue(agency: AgencyTokenStore.administrators, label: "test", by: .administrator("test"))
             let (_, record) = try await http.send("GET", "/v1/cases/\(caseID)", nil, bearer: .token(admin))
             #expect(record["status"]?.stringValue == "filed", "\(record)")
             let explanation = record["deadlines"]?.arrayValue?.first { $0["rule"]?.stringValue == "crime.police-explanation" }
@@ -101,7 +101,7 @@ import Testing
             let transfer = deadline("crime.transfer", in: view)
             #expect(transfer?["state"] == "running" && transfer?["dueDate"] == "2026-07-08", "\(transfer ?? .null)")
 
-            let admin = try await AgencyTokenStore(client: database).issue(agency: AgencyTokenStore.administrators, label: "test")
+            let admin = try await AgencyTokenStore(client: database).issue(agency: AgencyTokenStore.administrators, label: "test", by: .administrator("test"))
             let (_, record) = try await http.send("GET", "/v1/cases/\(caseID)", nil, bearer: .token(admin))
             for rule in ["crime.head-decision", "crime.transfer"] {
                 var shown = deadline(rule, in: record)

@@ -48,6 +48,8 @@ func withRunningStack(
     configuration.kafka.properties["heartbeat.interval.ms"] = "500"
     configuration.hub.deadlineScanMilliseconds = 200
     configuration.keyDirectory = identity.keyDirectory
+    // As `casehub run` does: the stack approves the keys its adapters made (audited as `local-stack`).
+    configuration.approveOwnSigningKeys = true
     configure(&configuration)
 
     try await CaseHubStack.prepare(configuration, logger: logger)
@@ -59,7 +61,7 @@ func withRunningStack(
     let database = PostgresClient(configuration: PostgresConfiguration(connectionString: configuration.databaseURL), logger: logger)
     do {
         var tokens: [String: String] = [:]
-        for agency in agencies { tokens[agency.rawValue] = try await AgencyTokenStore(client: database).issue(agency: agency, label: "test") }
+        for agency in agencies { tokens[agency.rawValue] = try await AgencyTokenStore(client: database).issue(agency: agency, label: "test", by: .administrator("test")) }
         try await body(stack, HTTPClient(port: boundPort, tokens: tokens), database)
     } catch {
         await stack.shutdown()

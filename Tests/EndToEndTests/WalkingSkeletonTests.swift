@@ -50,7 +50,7 @@ struct WalkingSkeletonTests {
             let cases = try await database.query("SELECT version, parties FROM cases WHERE id = 'zz-epb:case-e2e-1'")
             #expect(try cases[0].decode("version", as: Int.self) == 1)
             #expect(try cases[0].decode("parties", as: String.self) == "{zz-epb,zz-procuratorate}")
-            let audit = try await database.query("SELECT outcome, event_id FROM case_events ORDER BY seq")
+            let audit = try await database.query("SELECT outcome, event_id FROM case_events WHERE outcome <> 'admin' ORDER BY seq")
             #expect(audit.count == 1)
             #expect(try audit[0].decode("event_id", as: String.self) == eventID)
             #expect(await eventually { (try? await HubStore(client: database).outboxBacklog().count) == 0 })
@@ -140,7 +140,7 @@ struct WalkingSkeletonTests {
             #expect(tooLargeBody["title"] == "Body too large")
             // Nothing reached the hub.
             try await Task.sleep(for: .milliseconds(500))
-            let audit = try await database.query("SELECT count(*) AS n FROM case_events")
+            let audit = try await database.query("SELECT count(*) AS n FROM case_events WHERE outcome <> 'admin'")
             #expect(try audit[0].decode("n", as: Int.self) == 0)
         }
     }

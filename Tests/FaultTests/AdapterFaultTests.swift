@@ -97,7 +97,7 @@ extension HubFaultTests {
         let events = try makeEvents(world, cases: cases, linksPerCase: links)
         let kills = Self.adapterFaultKills
         let agency = AgencySystem(port: freeLoopbackPort(),
-                                  token: try await AgencyTokenStore(client: world.database).issue(agency: "zz-procuratorate", label: "fault"))
+                                  token: try await AgencyTokenStore(client: world.database).issue(agency: "zz-procuratorate", label: "fault", by: .administrator("test")))
         let keyDirectory = FileManager.default.temporaryDirectory.appendingPathComponent(TestEnvironment.uniqueName("adapter-keys")).path
         defer { try? FileManager.default.removeItem(atPath: keyDirectory) }
         func startAdapter() throws -> CaseHubProcess {

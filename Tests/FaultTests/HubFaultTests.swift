@@ -38,7 +38,7 @@ struct HubFaultTests {
         let world = World(databaseURL: url, prefix: TestEnvironment.uniqueName("fault"),
                           database: PostgresClient(configuration: PostgresConfiguration(connectionString: url), logger: logger))
         try await Migrator(client: world.database, logger: logger).migrate()
-        try await AgencyKeyStore(client: world.database).register(agency: "zz-epb", publicKey: world.key.publicKey)
+        _ = try await AgencyKeyStore(client: world.database).register(agency: "zz-epb", publicKey: world.key.publicKey, by: .administrator("fault-test"))
         return world
     }
 

@@ -58,7 +58,7 @@ import Testing
         let client = try await databaseBeforeAdapterRefusals()
         try await Migrator(client: client, logger: logger).migrate()
         let tokens = AgencyTokenStore(client: client)
-        let token = try await tokens.issue(agency: "zz-epb", label: "执法系统")
+        let token = try await tokens.issue(agency: "zz-epb", label: "执法系统", by: .administrator("test"))
         let store = AdapterRejectionStore(client: client)
         let small = Array(#"{"specversion": "1.0"}"#.utf8)
         let large = Array(repeating: UInt8(ascii: " "), count: RefusedBody.storedLimit + 1)

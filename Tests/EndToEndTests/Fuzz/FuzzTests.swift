@@ -151,7 +151,7 @@ struct FuzzTests {
             #expect(receipted, "an event the adapters took got no receipt")
             #expect(try await Self.count(database, "SELECT count(*) FROM rejections WHERE reason = '' OR code = ''") == 0)
             // Whatever the adapters refused could be stored (over the recording budget it is only counted).
-            let admin = try await AgencyTokenStore(client: database).issue(agency: AgencyTokenStore.administrators, label: "fuzz")
+            let admin = try await AgencyTokenStore(client: database).issue(agency: AgencyTokenStore.administrators, label: "fuzz", by: .administrator("test"))
             var scrape = URLRequest(url: URL(string: "http://127.0.0.1:\(http.port)/metrics")!)
             scrape.setValue("Bearer \(admin)", forHTTPHeaderField: "Authorization")
             let exposition = String(decoding: try await URLSession.shared.data(for: scrape).0, as: UTF8.self)
