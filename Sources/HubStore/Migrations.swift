@@ -111,6 +111,7 @@ extension Migration {
         shardedOutbox,
         adapterStageRefusals,
         penaltyDecisions,
+        auditHashFormat,
     ]
 
     public static var latestVersion: Int { all.last!.version }
@@ -339,5 +340,15 @@ extension Migration {
             recorded_at  timestamptz NOT NULL DEFAULT now(),
             PRIMARY KEY (issuer, number)
         );
+        """)
+}
+
+extension Migration {
+    static let auditHashFormat = Migration(version: 12, name: "the canonical JSON format each audit row is hashed in", sql: """
+        -- Which version of the canonical JSON (JSONValue.CanonicalFormat) a
+        -- row's hash was taken over, so that verify makes the same bytes
+        -- again. Every row before this migration is format 1 (a constant
+        -- default: no table rewrite); the hub writes 2 from now on.
+        ALTER TABLE case_events ADD COLUMN hash_format smallint NOT NULL DEFAULT 1;
         """)
 }
