@@ -5,31 +5,63 @@ Reads one hex-encoded candidate document per line on stdin; writes, per line,
 the hex of its canonical form (sorted keys, no whitespace, UTF-8), or ERROR
 when RFC 8259 (as Python's json module reads it, minus its NaN/Infinity
 extension) refuses it. Numbers are normalised the way CaseHub's JSONValue
-keeps them: 64-bit integers as integers, anything else as a double, and a
-double with an integral value below 1e15 written as an integer.
+keeps them: a number whose value is a whole number that fits in 64 bits as
+that integer, however it is spelled (1e16, 100.0); anything else as the
+nearest double, written as ECMAScript writes numbers (RFC 8785).
 """
 import json
 import sys
+from decimal import Decimal
 
 
 def refuse_constant(name):
     raise ValueError(f"non-standard constant {name}")
 
 
+def to_double(value) -> float:
+    try:
+        double = float(value)  # correctly rounded, from an int or a Decimal
+    except OverflowError:
+        raise ValueError("number out of range")
+    if double != double or double in (float("inf"), float("-inf")):
+        raise ValueError("non-finite number")
+    return double
+
+
 def normalise(value):
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return value
+    if isinstance(value, Decimal):
+        if -(2**63) <= value < 2**63 and value == value.to_integral_value():
+            return normalise(int(value))
+        return to_double(value)
     if isinstance(value, int):
-        return value if -(2**63) <= value < 2**63 else normalise(float(value))
-    if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            raise ValueError("non-finite number")
-        if value == int(value) and abs(value) < 1e15:
-            return int(value)
-        return value
+        return value if -(2**63) <= value < 2**63 else to_double(value)
     if isinstance(value, list):
         return [normalise(item) for item in value]
     return {key: normalise(item) for key, item in value.items()}
+
+
+def ecmascript(number: float) -> str:
+    """Number::toString of ECMAScript, from Python's shortest round-trip digits."""
+    if number == 0:
+        return "0"
+    if number < 0:
+        return "-" + ecmascript(-number)
+    mantissa, _, exponent = repr(number).partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    digits = (whole + fraction).lstrip("0")
+    n = len(whole) + int(exponent or 0) - (len(whole + fraction) - len(digits))
+    digits = digits.rstrip("0")
+    k = len(digits)
+    if k <= n <= 21:
+        return digits + "0" * (n - k)
+    if 0 < n <= 21:
+        return digits[:n] + "." + digits[n:]
+    if -6 < n <= 0:
+        return "0." + "0" * -n + digits
+    e = n - 1
+    return (digits if k == 1 else digits[0] + "." + digits[1:]) + "e" + ("-" if e < 0 else "+") + str(abs(e))
 
 
 SHORT_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
@@ -45,7 +77,7 @@ def dump(value) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        return repr(value)
+        return ecmascript(value)
     if isinstance(value, str):
         escaped = "".join(SHORT_ESCAPES.get(c) or (f"\\u{ord(c):04x}" if ord(c) < 0x20 else c) for c in value)
         return f'"{escaped}"'
@@ -55,7 +87,7 @@ def dump(value) -> str:
 
 
 def canonical(text: bytes) -> bytes:
-    value = normalise(json.loads(text.decode("utf-8"), parse_constant=refuse_constant))
+    value = normalise(json.loads(text.decode("utf-8"), parse_constant=refuse_constant, parse_float=Decimal))
     # A lone surrogate cannot be written as UTF-8: refused, as the Swift parser does.
     return dump(value).encode("utf-8")
 

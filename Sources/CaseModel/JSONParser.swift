@@ -5,22 +5,26 @@
 /// parses every outbox record's headers, the pipeline every event's data
 /// (measured with `perf`, see docs/performance.md).
 ///
-/// Integers without fraction or exponent that fit in 64 bits become
-/// `.integer`, other numbers `.number`; a repeated object key keeps its last
-/// value; nesting deeper than ``maximumDepth`` is refused.
+/// Whole numbers that fit in 64 bits become `.integer`, however spelled
+/// (`1e16`, `100.0`), other numbers `.number` (``parseNumber()`` says why);
+/// a repeated object key keeps its last value; nesting deeper than
+/// ``maximumDepth`` is refused.
 struct JSONParser {
     static let maximumDepth = 256
 
     private let bytes: [UInt8]
+    /// False: only digits alone make an `.integer`, as in canonical format 1.
+    private let wholeNumbersByValue: Bool
     private var index = 0
     private var depth = 0
 
-    init(_ bytes: [UInt8]) {
+    init(_ bytes: [UInt8], wholeNumbersByValue: Bool = true) {
         self.bytes = bytes
+        self.wholeNumbersByValue = wholeNumbersByValue
     }
 
-    static func parse(_ bytes: [UInt8]) throws(JSONValue.ParseError) -> JSONValue {
-        var parser = JSONParser(bytes)
+    static func parse(_ bytes: [UInt8], wholeNumbersByValue: Bool = true) throws(JSONValue.ParseError) -> JSONValue {
+        var parser = JSONParser(bytes, wholeNumbersByValue: wholeNumbersByValue)
         parser.skipWhitespace()
         let value = try parser.parseValue()
         parser.skipWhitespace()
@@ -208,35 +212,74 @@ struct JSONParser {
         return value
     }
 
+    /// A number is `.integer` when its value is a whole number that fits in
+    /// 64 bits, whatever its spelling: PostgreSQL's jsonb keeps a number's
+    /// value but respells it (`1e16` as `10000000000000000`, `-0.0` as `0.0`),
+    /// so deciding by value makes a payload read back from the database the
+    /// same value, with the same canonical bytes, as when it arrived. Any
+    /// other number is the double nearest to its value.
     private mutating func parseNumber() throws(JSONValue.ParseError) -> JSONValue {
         let start = index
-        func digits() -> Int {
+        func digits() -> Range<Int> {
             let from = index
             while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") { index += 1 }
-            return index - from
+            return from..<index
         }
-        if bytes[index] == UInt8(ascii: "-") { index += 1 }
+        let negative = bytes[index] == UInt8(ascii: "-")
+        if negative { index += 1 }
         guard index < bytes.count else { throw error("unexpected end of input") }
+        let integerDigits: Range<Int>
         if bytes[index] == UInt8(ascii: "0") {
+            integerDigits = index..<index + 1
             index += 1
         } else {
-            guard digits() > 0 else { throw error("invalid number") }
+            integerDigits = digits()
+            guard !integerDigits.isEmpty else { throw error("invalid number") }
         }
-        var isInteger = true
+        var fractionDigits = index..<index
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
-            isInteger = false
             index += 1
-            guard digits() > 0 else { throw error("invalid number") }
+            fractionDigits = digits()
+            guard !fractionDigits.isEmpty else { throw error("invalid number") }
         }
+        var exponent: Int?
         if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
-            isInteger = false
             index += 1
-            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
-            guard digits() > 0 else { throw error("invalid number") }
+            var exponentNegative = false
+            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+                exponentNegative = bytes[index] == UInt8(ascii: "-")
+                index += 1
+            }
+            let exponentDigits = digits()
+            guard !exponentDigits.isEmpty else { throw error("invalid number") }
+            // Saturated: far beyond any 64-bit whole number or double either way.
+            let magnitude = bytes[exponentDigits].reduce(0) { min($0 * 10 + Int($1 - UInt8(ascii: "0")), 100_000) }
+            exponent = exponentNegative ? -magnitude : magnitude
         }
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
-        if isInteger, let value = Int64(text) { return .integer(value) }
+        if fractionDigits.isEmpty && exponent == nil {
+            if let value = Int64(text) { return .integer(value) }
+        } else if wholeNumbersByValue,
+                  let value = wholeNumber(negative: negative, digits: Array(bytes[integerDigits]) + bytes[fractionDigits],
+                                          exponent: (exponent ?? 0) - fractionDigits.count) {
+            return .integer(value)
+        }
         guard let value = Double(text), value.isFinite else { throw error("number out of range") }
         return .number(value)
+    }
+
+    /// ±digits × 10^exponent when that is a whole number that fits in 64 bits.
+    private func wholeNumber(negative: Bool, digits: [UInt8], exponent: Int) -> Int64? {
+        var significant = digits.drop { $0 == UInt8(ascii: "0") }
+        var exponent = exponent
+        while significant.last == UInt8(ascii: "0") {
+            significant.removeLast()
+            exponent += 1
+        }
+        if significant.isEmpty { return 0 }
+        // Int64 holds at most 19 digits.
+        guard exponent >= 0, significant.count + exponent <= 19 else { return nil }
+        let text = (negative ? "-" : "") + String(decoding: significant, as: UTF8.self) + String(repeating: "0", count: exponent)
+        return Int64(text)
     }
 }

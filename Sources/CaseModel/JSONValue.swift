@@ -2,7 +2,8 @@ import Foundation
 
 /// A JSON document as a value: what event payloads are. Object keys keep no
 /// order; ``canonicalBytes`` gives one stable serialisation (sorted keys, no
-/// insignificant whitespace) for hashing and signatures.
+/// insignificant whitespace, numbers as RFC 8785 writes them) for hashing and
+/// signatures.
 public enum JSONValue: Sendable, Hashable, Codable {
     case null
     case bool(Bool)
@@ -46,8 +47,14 @@ public enum JSONValue: Sendable, Hashable, Codable {
 
     /// Parses JSON text (RFC 8259). Throws ``JSONValue/ParseError`` with a
     /// position on bad input.
-    public static func parse(_ bytes: some Collection<UInt8>) throws -> JSONValue {
-        try JSONParser.parse(Array(bytes))
+    ///
+    /// A number that is a whole number fitting in 64 bits is `.integer`
+    /// however it is spelled (`1e16`, `100.0`, `-0`); any other number is the
+    /// nearest `.number`. `format` ``CanonicalFormat/legacy`` reads numbers as
+    /// the hub did when it wrote that format: `.integer` only when spelled
+    /// with digits alone.
+    public static func parse(_ bytes: some Collection<UInt8>, format: CanonicalFormat = .current) throws -> JSONValue {
+        try JSONParser.parse(Array(bytes), wholeNumbersByValue: format != .legacy)
     }
 
     public struct ParseError: Error, CustomStringConvertible, Sendable {
@@ -83,65 +90,6 @@ public enum JSONValue: Sendable, Hashable, Codable {
     public var arrayValue: [JSONValue]? {
         if case .array(let value) = self { return value }
         return nil
-    }
-
-    /// Sorted keys, no whitespace, `/` unescaped: the same value always gives the same bytes.
-    public var canonicalBytes: [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(256)
-        write(into: &out)
-        return out
-    }
-
-    public var canonicalString: String { String(decoding: canonicalBytes, as: UTF8.self) }
-
-    private func write(into out: inout [UInt8]) {
-        switch self {
-        case .null: out += Array("null".utf8)
-        case .bool(let value): out += Array((value ? "true" : "false").utf8)
-        case .integer(let value): out += Array(String(value).utf8)
-        case .number(let value):
-            if value.isFinite, value == value.rounded(), abs(value) < 1e15 {
-                out += Array(String(Int64(value)).utf8)
-            } else {
-                out += Array((value.isFinite ? "\(value)" : "null").utf8)
-            }
-        case .string(let value): Self.writeString(value, into: &out)
-        case .array(let values):
-            out.append(UInt8(ascii: "["))
-            for (index, value) in values.enumerated() {
-                if index > 0 { out.append(UInt8(ascii: ",")) }
-                value.write(into: &out)
-            }
-            out.append(UInt8(ascii: "]"))
-        case .object(let members):
-            out.append(UInt8(ascii: "{"))
-            for (index, key) in members.keys.sorted().enumerated() {
-                if index > 0 { out.append(UInt8(ascii: ",")) }
-                Self.writeString(key, into: &out)
-                out.append(UInt8(ascii: ":"))
-                members[key]!.write(into: &out)
-            }
-            out.append(UInt8(ascii: "}"))
-        }
-    }
-
-    private static func writeString(_ value: String, into out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
-            case UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
-            case 0x0A: out += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
-            case 0x0D: out += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
-            case 0x09: out += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
-            case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                out += [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
-            default: out.append(byte)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
     }
 }
 

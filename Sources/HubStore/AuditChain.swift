@@ -25,11 +25,17 @@ public struct AuditEntry: Sendable, Hashable {
     public var body: JSONValue
     /// `body`'s canonical JSON: hashed into the entry and stored as is.
     public var bodyBytes: [UInt8]
+    /// The canonical format the entry is hashed in (the `hash_format`
+    /// column: 1, ``JSONValue/CanonicalFormat/legacy``, for every row written
+    /// before it existed). The verifier makes the bytes again in the row's
+    /// own format, so rows hashed before a format change still verify.
+    public var format: JSONValue.CanonicalFormat
 
-    /// `bodyBytes`, when given, must be `body.canonicalBytes` (the pipeline
-    /// has them already: the event's content hash is taken over them).
+    /// `bodyBytes`, when given, must be `body.canonicalBytes(in: format)`
+    /// (the pipeline has them already: the event's content hash is taken over them).
     public init(shard: Int? = nil, seq: Int64, eventID: String?, caseID: String?, outcome: Outcome, type: String, source: String,
-                occurredAt: Date, recordedAt: Date, caseVersion: Int64?, body: JSONValue, bodyBytes: [UInt8]? = nil) {
+                occurredAt: Date, recordedAt: Date, caseVersion: Int64?, body: JSONValue, bodyBytes: [UInt8]? = nil,
+                format: JSONValue.CanonicalFormat = .current) {
         self.shard = shard
         self.seq = seq
         self.eventID = eventID
@@ -41,11 +47,13 @@ public struct AuditEntry: Sendable, Hashable {
         self.recordedAt = recordedAt
         self.caseVersion = caseVersion
         self.body = body
-        self.bodyBytes = bodyBytes ?? body.canonicalBytes
+        self.bodyBytes = bodyBytes ?? body.canonicalBytes(in: format)
+        self.format = format
     }
 
     /// The bytes hashed: canonical JSON of all fields, times as whole microseconds
-    /// (the precision PostgreSQL keeps).
+    /// (the precision PostgreSQL keeps). Apart from the body, every field is
+    /// a string, an integer or null, written alike in every format.
     var canonicalBytes: [UInt8] {
         var fields: [String: JSONValue] = [
             "seq": .integer(seq),
@@ -60,6 +68,9 @@ public struct AuditEntry: Sendable, Hashable {
         fields["caseVersion"] = caseVersion.map(JSONValue.integer) ?? .null
         // Unsharded entries of old were hashed without the member.
         if let shard { fields["shard"] = .integer(Int64(shard)) }
+        // Entries of format 1 were hashed without it; later ones with it, so
+        // the column, like every other the verifier reads, is covered.
+        if format != .legacy { fields["format"] = .integer(Int64(format.rawValue)) }
         // Canonical order puts "body" first ("body" < "caseId" < …): its bytes,
         // already canonical, are spliced in rather than serialised again.
         let rest = JSONValue.object(fields).canonicalBytes

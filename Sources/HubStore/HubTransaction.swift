@@ -381,12 +381,12 @@ public struct HubTransaction: Sendable {
             func column(_ value: (AuditEntry) -> (any PostgresEncodable)?) -> PostgresArray { PostgresArray(elements: entries.map(value)) }
             second.append("""
                 INSERT INTO case_events (shard, shard_seq, event_id, case_id, outcome, type, source, occurred_at, recorded_at,
-                                         case_version, body, prev_hash, hash)
+                                         case_version, body, hash_format, prev_hash, hash)
                 SELECT * FROM unnest(\(column { $0.shard.map(Int32.init) })::integer[], \(column { $0.seq })::bigint[],
                                      \(column { $0.eventID })::text[], \(column { $0.caseID })::text[], \(column { $0.outcome.rawValue })::text[],
                                      \(column { $0.type })::text[], \(column { $0.source })::text[], \(column { $0.occurredAt })::timestamptz[],
                                      \(column { $0.recordedAt })::timestamptz[], \(column { $0.caseVersion })::bigint[],
-                                     \(column { PostgresJSON(bytes: $0.bodyBytes) })::jsonb[],
+                                     \(column { PostgresJSON(bytes: $0.bodyBytes) })::jsonb[], \(column { Int32($0.format.rawValue) })::smallint[],
                                      \(PostgresArray(elements: previous))::bytea[], \(PostgresArray(elements: hashes))::bytea[])
                 """)
             pendingAudit.removeAll()

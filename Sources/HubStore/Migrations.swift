@@ -114,6 +114,7 @@ extension Migration {
         suspendedDeadlines,
         administratorApprovedKeys,
         eventIDsPerSender,
+        auditHashFormat,
     ]
 
     public static var latestVersion: Int { all.last!.version }
@@ -394,5 +395,15 @@ extension Migration {
         ALTER TABLE deliveries ADD CONSTRAINT deliveries_agency_source_event UNIQUE (agency, source, event_id);
         -- An adapter frees a refused event's id by looking up the hub's refusal.
         CREATE INDEX rejections_event ON rejections (event_id);
+        """)
+}
+
+extension Migration {
+    static let auditHashFormat = Migration(version: 15, name: "the canonical JSON format each audit row is hashed in", sql: """
+        -- Which version of the canonical JSON (JSONValue.CanonicalFormat) a
+        -- row's hash was taken over, so that verify makes the same bytes
+        -- again. Every row before this migration is format 1 (a constant
+        -- default: no table rewrite); the hub writes 2 from now on.
+        ALTER TABLE case_events ADD COLUMN hash_format smallint NOT NULL DEFAULT 1;
         """)
 }

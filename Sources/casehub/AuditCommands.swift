@@ -27,6 +27,9 @@ struct AuditCommand: AsyncParsableCommand {
         @Option(help: "The hub's public key (base64, from `casehub audit hub-key`) that must have signed the checkpoints.")
         var hubPublicKey: String?
 
+        @Option(help: "How many breaks to list one by one; all of them are counted, by chain, whatever this says.")
+        var list = 50
+
         func run() async throws {
             let logger = try options.bootstrapLogging()
             let configuration = try options.configuration()
@@ -46,7 +49,7 @@ struct AuditCommand: AsyncParsableCommand {
             var (report, checkpointProblems) = try await options.withDatabase(configuration, logger: logger) { client in
                 let verifier = AuditVerifier(client: client)
                 if let caseID { return (try await verifier.verifyCase(caseID), [String]()) }
-                let report = try await verifier.verifyAll { progress.show($0, of: $1) }
+                let report = try await verifier.verifyAll(listing: list) { progress.show($0, of: $1) }
                 var problems: [String] = []
                 let store = HubStore(client: client)
                 for item in signed {
@@ -64,10 +67,32 @@ struct AuditCommand: AsyncParsableCommand {
                 print("audit trail intact: \(report.checked) record(s) checked\(caseID.map { " for case \($0)" } ?? "")\(against)")
             } else {
                 checkpointProblems = Array(Set(checkpointProblems)).sorted()
-                print("audit trail BROKEN: \(report.breaks.count + checkpointProblems.count) problem(s) in \(report.checked) record(s) checked")
-                for problem in report.breaks { print("  \(problem)") }
-                for problem in checkpointProblems { print("  \(problem)") }
+                Self.printBroken(report, checkpointProblems: checkpointProblems, caseID: caseID)
                 throw ExitCode(1)
+            }
+        }
+
+        /// The totals first (how many breaks, in which chains), then the
+        /// breaks listed, then what was left unlisted and how to see it.
+        static func printBroken(_ report: AuditVerifier.Report, checkpointProblems: [String], caseID: String?) {
+            let scope = caseID.map { " for case \($0)" } ?? ""
+            let chains = report.breakCount > 0 && report.chainsChecked > 0
+                ? " in \(report.brokenChains.count) of \(report.chainsChecked) chain(s)" : ""
+            print("audit trail BROKEN: \(report.breakCount) break(s)\(chains), \(report.checked) record(s) checked\(scope)"
+                + (checkpointProblems.isEmpty ? "" : "; \(checkpointProblems.count) checkpoint problem(s)"))
+            if report.chainsChecked > 0 {
+                for chain in report.brokenChains { print("  \(chain)") }
+            }
+            if !report.breaks.isEmpty {
+                print(report.unlisted > 0 ? "the first \(report.breaks.count) break(s):" : "break(s):")
+                for found in report.breaks { print("  \(found)") }
+            }
+            if report.unlisted > 0 {
+                print("  … and \(report.unlisted) more, not listed (--list \(report.breakCount) lists them all)")
+            }
+            if !checkpointProblems.isEmpty {
+                print("checkpoint problem(s):")
+                for problem in checkpointProblems { print("  \(problem)") }
             }
         }
     }

@@ -130,8 +130,9 @@ struct AuditTrailTests {
             let forgedHash = AuditChain.hash(previous: hash, entry: forged)
             try await database.execute("UPDATE case_events SET shard_seq = shard_seq + 100 WHERE shard = \(rows[0].shard) AND shard_seq >= 2")
             try await database.execute("""
-                INSERT INTO case_events (shard, shard_seq, event_id, case_id, outcome, type, source, occurred_at, recorded_at, case_version, body, prev_hash, hash)
-                SELECT shard, 2, 'forged', case_id, outcome, type, source, occurred_at, recorded_at, case_version, body, hash, \(forgedHash)
+                INSERT INTO case_events (shard, shard_seq, event_id, case_id, outcome, type, source, occurred_at, recorded_at, case_version, body,
+                                         hash_format, prev_hash, hash)
+                SELECT shard, 2, 'forged', case_id, outcome, type, source, occurred_at, recorded_at, case_version, body, hash_format, hash, \(forgedHash)
                 FROM case_events WHERE seq = \(rows[0].seq)
                 """)
             try await database.execute("UPDATE case_events SET shard_seq = shard_seq - 99 WHERE shard = \(rows[0].shard) AND shard_seq >= 102")
@@ -207,6 +208,87 @@ struct AuditTrailTests {
             let untrusted = try CommandLineTests().run(["audit", "verify", "--checkpoints", exported, "--hub-public-key", stranger], environment: environment)
             #expect(untrusted.status == 1 && untrusted.output.contains("not signed by this hub key"), "\(untrusted.output)")
         }
+    }
+
+    /// Amounts spelled every which way go through the adapter, the broker,
+    /// the hub and PostgreSQL's jsonb (which respells them: `1e16` comes back
+    /// as `10000000000000000`, `-0.0` as `0.0`), and the chains verify: the
+    /// bytes hashed when writing are the bytes made again when verifying.
+    @Test func exoticNumbersKeepTheChainIntact() async throws {
+        let amounts = ["1e16", "1.5e-7", "100.0", "-0.0", "1e21", "123456789012345680000", "0.1", "1E-5", "9007199254740993e0",
+                       "1000000000000000.0", "2.5e17", "1.7976931348623157e308", "5e-324"]
+        try await withRunningStack { stack, http, database in
+            var caseIDs: [String] = []
+            for (index, amount) in amounts.enumerated() {
+                let caseID = TestEnvironment.caseID("amount-\(index)", openedBy: "zz-epb")
+                caseIDs.append(caseID)
+                // Raw text: the amount arrives spelled as written here.
+                let text = #"{"specversion":"1.0","id":"\#(UUID().uuidString.lowercased())","source":"zz-epb","#
+                    + #""type":"casehub.compensation.assessment-completed.v1","time":"2026-07-01T10:00:00+08:00","subject":"\#(caseID)","#
+                    + #""data":{"reportNumber":"湘环评估〔2026〕\#(index + 1)号","damageAmount":\#(amount)}}"#
+                let (status, body) = try await http.sendRaw("POST", "/v1/agencies/zz-epb/events", Array(text.utf8))
+                #expect(status == 202, "\(amount): \(body)")
+            }
+            let stored: () async throws -> [String: String] = {
+                var found: [String: String] = [:]
+                for row in try await database.query("""
+                    SELECT case_id, body->'data'->>'damageAmount' AS amount FROM case_events
+                    WHERE outcome = 'accepted' AND case_id = ANY(\(PostgresArray(elements: caseIDs))::text[])
+                    """) {
+                    found[try row.decode("case_id")] = try row.decode("amount")
+                }
+                return found
+            }
+            #expect(await eventually { (try? await stored().count) == amounts.count })
+            let amountsStored = try await stored()
+            #expect(amountsStored[caseIDs[0]] == "10000000000000000", "jsonb respells 1e16: \(amountsStored)")
+            #expect(amountsStored[caseIDs[3]] == "0", "\(amountsStored)")
+            #expect(try await database.query("SELECT DISTINCT hash_format FROM case_events").map { try $0.decode("hash_format", as: Int.self) } == [2])
+
+            let report = try await AuditVerifier(client: database).verifyAll()
+            #expect(report.isIntact, "\(report.breaks)")
+            for caseID in caseIDs {
+                #expect(try await AuditVerifier(client: database).verifyCase(caseID).isIntact, "\(caseID)")
+            }
+            var environment = ProcessInfo.processInfo.environment
+            environment["CASEHUB_DATABASE_URL"] = stack.configuration.databaseURL
+            let verify = try CommandLineTests().run(["audit", "verify"], environment: environment)
+            #expect(verify.status == 0 && verify.output.contains("audit trail intact"), "\(verify.output)")
+        }
+    }
+
+    /// More breaks than it lists: the command says how many there are in
+    /// all, in which chains, lists the first, and says how to list the rest.
+    @Test func theCommandLineCountsEveryBreak() async throws {
+        let (url, environment) = try await CommandLineTests().migratedDatabase()
+        let database = PostgresClient(configuration: PostgresConfiguration(connectionString: url), logger: Logger(label: "test"))
+        defer { Task { await database.shutdown() } }
+        let time = Date(timeIntervalSince1970: 1_764_000_000)
+        try await HubStore(client: database).withTransaction { transaction in
+            for index in 0..<70 {
+                transaction.appendAudit(eventID: UUID().uuidString, caseID: "counted-\(index)", outcome: .accepted, type: "casehub.referral.submitted.v1",
+                                        source: "zz-epb", occurredAt: time, recordedAt: time, caseVersion: 1, body: ["data": ["n": .integer(Int64(index))]])
+            }
+        }
+        let clean = try CommandLineTests().run(["audit", "verify"], environment: environment)
+        #expect(clean.status == 0 && clean.output.contains("audit trail intact: 70 record(s) checked"), "\(clean.output)")
+
+        try await database.execute("UPDATE case_events SET type = 'casehub.referral.concluded.v1'")
+        let chains = try await database.query("SELECT count(DISTINCT shard) AS n FROM case_events")[0].decode("n", as: Int.self)
+        let broken = try CommandLineTests().run(["audit", "verify"], environment: environment)
+        let lines = broken.output.split(separator: "\n").map(String.init)
+        #expect(broken.status == 1)
+        #expect(lines.contains("audit trail BROKEN: 70 break(s) in \(chains) of \(AuditShards.defaultCount) chain(s), 70 record(s) checked"),
+                "\(broken.output)")
+        #expect(lines.filter { $0.hasPrefix("  chain ") && $0.contains(" break(s) at #") }.count == chains, "\(broken.output)")
+        #expect(lines.contains("the first 50 break(s):"), "\(broken.output)")
+        #expect(lines.filter { $0.contains("content changed") }.count == 50, "\(broken.output)")
+        #expect(lines.contains("  … and 20 more, not listed (--list 70 lists them all)"), "\(broken.output)")
+
+        let everything = try CommandLineTests().run(["audit", "verify", "--list", "70"], environment: environment)
+        #expect(everything.status == 1)
+        #expect(everything.output.split(separator: "\n").filter { $0.contains("content changed") }.count == 70, "\(everything.output)")
+        #expect(!everything.output.contains("not listed"), "\(everything.output)")
     }
 
     @Test func theCommandLineReportsTheBreak() async throws {

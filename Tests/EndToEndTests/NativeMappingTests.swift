@@ -55,6 +55,13 @@ struct NativeMappingTests {
         let bureau = try Self.samples(.environmentBureau)
         let assessed = try #require(try Self.map(bureau[0].bytes, isXML: false, kind: .environmentBureau).event)
         #expect(assessed.data["damageAmount"] == .number(1_862_000.5))  // "1,862,000.50"
+        // Double() reads these too, but JSON has no NaN or infinity: refused, not sent as null.
+        for amount in ["nan", "inf", "-Infinity", "1e999"] {
+            var record = try #require(try JSONValue.parse(bureau[0].bytes).objectValue)
+            record["damage_amount"] = .string(amount)
+            #expect(performing: { try Self.map(JSONValue.object(record).canonicalBytes, isXML: false, kind: .environmentBureau) },
+                    throws: { ($0 as? NativeRecordError)?.violations.map(\.path) == ["/damage_amount"] })
+        }
         let suit = try #require(try Self.map(bureau[3].bytes, isXML: false, kind: .environmentBureau).event)
         #expect(suit.data["court"] == "zz-court")                        // by its full name
         #expect(suit.data["consultationFailedEventId"] == .string(NativeMapping.eventID(agency: "zz-epb", recordID: "ZHJ-PC-2025-0007-03")))

@@ -67,7 +67,7 @@ import Testing
         #expect(report.checked == 5 && report.isIntact, "\(report.breaks)")
     }
 
-    @Test func spliceOfTheBodyEqualsAFullSerialisation() {
+    @Test func spliceOfTheBodyEqualsAFullSerialisation() throws {
         let event = referral("splice")
         let entry = AuditEntry(seq: 7, eventID: event.id.description, caseID: event.subject, outcome: .accepted,
                                type: event.type.rawValue, source: "zz-epb", occurredAt: event.time, recordedAt: event.time,
@@ -77,9 +77,14 @@ import Testing
             "type": .string(event.type.rawValue), "source": "zz-epb",
             "occurredAt": .integer(Int64((event.time.timeIntervalSince1970 * 1_000_000).rounded())),
             "recordedAt": .integer(Int64((event.time.timeIntervalSince1970 * 1_000_000).rounded())),
-            "caseVersion": .null, "body": event.structured,
+            "caseVersion": .null, "body": event.structured, "format": 2,
         ]).canonicalBytes
         #expect(AuditChain.hash(previous: AuditChain.genesis, entry: entry) == Array(SHA256.hash(data: AuditChain.genesis + full)))
+        // Format 1 entries were hashed without the format member.
+        var legacy = entry
+        legacy.format = .legacy
+        let legacyFull = JSONValue.object(try #require(try JSONValue.parse(full).objectValue).filter { $0.key != "format" }).canonicalBytes
+        #expect(AuditChain.hash(previous: AuditChain.genesis, entry: legacy) == Array(SHA256.hash(data: AuditChain.genesis + legacyFull)))
     }
 
     /// The audit trail is no single line: while one transaction holds a

@@ -205,7 +205,8 @@ public struct NativeMapping: Sendable {
             guard let number = Int64(text.trimmingCharacters(in: .whitespaces)) else { return fail("'\(text.prefix(20))' is not an integer") }
             value = .integer(number)
         case "number":
-            guard let number = Double(text.replacingOccurrences(of: ",", with: "").trimmingCharacters(in: .whitespaces)) else {
+            // Double() also reads "nan" and "inf", and "1e999" as infinity: JSON has no such numbers.
+            guard let number = Double(text.replacingOccurrences(of: ",", with: "").trimmingCharacters(in: .whitespaces)), number.isFinite else {
                 return fail("'\(text.prefix(20))' is not a number")
             }
             value = .number(number)
