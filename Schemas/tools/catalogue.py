@@ -99,7 +99,7 @@ REFUSALS = {
     "signature.missing": ("事件缺少签名", "The event carries no adapter signature"),
     "signature.malformed": ("签名格式不正确", "The signature attribute is not <key id>:<base64>"),
     "signature.unknown-key": ("签名密钥未登记", "The signing key is not registered for the sender"),
-    "signature.key-retired": ("签名密钥已停用", "The signing key was retired before the event's time"),
+    "signature.key-retired": ("签名密钥已停用", "The signing key was retired before the hub received the event"),
     "signature.invalid": ("签名验证失败", "The signature does not match the event"),
     "event.id-reused": ("事件编号已被内容不同的事件使用", "The event id was used before for other content"),
     "event.unprocessable": ("枢纽无法处理该事件", "The hub could not store the event; it was refused so that others proceed"),

@@ -56,7 +56,7 @@ public enum EventSignature {
             case .unknownKey(let id):
                 Refusal(code: .signatureUnknownKey, reason: "key \(id.prefix(32)) is not registered for the sending agency", reasonZH: "签名密钥未登记")
             case .keyRetired(let id):
-                Refusal(code: .signatureKeyRetired, reason: "key \(id.prefix(32)) was retired before the event's time", reasonZH: "签名密钥已停用")
+                Refusal(code: .signatureKeyRetired, reason: "key \(id.prefix(32)) was retired before the hub received the event", reasonZH: "签名密钥在枢纽收到该事件之前已停用")
             case .invalid:
                 Refusal(code: .signatureInvalid, reason: "the signature does not match the event", reasonZH: "签名验证失败")
             }
@@ -67,7 +67,7 @@ public enum EventSignature {
     public struct RegisteredKey: Sendable, Hashable {
         public var keyID: String
         public var publicKey: [UInt8]
-        /// Events dated before this instant may still use the key.
+        /// Events the hub received before this instant may still use the key.
         public var retiredAt: Date?
 
         public init(keyID: String, publicKey: [UInt8], retiredAt: Date?) {
@@ -77,14 +77,17 @@ public enum EventSignature {
         }
     }
 
-    /// Checks the event's signature against the sender's registered keys.
-    public static func verify(_ event: CloudEvent, keys: [RegisteredKey]) -> Failure? {
+    /// Checks the event's signature against the sender's registered keys. A
+    /// retired key verifies only what the hub received (`receivedAt`, the
+    /// hub's own clock) before its retirement: the event's declared time is
+    /// the sender's claim, and a stolen retired key could backdate it at will.
+    public static func verify(_ event: CloudEvent, keys: [RegisteredKey], receivedAt: Date) -> Failure? {
         guard let value = event.extensions[attribute] else { return .missing }
         let parts = value.split(separator: ":", maxSplits: 1)
         guard parts.count == 2, let signature = Data(base64Encoded: String(parts[1])), signature.count == 64 else { return .malformed }
         let id = String(parts[0])
         guard let key = keys.first(where: { $0.keyID == id }) else { return .unknownKey(id) }
-        if let retired = key.retiredAt, event.time >= retired { return .keyRetired(id) }
+        if let retired = key.retiredAt, receivedAt >= retired { return .keyRetired(id) }
         guard let publicKey = try? Curve25519.Signing.PublicKey(rawRepresentation: key.publicKey),
               publicKey.isValidSignature(signature, for: signingInput(of: event)) else { return .invalid }
         return nil

@@ -1,5 +1,5 @@
 public import CaseModel
-import Foundation
+public import Foundation
 public import HubStore
 import NIOConcurrencyHelpers
 
@@ -21,20 +21,20 @@ public final class AgencyKeyring: Sendable {
     }
 
     /// Verifies an event's signature against its source agency's keys.
-    public func verify(_ event: CloudEvent, from agency: AgencyID) async throws -> EventSignature.Failure? {
+    public func verify(_ event: CloudEvent, from agency: AgencyID, receivedAt: Date) async throws -> EventSignature.Failure? {
         // A periodic full reload bounds how long a retirement done elsewhere goes unseen.
         let cached = state.withLockedValue { state in
             state.loadedAt.map { ContinuousClock.now - $0 < Self.maximumAge } == true ? state.keys[agency] ?? [] : nil
         }
         let keys: [EventSignature.RegisteredKey]
         if let cached { keys = cached } else { keys = try await reload()[agency] ?? [] }
-        let failure = EventSignature.verify(event, keys: keys)
+        let failure = EventSignature.verify(event, keys: keys, receivedAt: receivedAt)
         guard case .unknownKey? = failure else { return failure }
         // A key registered since (a new adapter, a rotation, which also retires
         // the old key): that agency's keys are read again.
         let current = try await store.keys(of: agency)
         state.withLockedValue { $0.keys[agency] = current }
-        return EventSignature.verify(event, keys: current)
+        return EventSignature.verify(event, keys: current, receivedAt: receivedAt)
     }
 
     static let maximumAge = Duration.seconds(60)

@@ -43,7 +43,7 @@ struct EventScreener: Sendable {
                 screened.append(.refused(message, nil, refusal))
             case .success(let (event, sender)):
                 // Before the inbox: a forged event must not claim a genuine event's id.
-                if let failure = try await keyring.verify(event, from: sender.id) {
+                if let failure = try await keyring.verify(event, from: sender.id, receivedAt: Date()) {
                     screened.append(.refused(message, event, failure.refusal))
                     continue
                 }

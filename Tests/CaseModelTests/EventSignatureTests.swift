@@ -16,41 +16,43 @@ struct EventSignatureTests {
 
     @Test func aSignedEventVerifiesInBothForms() throws {
         let signed = try EventSignature.sign(event, with: key)
-        #expect(EventSignature.verify(signed, keys: [registered]) == nil)
+        #expect(EventSignature.verify(signed, keys: [registered], receivedAt: Date()) == nil)
         // Over Kafka: headers and value back to an event, same verdict.
         let binary = try CloudEvent(binaryHeaders: signed.binaryHeaders, value: signed.binaryValue)
-        #expect(EventSignature.verify(binary, keys: [registered]) == nil)
+        #expect(EventSignature.verify(binary, keys: [registered], receivedAt: Date()) == nil)
         // Over HTTP: the structured JSON, same verdict.
         let structured = try CloudEvent(structured: try JSONValue.parse(signed.structured.canonicalBytes))
-        #expect(EventSignature.verify(structured, keys: [registered]) == nil)
+        #expect(EventSignature.verify(structured, keys: [registered], receivedAt: Date()) == nil)
     }
 
     @Test func anyChangeBreaksTheSignature() throws {
         var signed = try EventSignature.sign(event, with: key)
         signed.data = ["receiver": "zz-court", "referralKind": "clue", "summary": "湘江"]
-        #expect(EventSignature.verify(signed, keys: [registered]) == .invalid)
+        #expect(EventSignature.verify(signed, keys: [registered], receivedAt: Date()) == .invalid)
         var other = try EventSignature.sign(event, with: key)
         other.subject = "c2"
-        #expect(EventSignature.verify(other, keys: [registered]) == .invalid)
+        #expect(EventSignature.verify(other, keys: [registered], receivedAt: Date()) == .invalid)
     }
 
     @Test func missingUnknownAndRetiredKeys() throws {
-        #expect(EventSignature.verify(event, keys: [registered]) == .missing)
+        #expect(EventSignature.verify(event, keys: [registered], receivedAt: Date()) == .missing)
         let stranger = try EventSignature.sign(event, with: Curve25519.Signing.PrivateKey())
-        guard case .unknownKey? = EventSignature.verify(stranger, keys: [registered]) else {
+        guard case .unknownKey? = EventSignature.verify(stranger, keys: [registered], receivedAt: Date()) else {
             Issue.record("a stranger's key was accepted")
             return
         }
         var malformed = event
         malformed.extensions["signature"] = "nonsense"
-        #expect(EventSignature.verify(malformed, keys: [registered]) == .malformed)
-        // A rotated key still verifies events dated before its retirement, not after.
+        #expect(EventSignature.verify(malformed, keys: [registered], receivedAt: Date()) == .malformed)
+        // A rotated key still verifies what the hub received before its retirement, not after,
+        // whatever time the event declares.
         let signed = try EventSignature.sign(event, with: key)
         var retired = registered
         retired.retiredAt = event.time.addingTimeInterval(60)
-        #expect(EventSignature.verify(signed, keys: [retired]) == nil)
+        #expect(EventSignature.verify(signed, keys: [retired], receivedAt: event.time) == nil)
+        #expect(EventSignature.verify(signed, keys: [retired], receivedAt: event.time.addingTimeInterval(120)) == .keyRetired(registered.keyID))
         retired.retiredAt = event.time.addingTimeInterval(-60)
-        #expect(EventSignature.verify(signed, keys: [retired]) == .keyRetired(registered.keyID))
+        #expect(EventSignature.verify(signed, keys: [retired], receivedAt: event.time) == .keyRetired(registered.keyID))
     }
 }
 

@@ -116,6 +116,11 @@ struct AdministratorTrustTests {
             #expect(try await http.send("POST", "/v1/agencies/zz-epb/events", event).0 == 202)
             let verdict = try await Self.verdict(http, on: event)
             #expect(verdict.outcome == "refused" && verdict.code == "signature.key-retired", "\(verdict)")
+            // Backdated to a month before the retirement: the hub received it after, so it is still refused.
+            let backdated = Self.referral("zz-epb:retired-3", time: Date(timeIntervalSinceNow: -30 * 86_400))
+            #expect(try await http.send("POST", "/v1/agencies/zz-epb/events", backdated).0 == 202)
+            let backdatedVerdict = try await Self.verdict(http, on: backdated)
+            #expect(backdatedVerdict.outcome == "refused" && backdatedVerdict.code == "signature.key-retired", "\(backdatedVerdict)")
             // Nor can an administrator bring it back.
             let approve = try CommandLineTests().run(["keys", "approve", "--agency", "zz-epb", "--key", keyID], environment: Self.environment(stack))
             #expect(approve.status != 0 && approve.output.contains("is retired and is never trusted again"), "\(approve.output)")

@@ -19,6 +19,27 @@ import Testing
         return try await openings.outcomes(http, agency, for: [id])[id]
     }
 
+    /// A civil PIL by zz-procuratorate, taken to court: clue on 5 January 2026,
+    /// filed, announced on 7 January, sued on 20 February and accepted by
+    /// zz-court on 21 February; its documents numbered `number`. Returns its id.
+    func civilPILInCourt(_ http: HTTPClient, _ name: String, number: Int) async throws -> String {
+        let caseID = TestEnvironment.caseID(name, openedBy: "zz-procuratorate")
+        #expect(try await step(http, "civil-pil.clue-registered", by: "zz-procuratorate", case: caseID, at: "2026-01-05T09:00:00+08:00",
+                               ["clueSource": "own-discovery", "summary": "非法倾倒危险废物"]) == "accepted")
+        #expect(try await step(http, "civil-pil.filed", by: "zz-procuratorate", case: caseID, at: "2026-01-06T09:00:00+08:00",
+                               ["documentNumber": .string("株检民公立〔2026〕\(number)号")]) == "accepted")
+        let announcement = AdminAPITests.event("civil-pil.announcement-published", by: "zz-procuratorate", case: caseID, at: "2026-01-07T09:00:00+08:00",
+                                               ["documentNumber": .string("株检民公告〔2026〕\(number)号"), "publishedOn": "2026-01-07", "channel": "正义网"])
+        let announcementID = try await openings.post(http, announcement, as: "zz-procuratorate")
+        #expect(try await openings.outcomes(http, "zz-procuratorate", for: [announcementID])[announcementID] == "accepted")
+        #expect(try await step(http, "civil-pil.suit-filed", by: "zz-procuratorate", case: caseID, at: "2026-02-20T09:00:00+08:00", [
+            "court": "zz-court", "complaintNumber": .string("株检民公诉〔2026〕\(number)号"), "announcementEventId": .string(announcementID),
+        ]) == "accepted")
+        #expect(try await step(http, "litigation.accepted", by: "zz-court", case: caseID, at: "2026-02-21T09:00:00+08:00",
+                               ["caseNumber": .string("（2026）湘02民初\(number)号"), "acceptedOn": "2026-02-21", "causeOfAction": "环境污染民事公益诉讼"]) == "accepted")
+        return caseID
+    }
+
     /// 立案监督: asked by the procuratorate to explain why they did not file,
     /// the police file instead; the request's clock stops as met.
     @Test func askedToExplainThePoliceMayFileInstead() async throws {
@@ -326,20 +347,7 @@ import Testing
     /// becomes final.
     @Test func theAppealWindowIsATrackedDeadline() async throws {
         try await withRunningStack(agencies: ["zz-procuratorate", "zz-court"]) { (_, http, _) async throws in
-            let caseID = TestEnvironment.caseID("appeal-window", openedBy: "zz-procuratorate")
-            #expect(try await step(http, "civil-pil.clue-registered", by: "zz-procuratorate", case: caseID, at: "2026-01-05T09:00:00+08:00",
-                                   ["clueSource": "own-discovery", "summary": "非法倾倒危险废物"]) == "accepted")
-            #expect(try await step(http, "civil-pil.filed", by: "zz-procuratorate", case: caseID, at: "2026-01-06T09:00:00+08:00",
-                                   ["documentNumber": "株检民公立〔2026〕21号"]) == "accepted")
-            let announcement = AdminAPITests.event("civil-pil.announcement-published", by: "zz-procuratorate", case: caseID, at: "2026-01-07T09:00:00+08:00",
-                                                   ["documentNumber": "株检民公告〔2026〕21号", "publishedOn": "2026-01-07", "channel": "正义网"])
-            let announcementID = try await openings.post(http, announcement, as: "zz-procuratorate")
-            #expect(try await openings.outcomes(http, "zz-procuratorate", for: [announcementID])[announcementID] == "accepted")
-            #expect(try await step(http, "civil-pil.suit-filed", by: "zz-procuratorate", case: caseID, at: "2026-02-20T09:00:00+08:00", [
-                "court": "zz-court", "complaintNumber": "株检民公诉〔2026〕21号", "announcementEventId": .string(announcementID),
-            ]) == "accepted")
-            #expect(try await step(http, "litigation.accepted", by: "zz-court", case: caseID, at: "2026-02-21T09:00:00+08:00",
-                                   ["caseNumber": "（2026）湘02民初21号", "acceptedOn": "2026-02-21", "causeOfAction": "环境污染民事公益诉讼"]) == "accepted")
+            let caseID = try await civilPILInCourt(http, "appeal-window", number: 21)
             // Served on Monday 2 March 2026: 15 days end on Tuesday 17 March.
             #expect(try await step(http, "litigation.judgment-issued", by: "zz-court", case: caseID, at: "2026-03-02T09:00:00+08:00", [
                 "instance": "first", "form": "judgment", "documentNumber": "（2026）湘02民初21号", "outcome": "被告赔偿生态环境修复费用", "servedOn": "2026-03-02",
@@ -388,22 +396,9 @@ import Testing
             #expect(try await step(http, "litigation.accepted", by: "zz-court", case: compensation, at: "2026-02-03T09:00:00+08:00",
                                    ["caseNumber": "（2026）湘02民初31号", "acceptedOn": "2026-02-03", "causeOfAction": "生态环境损害赔偿"]) == "accepted")
 
-            /// A civil PIL for the same harm, accepted by the same court on 21 February 2026 and linked to the compensation case.
+            /// A civil PIL for the same harm, in the same court and linked to the compensation case.
             func linkedPIL(number: Int) async throws -> String {
-                let caseID = TestEnvironment.caseID("parallel-pil", openedBy: "zz-procuratorate")
-                #expect(try await step(http, "civil-pil.clue-registered", by: "zz-procuratorate", case: caseID, at: "2026-01-05T09:00:00+08:00",
-                                       ["clueSource": "own-discovery", "summary": "非法倾倒危险废物"]) == "accepted")
-                #expect(try await step(http, "civil-pil.filed", by: "zz-procuratorate", case: caseID, at: "2026-01-06T09:00:00+08:00",
-                                       ["documentNumber": .string("株检民公立〔2026〕\(number)号")]) == "accepted")
-                let announcement = AdminAPITests.event("civil-pil.announcement-published", by: "zz-procuratorate", case: caseID, at: "2026-01-07T09:00:00+08:00",
-                                                       ["documentNumber": .string("株检民公告〔2026〕\(number)号"), "publishedOn": "2026-01-07", "channel": "正义网"])
-                let announcementID = try await openings.post(http, announcement, as: "zz-procuratorate")
-                #expect(try await openings.outcomes(http, "zz-procuratorate", for: [announcementID])[announcementID] == "accepted")
-                #expect(try await step(http, "civil-pil.suit-filed", by: "zz-procuratorate", case: caseID, at: "2026-02-20T09:00:00+08:00", [
-                    "court": "zz-court", "complaintNumber": .string("株检民公诉〔2026〕\(number)号"), "announcementEventId": .string(announcementID),
-                ]) == "accepted")
-                #expect(try await step(http, "litigation.accepted", by: "zz-court", case: caseID, at: "2026-02-21T09:00:00+08:00",
-                                       ["caseNumber": .string("（2026）湘02民初\(number)号"), "acceptedOn": "2026-02-21", "causeOfAction": "环境污染民事公益诉讼"]) == "accepted")
+                let caseID = try await civilPILInCourt(http, "parallel-pil", number: number)
                 #expect(try await step(http, "case.linked", by: "zz-court", case: caseID, at: "2026-02-22T09:00:00+08:00",
                                        ["linkedCaseId": .string(compensation), "relation": "parallel-suspended"]) == "accepted")
                 return caseID

@@ -97,7 +97,7 @@ extension RefusalCode {
     public static let senderUnknown = RefusalCode(rawValue: "sender.unknown")
     /// 签名验证失败: The signature does not match the event.
     public static let signatureInvalid = RefusalCode(rawValue: "signature.invalid")
-    /// 签名密钥已停用: The signing key was retired before the event's time.
+    /// 签名密钥已停用: The signing key was retired before the hub received the event.
     public static let signatureKeyRetired = RefusalCode(rawValue: "signature.key-retired")
     /// 签名格式不正确: The signature attribute is not <key id>:<base64>.
     public static let signatureMalformed = RefusalCode(rawValue: "signature.malformed")
@@ -168,7 +168,7 @@ extension RefusalCode {
         .senderNotAllowed: ("发送机关在本案中无权发出该事件", "The sender's role on the case does not allow this event"),
         .senderUnknown: ("发送机关未登记", "The sending agency is not registered"),
         .signatureInvalid: ("签名验证失败", "The signature does not match the event"),
-        .signatureKeyRetired: ("签名密钥已停用", "The signing key was retired before the event's time"),
+        .signatureKeyRetired: ("签名密钥已停用", "The signing key was retired before the hub received the event"),
         .signatureMalformed: ("签名格式不正确", "The signature attribute is not <key id>:<base64>"),
         .signatureMissing: ("事件缺少签名", "The event carries no adapter signature"),
         .signatureUnknownKey: ("签名密钥未登记", "The signing key is not registered for the sender"),
