@@ -125,4 +125,26 @@ import Testing
                 == String(decoding: missingBody.canonicalBytes, as: UTF8.self).replacingOccurrences(of: missing, with: "<case>"))
         }
     }
+
+    /// Case ids are the opening agency's: the court cannot open a case under
+    /// the bureau's prefix (squatting an id the bureau's system will use), nor
+    /// under none; the refusal is the same whether the case exists or not, and
+    /// the bureau then opens its case under that id.
+    @Test func caseIDsCannotBeSquatted() async throws {
+        try await withRunningStack(agencies: ["zz-epb", "zz-court", "zz-procuratorate"]) { (_, http, _) async throws in
+            let bureaus = TestEnvironment.caseID("squatted", openedBy: "zz-epb")
+            let existing = TestEnvironment.caseID("existing", openedBy: "zz-epb")
+            let referral: JSONValue = ["receiver": "zz-procuratorate", "referralKind": "clue", "summary": "抢注的案件标识"]
+            let rules = ProcedureRulesTests()
+            #expect(try await rules.step(http, "referral.submitted", by: "zz-epb", case: existing, at: "2026-07-01T09:00:00+08:00", referral) == "accepted")
+            for target in [bureaus, existing, TestEnvironment.uniqueName("bare")] {
+                let id = try await openings.post(http, AdminAPITests.event("referral.submitted", by: "zz-court", case: target, at: "2026-07-01T10:00:00+08:00", referral),
+                                                 as: "zz-court")
+                let receipt = try await waitForReceipts(http, "zz-court", for: id, count: 1).first
+                #expect(receipt?["code"] == "case.id-namespace", "\(target): \(receipt ?? .null)")
+                #expect(receipt?["reason"]?.stringValue?.contains("zz-court:") == true, "\(receipt ?? .null)")
+            }
+            #expect(try await rules.step(http, "referral.submitted", by: "zz-epb", case: bureaus, at: "2026-07-01T11:00:00+08:00", referral) == "accepted")
+        }
+    }
 }
