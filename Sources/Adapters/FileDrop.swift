@@ -151,6 +151,16 @@ public final class FileDrop: Service, Sendable {
 
     // MARK: incoming
 
+    /// Text from a delivery made safe as part of a file name: what is not a
+    /// letter, digit, `.` or `-` becomes `_`, so a type such as
+    /// `../../x` (a record on the agency's topic that did not come from the
+    /// hub) cannot name a path outside `incoming/`; at most 100 characters.
+    static func fileNamePart(_ text: String) -> String {
+        String(String.UnicodeScalarView(text.unicodeScalars.prefix(100).map { scalar in
+            scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || scalar == "." || scalar == "-") ? scalar : "_"
+        }))
+    }
+
     /// Writes deliveries after `incoming/.cursor` as files, then moves the cursor.
     public func writeIncoming(_ agency: AgencyID) async throws {
         let incoming = folder(agency, "incoming")
@@ -160,7 +170,7 @@ public final class FileDrop: Service, Sendable {
             let page = try await deliveries.inbox(agency: agency, after: cursor, limit: 200)
             guard let last = page.last else { return }
             for delivery in page {
-                let name = String(format: "%012lld", delivery.cursor) + "-\(delivery.event.type)-\(delivery.event.id).json"
+                let name = String(format: "%012lld", delivery.cursor) + "-\(Self.fileNamePart(delivery.event.type.rawValue))-\(delivery.event.id).json"
                 try AtomicFile.write(Data(delivery.event.structured.canonicalBytes), to: incoming.appendingPathComponent(name))
             }
             cursor = last.cursor

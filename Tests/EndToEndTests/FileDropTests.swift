@@ -90,4 +90,33 @@ struct FileDropTests {
             #expect(Int64(cursor.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 >= 1)
         }
     }
+
+    /// A record on the agency's topic that the hub did not write, with a type
+    /// shaped as a path: its delivery file stays in `incoming/`, its name
+    /// made safe, and the deliveries after it still arrive.
+    @Test func aDeliveryTypeCannotNameAPathOutsideIncoming() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent(TestEnvironment.uniqueName("drop"))
+        defer { try? FileManager.default.removeItem(at: root) }
+        try await withRunningStack(agencies: ["zz-epb", "zz-procuratorate"], configure: { $0.fileDropDirectory = root.path }) { _, http, database in
+            let incoming = root.appendingPathComponent("zz-epb/incoming")
+            #expect(await eventually { FileManager.default.fileExists(atPath: incoming.path) })
+            let marker = TestEnvironment.uniqueName("escaped")
+            let forged = CloudEvent(source: "zz-procuratorate", type: EventType(rawValue: "../../../\(marker)"), time: Date(),
+                                    subject: "zz-procuratorate:forged", data: ["note": "x"])
+            #expect(try await DeliveryStore(client: database).store([(agency: "zz-epb", event: forged)]) == 1)
+            let written = await eventually(timeout: .seconds(30)) { files(incoming).contains { $0.contains(marker) } }
+            #expect(written, "\(files(incoming))")
+            let name = try #require(files(incoming).first { $0.contains(marker) })
+            #expect(name.hasSuffix("-.._.._.._\(marker)-\(forged.id).json") && !name.contains("/"), "\(name)")
+            // Nothing landed beside the drop or above it.
+            let escaped = try FileManager.default.subpathsOfDirectory(atPath: root.path).filter { $0.contains(marker) }
+            #expect(escaped == ["zz-epb/incoming/\(name)"], "\(escaped)")
+            #expect(!(try FileManager.default.contentsOfDirectory(atPath: root.deletingLastPathComponent().path)).contains { $0.contains(marker) })
+            // The deliveries after it still arrive as files.
+            let later = TestEnvironment.caseID("after-forged", openedBy: "zz-procuratorate")
+            #expect(try await ProcedureRulesTests().step(http, "referral.submitted", by: "zz-procuratorate", case: later, at: "2026-07-01T09:00:00+08:00",
+                                                          ["receiver": "zz-epb", "referralKind": "clue", "summary": "线索"]) == "accepted")
+            #expect(await eventually(timeout: .seconds(30)) { files(incoming).contains { $0.contains("referral.submitted") } }, "\(files(incoming))")
+        }
+    }
 }
