@@ -37,13 +37,15 @@ struct EventScreener: Sendable {
     private func screen(_ batch: ArraySlice<KafkaMessage>) async throws -> [ScreenedEvent] {
         var screened: [ScreenedEvent] = []
         screened.reserveCapacity(batch.count)
+        // The hub's clock once for the slice (a retired key verifies what the hub received before its retirement).
+        let receivedAt = Date()
         for message in batch {
             switch decode(message) {
             case .failure(let refusal):
                 screened.append(.refused(message, nil, refusal))
             case .success(let (event, sender)):
                 // Before the inbox: a forged event must not claim a genuine event's id.
-                if let failure = try await keyring.verify(event, from: sender.id, receivedAt: Date()) {
+                if let failure = try await keyring.verify(event, from: sender.id, receivedAt: receivedAt) {
                     screened.append(.refused(message, event, failure.refusal))
                     continue
                 }

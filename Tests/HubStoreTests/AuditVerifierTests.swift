@@ -12,9 +12,7 @@ import Testing
     let logger = Logger(label: "test.audit-verifier")
 
     func migratedClient() async throws -> PostgresClient {
-        let client = PostgresClient(configuration: PostgresConfiguration(connectionString: try await TestDatabase.create("verifier")), logger: logger)
-        _ = try await Migrator(client: client, logger: logger).migrate()
-        return client
+        try await TestDatabase.migrated("verifier", logger: logger)
     }
 
     /// Rows written as a hub before canonical format 2 wrote them (no

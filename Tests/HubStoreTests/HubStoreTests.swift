@@ -14,9 +14,7 @@ import Testing
     let logger = Logger(label: "test.hubstore")
 
     func migratedClient() async throws -> PostgresClient {
-        let client = PostgresClient(configuration: PostgresConfiguration(connectionString: try await TestDatabase.create("hubstore")), logger: logger)
-        _ = try await Migrator(client: client, logger: logger).migrate()
-        return client
+        try await TestDatabase.migrated("hubstore", logger: logger)
     }
 
     func referral(_ caseID: String, id: EventID = EventID()) -> CloudEvent {
