@@ -104,6 +104,8 @@ REFUSALS = {
     "event.id-reused": ("事件编号已被内容不同的事件使用", "The event id was used before for other content"),
     "event.unprocessable": ("枢纽无法处理该事件", "The hub could not store the event; it was refused so that others proceed"),
     "time.in-future": ("事件时间晚于当前时间", "The declared time lies in the future"),
+    "time.outside-record": ("所填日期早于本案记录或晚于枢纽收到事件的时间",
+                            "A date in the payload lies before the case's record of the act it follows, or after the hub received the event"),
     # type and payload
     "type.unknown": ("未知的事件类型", "The event type is not in the catalogue"),
     "type.reserved": ("该类型事件只能由枢纽发出", "Only the hub emits this type"),
@@ -484,6 +486,16 @@ event("hub", "receipt", "处理回执", "Receipt: the hub accepted or refused an
                           "message": {"type": "string", "maxLength": 2000}}}}},
       valid=[{"eventId": "0b7e4c1a-3f7e-4c44-9a55-1f0c2f1e9d10", "recipient": "zz-epb", "outcome": "refused", "code": "sender.mismatch", "reason": "…"}],
       invalid=[({"eventId": "x", "recipient": "zz-epb", "outcome": "maybe"}, "outcome not in the enum")])
+event("hub", "served", "送达记录", "Service recorded: the hub delivered a document into the served agency's inbox, and the clocks that run from its receipt started",
+      "the hub",
+      {"servedEventId": ref("eventId"), "servedAgency": ref("agencyId"), "servedAt": ref("dateTime"),
+       "channel": {"type": "string", "enum": ["inbox"]}},
+      {"deadlines": {"type": "array", "maxItems": 20, "items": {
+          "type": "object", "required": ["rule", "dueAt"], "additionalProperties": False,
+          "properties": {"rule": {"type": "string", "minLength": 1, "maxLength": 100}, "dueAt": ref("dateTime")}}}},
+      valid=[{"servedEventId": "9b2f8e1c-4d5a-4e6b-8c7d-1a2b3c4d5e6f", "servedAgency": "zz-epb", "servedAt": "2026-03-02T09:00:01+08:00",
+              "channel": "inbox", "deadlines": [{"rule": "pil.reply", "dueAt": "2026-05-02T16:00:00Z"}]}],
+      invalid=[({"servedEventId": "9b2f8e1c-4d5a-4e6b-8c7d-1a2b3c4d5e6f", "servedAgency": "zz-epb", "channel": "inbox"}, "servedAt missing")])
 DEADLINE_NOTICE = {"deadlineId": {"type": "string", "minLength": 1, "maxLength": 200}, "rule": {"type": "string", "minLength": 1, "maxLength": 100},
                    "legalBasis": ref("text"), "dueAt": ref("dateTime"), "obligedAgency": ref("agencyId")}
 event("hub", "deadline-warning", "期限即将届满提醒", "Deadline approaching", "the hub", DEADLINE_NOTICE, {},

@@ -18,10 +18,13 @@ public final class DeliveryConsumer: Service, Sendable {
     private let metrics: CaseHubMetrics?
     private let consumer: KafkaConsumer
     private let delivered: Wakeup
+    /// The hub's clock: a delivery's storing is the hub's record of it, and of a service.
+    private let clock: HubClock
     private let logger: Logger
 
     public init(agencies: [AgencyID], topics: TopicNames, store: DeliveryStore, consumer: KafkaConsumer, delivered: Wakeup,
-                metrics: CaseHubMetrics? = nil, logger: Logger) {
+                clock: HubClock = .system, metrics: CaseHubMetrics? = nil, logger: Logger) {
+        self.clock = clock
         self.metrics = metrics
         self.agencies = agencies
         self.topics = topics
@@ -48,13 +51,14 @@ public final class DeliveryConsumer: Service, Sendable {
                 do {
                     // Read (and so checked) once; the payload is stored as the record carried it.
                     let event = try message.cloudEvent()
-                    events.append(DeliveryStore.Incoming(agency: agency, event: event, structuredJSON: event.structuredBytes(dataBytes: message.value)))
+                    events.append(DeliveryStore.Incoming(agency: agency, event: event, structuredJSON: event.structuredBytes(dataBytes: message.value),
+                                                         serves: message.headers.contains { $0.key == OutboxRecord.servesHeader }))
                 } catch {
                     // The hub wrote it; an unreadable record is a bug to see, not to block on.
                     logger.error("undecodable delivery skipped", metadata: ["kafka.topic": "\(message.topic)", "kafka.offset": "\(message.offset)", "error": "\(error)"])
                 }
             }
-            let stored = await retryWithBackoff("storing deliveries", logger: logger) { try await store.store(events) }
+            let stored = await retryWithBackoff("storing deliveries", logger: logger) { try await store.store(events, at: clock.now) }
             guard stored != nil else { break }  // shutting down: not committed, so read again by the next owner
             // Readable from now on: wake the inbox's waiters before the
             // offset commit's round trip to the broker, not after it.

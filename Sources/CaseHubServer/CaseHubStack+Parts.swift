@@ -39,19 +39,21 @@ extension CaseHubStack {
             return consumer
         }
 
-        /// The hub: its producer, the outbox notifications (commits of any hub
-        /// process wake this relay), the outbox relay, the pipeline, the deadline
-        /// scheduler and (with a hub key) the checkpoint writer, in the order
+        /// The hub: its producer, the notifications (commits of any hub
+        /// process wake this relay; adapters' service records, the service recorder), the outbox relay, the pipeline, the deadline
+        /// scheduler, the service recorder and (with a hub key) the checkpoint writer, in the order
         /// they must start (they stop in reverse: the producer after the relay,
         /// which flushes what the relay sent; the relay after the pipeline, so
         /// that it publishes what the pipeline's last batch wrote).
         public func hubServices() throws -> [any Service] {
             let hubStore = HubStore(client: database)
             let relayWakeup = Wakeup()
+            let serviceWakeup = Wakeup()
             let relayProducer = try KafkaProducer(configuration: KafkaProducerConfiguration(connection: configuration.kafka), logger: logger)
             var services: [any Service] = [
                 relayProducer,
-                OutboxNotifications(database: PostgresConfiguration(connectionString: configuration.databaseURL), wakeup: relayWakeup, logger: logger),
+                HubNotifications(database: PostgresConfiguration(connectionString: configuration.databaseURL),
+                                 relayWakeup: relayWakeup, serviceWakeup: serviceWakeup, logger: logger),
                 OutboxRelay(configuration: configuration.hub, store: hubStore, producer: relayProducer, wakeup: relayWakeup,
                             metrics: metrics, logger: logger),
                 HubPipeline(
@@ -59,6 +61,8 @@ extension CaseHubStack {
                     consumer: try KafkaConsumer(configuration: consumerConfiguration(group: configuration.hub.groupID), logger: logger),
                     relayWakeup: relayWakeup, keyring: AgencyKeyring(store: AgencyKeyStore(client: database)), metrics: metrics, logger: logger),
                 DeadlineScheduler(configuration: configuration.hub, store: hubStore, relayWakeup: relayWakeup, logger: logger),
+                ServiceRecorder(configuration: configuration.hub, registry: configuration.registry, store: hubStore,
+                                recorded: serviceWakeup, relayWakeup: relayWakeup, logger: logger),
             ]
             if let hubKeyFile = configuration.hubKeyFile {
                 services.append(CheckpointWriter(
@@ -118,7 +122,7 @@ extension CaseHubStack {
                 DeliveryConsumer(
                     agencies: adapters, topics: configuration.topics, store: deliveryStore,
                     consumer: try KafkaConsumer(configuration: consumerConfiguration(group: group), logger: logger),
-                    delivered: delivered, metrics: metrics, logger: logger),
+                    delivered: delivered, clock: configuration.hub.clock, metrics: metrics, logger: logger),
                 submitProducer,
                 refusals,
             ]

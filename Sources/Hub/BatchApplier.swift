@@ -15,6 +15,8 @@ struct BatchApplier: Sendable {
     let catalogue: EventCatalogue
     let router: Router
     let refusals: RefusalRecorder
+    /// The hub's clock: when it received a batch, the legal instant of its events.
+    let clock: HubClock
     let metrics: CaseHubMetrics?
     let logger: Logger
     /// States this process committed, so that a batch need not decode them again.
@@ -34,7 +36,7 @@ struct BatchApplier: Sendable {
     }
 
     func apply(_ screened: ArraySlice<ScreenedEvent>) async throws {
-        let receivedAt = AuditEntry.storable(Date())
+        let receivedAt = AuditEntry.storable(clock.now)
         var inboxEntries: [HubTransaction.InboxEntry] = []
         var subjects = Set<String>()
         for case .verified(let verified) in screened {
@@ -126,7 +128,8 @@ struct BatchApplier: Sendable {
             eventID: event.id.description, caseID: event.subject, outcome: .accepted, type: event.type.rawValue, source: event.source.rawValue,
             occurredAt: event.time, recordedAt: receivedAt, caseVersion: Int64(state.version),
             body: verified.structured, bodyBytes: verified.structuredBytes)
-        transaction.enqueue(router.records(for: verified, recipients: transition.recipients, caseVersion: state.version, receivedAt: receivedAt))
+        transaction.enqueue(router.records(for: verified, recipients: transition.recipients, serves: transition.awaitedServices,
+                                           caseVersion: state.version, receivedAt: receivedAt))
         return true
     }
 
@@ -171,7 +174,7 @@ struct BatchApplier: Sendable {
             switch effect {
             case .deadlineStarted(let deadline):
                 changed.append(deadline.id)
-                if deadline.dueAt <= receivedAt {
+                if deadline.state == .running, deadline.dueAt <= receivedAt {
                     notices.queue(.init(caseID: state.caseID, ruleID: deadline.rule.id, legalBasis: deadline.rule.legalBasis, dueAt: deadline.dueAt,
                                         obligedAgency: deadline.obligedAgency.rawValue,
                                         recipients: deadline.rule.noticeRecipients(obliged: deadline.obligedAgency, on: state).map(\.rawValue)),
@@ -207,7 +210,7 @@ struct BatchApplier: Sendable {
         let refusal = Refusal(code: .eventUnprocessable,
                               reason: "the hub could not store this event (\(String(describing: error).prefix(200))); it was refused so that others proceed",
                               reasonZH: "枢纽无法处理该事件，已拒收")
-        let receivedAt = AuditEntry.storable(Date())
+        let receivedAt = AuditEntry.storable(clock.now)
         let event: CloudEvent? = switch item {
         case .refused(_, let event, _): event
         case .verified(let verified): verified.event

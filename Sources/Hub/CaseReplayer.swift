@@ -67,6 +67,16 @@ public struct CaseReplayer: Sendable {
         mutating func apply(_ events: [HubStore.AuditedEvent]) {
             for audited in events {
                 let event = audited.event
+                if event.type == .hubServed {
+                    // The hub's record of a service: the clocks it started.
+                    if let state = states[event.subject], let transition = machine.recordService(event, on: state) {
+                        states[event.subject] = transition.state
+                    } else {
+                        refused.append("seq \(audited.seq) (case \(event.subject)): a service that starts no clock")
+                    }
+                    replayed += 1
+                    continue
+                }
                 guard let sender = machine.registry[event.source] else {
                     refused.append("seq \(audited.seq): unknown sender \(event.source)")
                     continue

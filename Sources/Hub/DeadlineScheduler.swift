@@ -27,7 +27,7 @@ public final class DeadlineScheduler: Service, Sendable {
     public func run() async throws {
         let interval = Duration.milliseconds(configuration.deadlineScanMilliseconds)
         await store.leaderSession(lockKey: Self.leaderLockKey).leadUntilShutdown("deadline scheduler", every: interval, logger: logger) {
-            while try await scanOnce(asOf: Date()) == configuration.deadlineScanBatch {}
+            while try await scanOnce(asOf: configuration.clock.now) == configuration.deadlineScanBatch {}
         }
     }
 

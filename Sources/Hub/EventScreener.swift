@@ -12,6 +12,7 @@ struct EventScreener: Sendable {
     let registry: AgencyRegistry
     let keyring: AgencyKeyring
     let catalogue: EventCatalogue
+    let clock: HubClock
 
     /// Screens every record of the batch, in order. Throws only when the
     /// keyring cannot reach the database to reload keys. A large batch is
@@ -38,7 +39,7 @@ struct EventScreener: Sendable {
         var screened: [ScreenedEvent] = []
         screened.reserveCapacity(batch.count)
         // The hub's clock once for the slice (a retired key verifies what the hub received before its retirement).
-        let receivedAt = Date()
+        let receivedAt = clock.now
         for message in batch {
             switch decode(message) {
             case .failure(let refusal):

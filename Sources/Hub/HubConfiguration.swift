@@ -32,6 +32,8 @@ public struct HubConfiguration: Sendable {
     public var deadlineScanBatch: Int = 500
     /// The id the hub signs its own events (receipts, notices) with.
     public var hubSource: AgencyID = "casehub-hub"
+    /// The clock receipts, clocks and notices are recorded by.
+    public var clock: HubClock = .system
     /// The statutory deadline rules (compressed only for `casehub run --demo`).
     public var deadlineRules: DeadlineRules = .standard
 

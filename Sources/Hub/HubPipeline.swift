@@ -33,12 +33,12 @@ public final class HubPipeline: Service, Sendable {
         self.metrics = metrics
         self.logger = logger
         let catalogue = EventCatalogue.standard
-        screener = EventScreener(topics: configuration.topics, registry: registry, keyring: keyring, catalogue: catalogue)
+        screener = EventScreener(topics: configuration.topics, registry: registry, keyring: keyring, catalogue: catalogue, clock: configuration.clock)
         applier = BatchApplier(
             store: store, machine: CaseMachine(registry: registry, rules: configuration.deadlineRules), catalogue: catalogue,
             router: Router(topics: configuration.topics, hubSource: configuration.hubSource),
             refusals: RefusalRecorder(topics: configuration.topics, registry: registry, hubSource: configuration.hubSource, logger: logger),
-            metrics: metrics, logger: logger)
+            clock: configuration.clock, metrics: metrics, logger: logger)
     }
 
     public func run() async throws {

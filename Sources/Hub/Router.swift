@@ -10,7 +10,9 @@ struct Router: Sendable {
     let topics: TopicNames
     let hubSource: AgencyID
 
-    func records(for verified: VerifiedEvent, recipients: [AgencyID], caseVersion: Int, receivedAt: Date) -> [OutboxRecord] {
+    /// `serves`: for a recipient whose receipt of the event starts clocks
+    /// (送达), those deadline rules; its delivery says so (``OutboxRecord/servesHeader``).
+    func records(for verified: VerifiedEvent, recipients: [AgencyID], serves: [AgencyID: [String]] = [:], caseVersion: Int, receivedAt: Date) -> [OutboxRecord] {
         let event = verified.event
         // Headers and value are the same for every recipient: built once.
         var routed = OutboxRecord(topic: topics.changes, event: event)
@@ -24,7 +26,13 @@ struct Router: Sendable {
             }
             for recipient in recipients {
                 delivery.topic = topics.to(recipient)
-                outbox.append(delivery)
+                if let rules = serves[recipient] {
+                    var serving = delivery
+                    serving.headers.append(RecordHeader(name: OutboxRecord.servesHeader, value: rules.joined(separator: ",")))
+                    outbox.append(serving)
+                } else {
+                    outbox.append(delivery)
+                }
             }
         }
         outbox.append(OutboxRecord(topic: topics.to(verified.sender.id), event: HubEvents.receipt(

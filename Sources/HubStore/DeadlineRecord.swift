@@ -9,7 +9,7 @@ public struct DeadlineRecord: Sendable, Hashable {
     public var rule: String
     public var obligedAgency: String
     public var legalBasis: String
-    /// As stored: `running`, `met`, `stopped` or `suspended`.
+    /// As stored: `running`, `met`, `stopped`, `suspended` or `awaiting-service`.
     public var storedState: String
     public var startedAt: Date
     public var warnAt: Date
@@ -19,7 +19,8 @@ public struct DeadlineRecord: Sendable, Hashable {
     public var overdueSentAt: Date?
 
     /// `running`, `met`, `met-late` (met at or after the due instant),
-    /// `stopped` or `suspended` (paused while the court proceedings are).
+    /// `stopped`, `suspended` (paused while the court proceedings are) or
+    /// `awaiting-service` (it runs from a receipt the hub has not yet recorded).
     public var state: String {
         guard storedState == StatutoryDeadline.State.met.rawValue, let closedAt else { return storedState }
         return StatutoryDeadline.isLate(rule: rule, closedAt: closedAt, dueAt: dueAt) ? StatutoryDeadline.Stage.metLate.rawValue : storedState

@@ -22,8 +22,8 @@ public struct DeliveryStore: Sendable {
     /// Stores events consumed from `to.<agency>`; an event already delivered
     /// to that agency (same source and id) is skipped. Returns how many were new.
     @discardableResult
-    public func store(_ events: [(agency: AgencyID, event: CloudEvent)]) async throws -> Int {
-        try await store(events.map { Incoming(agency: $0.agency, event: $0.event) })
+    public func store(_ events: [(agency: AgencyID, event: CloudEvent)], at instant: Date = Date()) async throws -> Int {
+        try await store(events.map { Incoming(agency: $0.agency, event: $0.event) }, at: instant)
     }
 
     /// A delivery to store: the event, and its structured JSON as stored.
@@ -31,22 +31,30 @@ public struct DeliveryStore: Sendable {
         public var agency: AgencyID
         public var event: CloudEvent
         public var structuredJSON: [UInt8]
+        /// Whether its receipt starts the agency's clocks (the hub's
+        /// ``OutboxRecord/servesHeader``): its storing is then recorded as the service.
+        public var serves: Bool
 
-        public init(agency: AgencyID, event: CloudEvent) {
-            self.init(agency: agency, event: event, structuredJSON: event.structured.canonicalBytes)
+        public init(agency: AgencyID, event: CloudEvent, serves: Bool = false) {
+            self.init(agency: agency, event: event, structuredJSON: event.structured.canonicalBytes, serves: serves)
         }
 
         /// `structuredJSON` must be `event`'s structured form (e.g. from
         /// ``CloudEvent/structuredBytes(dataBytes:)`` over the record's value).
-        public init(agency: AgencyID, event: CloudEvent, structuredJSON: [UInt8]) {
+        public init(agency: AgencyID, event: CloudEvent, structuredJSON: [UInt8], serves: Bool = false) {
             self.agency = agency
             self.event = event
             self.structuredJSON = structuredJSON
+            self.serves = serves
         }
     }
 
+    /// Stores the deliveries as delivered at `instant` (the hub's clock).
+    /// A delivery that serves its agency (``Incoming/serves``) is recorded as
+    /// served at that instant in the same statement, for the hub to start
+    /// the clocks that await it, and the hub is woken (``HubStore/serviceChannel``).
     @discardableResult
-    public func store(_ events: [Incoming]) async throws -> Int {
+    public func store(_ events: [Incoming], at instant: Date = Date()) async throws -> Int {
         guard !events.isEmpty else { return 0 }
         // One statement for the whole batch, in consumption order.
         let agencies = PostgresArray(events.map { Optional($0.agency.rawValue) })
@@ -55,14 +63,39 @@ public struct DeliveryStore: Sendable {
         let cases = PostgresArray(events.map { Optional($0.event.subject) })
         let types = PostgresArray(events.map { Optional($0.event.type.rawValue) })
         let bodies = PostgresArray(events.map { Optional(String(decoding: $0.structuredJSON, as: UTF8.self)) })
-        return try await client.execute("""
-            INSERT INTO deliveries (agency, source, event_id, case_id, type, event)
-            SELECT a, s, i, c, t, e::jsonb
-            FROM unnest(\(agencies)::text[], \(sources)::text[], \(ids)::text[], \(cases)::text[], \(types)::text[], \(bodies)::text[])
-                 WITH ORDINALITY AS batch(a, s, i, c, t, e, n)
-            ORDER BY n
-            ON CONFLICT (agency, source, event_id) DO NOTHING
+        let at = AuditEntry.storable(instant)
+        guard events.contains(where: \.serves) else {
+            return try await client.execute("""
+                INSERT INTO deliveries (agency, source, event_id, case_id, type, event, delivered_at)
+                SELECT a, s, i, c, t, e::jsonb, \(at)
+                FROM unnest(\(agencies)::text[], \(sources)::text[], \(ids)::text[], \(cases)::text[], \(types)::text[], \(bodies)::text[])
+                     WITH ORDINALITY AS batch(a, s, i, c, t, e, n)
+                ORDER BY n
+                ON CONFLICT (agency, source, event_id) DO NOTHING
+                """)
+        }
+        let serves = PostgresArray(events.map { Optional($0.serves ? "t" : "f") })
+        let rows = try await client.query("""
+            WITH batch AS (
+                SELECT * FROM unnest(\(agencies)::text[], \(sources)::text[], \(ids)::text[], \(cases)::text[], \(types)::text[],
+                                     \(bodies)::text[], \(serves)::bool[]) WITH ORDINALITY AS b(a, s, i, c, t, e, serves, n)
+            ), stored AS (
+                INSERT INTO deliveries (agency, source, event_id, case_id, type, event, delivered_at)
+                SELECT a, s, i, c, t, e::jsonb, \(at) FROM batch ORDER BY n
+                ON CONFLICT (agency, source, event_id) DO NOTHING
+                RETURNING agency, source, event_id, case_id
+            ), served AS (
+                INSERT INTO service_records (agency, source, event_id, case_id, served_at)
+                SELECT st.agency, st.source, st.event_id, st.case_id, \(at)
+                FROM stored st JOIN batch b ON b.a = st.agency AND b.s = st.source AND b.i = st.event_id
+                WHERE b.serves AND st.case_id IS NOT NULL
+                ON CONFLICT (agency, source, event_id) DO NOTHING
+                RETURNING 1
+            )
+            SELECT (SELECT count(*) FROM stored) AS stored,
+                   (SELECT count(*) FROM (SELECT pg_notify(\(HubStore.serviceChannel), '') FROM (SELECT 1 FROM served LIMIT 1) s) notified) AS notified
             """)
+        return Int(try rows[0].decode("stored", as: Int64.self))
     }
 
     /// Events after `cursor` (or after the last acknowledged one when nil), oldest first.

@@ -46,6 +46,8 @@ public struct HubStore: Sendable {
     /// The channel every transaction that writes outbox records notifies at
     /// commit, so that relays in every hub process publish at once.
     public static let outboxChannel = "casehub_outbox"
+    /// Notified when an adapter records a service (``DeliveryStore``).
+    public static let serviceChannel = "casehub_service"
 
     static func headers(fromJSON text: String) throws -> [RecordHeader] {
         guard case .array(let pairs) = try JSONValue.parse(Array(text.utf8)) else { return [] }

@@ -115,6 +115,7 @@ extension Migration {
         administratorApprovedKeys,
         eventIDsPerSender,
         auditHashFormat,
+        serviceRecords,
     ]
 
     public static var latestVersion: Int { all.last!.version }
@@ -405,5 +406,27 @@ extension Migration {
         -- again. Every row before this migration is format 1 (a constant
         -- default: no table rewrite); the hub writes 2 from now on.
         ALTER TABLE case_events ADD COLUMN hash_format smallint NOT NULL DEFAULT 1;
+        """)
+}
+
+extension Migration {
+    /// Clocks that run from an agency's receipt of a document start at the
+    /// hub's record of its delivery: the adapter writes a service record with
+    /// the delivery into the agency's inbox, in the same statement; the hub
+    /// applies it to the case (``HubStore/serviceChannel`` wakes it).
+    static let serviceRecords = Migration(version: 16, name: "service records: a document's delivery into the served agency's inbox starts its clocks", sql: """
+        ALTER TABLE deadlines DROP CONSTRAINT IF EXISTS deadlines_state_check;
+        ALTER TABLE deadlines ADD CONSTRAINT deadlines_state_check CHECK (state IN ('running', 'met', 'stopped', 'suspended', 'awaiting-service'));
+        CREATE TABLE service_records (
+            id          bigserial PRIMARY KEY,
+            agency      text NOT NULL,
+            source      text NOT NULL,
+            event_id    text NOT NULL,
+            case_id     text NOT NULL,
+            served_at   timestamptz NOT NULL,
+            applied_at  timestamptz,
+            UNIQUE (agency, source, event_id)
+        );
+        CREATE INDEX service_records_pending ON service_records (id) WHERE applied_at IS NULL;
         """)
 }

@@ -28,6 +28,11 @@ public struct OutboxRecord: Sendable, Hashable {
     /// event (Kafka timestamp, milliseconds since 1970).
     public static let submittedAtHeader = "casehub_submitted_at"
 
+    /// On a delivery whose receipt starts the recipient's clocks (送达): the
+    /// deadline rules that await it. The recipient's adapter records the
+    /// delivery into its inbox as the service (``DeliveryStore``).
+    public static let servesHeader = "casehub_serves"
+
     var headersJSON: JSONValue {
         .array(headers.map { .array([.string($0.name), .string($0.value)]) })
     }

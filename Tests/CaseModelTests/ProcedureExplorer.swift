@@ -41,6 +41,8 @@ struct ProcedureFindings {
 
     struct DeadlineDetails {
         var startedBy: Set<EventType> = []
+        /// Roles whose receipt of the starting event starts the clock (送达), if any.
+        var servedTo: Set<String> = []
         var metBy: Set<EventType> = []
         var stoppedBy: Set<EventType> = []
         var suspendedBy: Set<EventType> = []
@@ -239,7 +241,12 @@ struct ProcedureExplorer {
     private func record(_ transition: Transition, of event: CloudEvent, by sender: Agency, from state: CaseState?,
                         into findings: inout ProcedureFindings) -> ProcedureFindings.Step {
         let after = transition.state
-        let started = transition.effects.compactMap { if case .deadlineStarted(let deadline) = $0 { deadline.id } else { nil } }
+        // A clock that awaits service is written `rule@role`: it starts on the event's delivery to that party.
+        let started = transition.effects.compactMap { effect -> String? in
+            guard case .deadlineStarted(let deadline) = effect else { return nil }
+            guard deadline.state == .awaitingService, let served = deadline.servedAgency else { return deadline.id }
+            return "\(deadline.id)@\(after.role(of: served).map(\.rawValue).joined(separator: " and "))"
+        }
         let step = ProcedureFindings.Step(from: state?.status, event: event.type, to: after.status, started: started.sorted())
         if findings.details[step] == nil { findings.steps.append(step) }
         var details = findings.details[step] ?? .init()
@@ -249,6 +256,9 @@ struct ProcedureExplorer {
             case .deadlineStarted(let deadline):
                 if findings.deadlines[deadline.id] == nil { findings.deadlineOrder.append(deadline.id) }
                 findings.deadlines[deadline.id, default: .init()].startedBy.insert(event.type)
+                if deadline.state == .awaitingService, let served = deadline.servedAgency {
+                    findings.deadlines[deadline.id, default: .init()].servedTo.insert(after.role(of: served).map(\.rawValue).joined(separator: " and "))
+                }
                 let obliged = after.role(of: deadline.obligedAgency).map(\.rawValue).joined(separator: " and ")
                 findings.deadlines[deadline.id, default: .init()].obliged.insert(obliged.isEmpty ? deadline.obligedAgency.rawValue : obliged)
             case .deadlineMet(let id, _):

@@ -57,7 +57,7 @@ enum ProcedureTables {
             let clocks = [("starts", Set(row.started)), ("meets", row.met), ("stops", row.stopped),
                           ("pauses", row.suspended), ("resumes", row.resumed)]
                 .filter { !$0.1.isEmpty }
-                .map { "\($0.0) \($0.1.sorted().map { "`\($0)`" }.joined(separator: ", "))" }
+                .map { "\($0.0) \($0.1.sorted().map(Self.clock).joined(separator: ", "))" }
             out += "| \(self.from(from, in: findings)) | \(title(row.event)) | \(row.to.map { "`\($0)`" } ?? "(unchanged)") "
             out += "| \(row.senders) | \(clocks.joined(separator: "; ")) |\n"
         }
@@ -77,7 +77,8 @@ enum ProcedureTables {
                 if !details.suspendedBy.isEmpty {
                     stoppedBy += "; paused by \(events(details.suspendedBy)), resumed by \(events(details.resumedBy))"
                 }
-                out += "| \(events(details.startedBy)) | \(events(details.metBy)) | \(stoppedBy) "
+                let served = details.servedTo.isEmpty ? "" : "; runs from its delivery to the \(details.servedTo.sorted().joined(separator: " or "))"
+                out += "| \(events(details.startedBy))\(served) | \(events(details.metBy)) | \(stoppedBy) "
                 let notified = ["obliged", "holder"] + (rule.alsoNotified ?? []).map { spaced($0.rawValue) }
                 out += "| \(details.obliged.sorted().map(spaced).joined(separator: ", ")) | \(notified.joined(separator: ", ")) |\n"
             }
@@ -173,6 +174,12 @@ enum ProcedureTables {
         parts += kinds(openers)
         parts += kinds(joining).map { "\($0) (joins)" }
         return parts.map(spaced).joined(separator: ", ")
+    }
+
+    /// A clock in a row: `rule`, or `rule` on the event's delivery to a party (``ProcedureExplorer`` writes it `rule@role`).
+    private static func clock(_ entry: String) -> String {
+        let parts = entry.split(separator: "@", maxSplits: 1)
+        return parts.count == 2 ? "`\(parts[0])` on delivery to the \(spaced(String(parts[1])))" : "`\(entry)`"
     }
 
     private static func spaced(_ label: String) -> String {

@@ -25,15 +25,15 @@ struct Scenario {
         return date
     }
 
-    /// Applies an event sent at `time` (China time if no offset given) and
-    /// received a minute later.
+    /// Applies an event the hub receives at `time` (China time if no offset
+    /// given), declared a minute earlier: the hub's instant is the one that counts.
     @discardableResult
     mutating func send(_ type: String, by sender: AgencyID, at time: String, _ data: JSONValue = [:]) -> Result<Transition, Refusal> {
         let when = Self.instant(time.contains("T") ? time : time + "T10:00:00+08:00")
         if state == nil && !givenWhole { caseID = CaseIDNamespace.caseID(localID, openedBy: sender) }
         let event = CloudEvent(source: sender, type: EventType(rawValue: "casehub.\(type).v1"),
-                               time: when, subject: caseID, data: data)
-        let result = machine.apply(event, by: machine.registry[sender]!, at: when.addingTimeInterval(60), to: state)
+                               time: when.addingTimeInterval(-60), subject: caseID, data: data)
+        let result = machine.apply(event, by: machine.registry[sender]!, at: when, to: state)
         if case .success(let transition) = result {
             state = transition.state
             accepted.append((event, sender))

@@ -145,7 +145,7 @@ struct DashboardBrowserTests {
     /// A deadline met after its last day shows as met late, and every
     /// deadline's last day as a Chinese date (the instant in its tooltip).
     @Test func aLateAnswerAndTheLastDayAsWrittenInTheCaseTimeline() async throws {
-        try await withRunningStack(agencies: ["zz-epb", "zz-psb", "zz-procuratorate"]) { _, http, database in
+        try await withRunningStack(agencies: ["zz-epb", "zz-psb", "zz-procuratorate"], arrivals: .atDeclaredTimes) { _, http, database in
             let caseID = TestEnvironment.caseID("late-shown", openedBy: "zz-epb")
             let rules = ProcedureRulesTests()
             #expect(try await rules.step(http, "crime.case-reported", by: "zz-epb", case: caseID, at: "2026-07-01T09:00:00+08:00", ["summary": "渗坑排放"]) == "accepted")

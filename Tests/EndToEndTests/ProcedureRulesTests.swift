@@ -19,6 +19,22 @@ import Testing
         return try await openings.outcomes(http, agency, for: [id])[id]
     }
 
+    /// A crime transfer by zz-epb on 1 July 2026: reported at 9:00, decided at
+    /// 10:00, transferred to `police` (copy to `procuratorate`) at 11:00,
+    /// numbered `number`. Returns its id.
+    func transferredToPolice(_ http: HTTPClient, _ name: String, police: String, procuratorate: String, number: Int) async throws -> String {
+        let caseID = TestEnvironment.caseID(name, openedBy: "zz-epb")
+        let attachment: JSONValue = ["name": "移送书.pdf", "sha256": .string(String(repeating: "d", count: 64)), "size": 1, "mediaType": "application/pdf"]
+        #expect(try await step(http, "crime.case-reported", by: "zz-epb", case: caseID, at: "2026-07-01T09:00:00+08:00", ["summary": "渗坑排放"]) == "accepted")
+        #expect(try await step(http, "crime.transfer-decided", by: "zz-epb", case: caseID, at: "2026-07-01T10:00:00+08:00",
+                               ["decision": "transfer", "decidedBy": "局长"]) == "accepted")
+        #expect(try await step(http, "crime.transferred", by: "zz-epb", case: caseID, at: "2026-07-01T11:00:00+08:00", [
+            "police": .string(police), "procuratorate": .string(procuratorate), "transferNumber": .string("株环移〔2026〕\(number)号"),
+            "materials": [["kind": "transfer-letter", "attachment": attachment]],
+        ]) == "accepted")
+        return caseID
+    }
+
     /// A civil PIL by zz-procuratorate, taken to court: clue on 5 January 2026,
     /// filed, announced on 7 January, sued on 20 February and accepted by
     /// zz-court on 21 February; its documents numbered `number`. Returns its id.
@@ -43,7 +59,7 @@ import Testing
     /// 立案监督: asked by the procuratorate to explain why they did not file,
     /// the police file instead; the request's clock stops as met.
     @Test func askedToExplainThePoliceMayFileInstead() async throws {
-        try await withRunningStack(agencies: ["zz-epb", "zz-psb", "zz-procuratorate"]) { _, http, database in
+        try await withRunningStack(agencies: ["zz-epb", "zz-psb", "zz-procuratorate"], arrivals: .atDeclaredTimes) { _, http, database in
             let caseID = TestEnvironment.caseID("supervised", openedBy: "zz-epb")
             let attachment: JSONValue = ["name": "笔录.pdf", "sha256": .string(String(repeating: "a", count: 64)), "size": 1, "mediaType": "application/pdf"]
             #expect(try await step(http, "crime.case-reported", by: "zz-epb", case: caseID, at: "2026-07-01T09:00:00+08:00", ["summary": "渗坑排放"]) == "accepted")
@@ -73,21 +89,23 @@ import Testing
         }
     }
 
-    /// A case entered late (its report dated months back): the head's
-    /// three-day decision is overdue the moment it starts. Its overdue
-    /// notice goes out at once and once, even though the decision follows
-    /// before the scheduler looks.
+    /// A deadline that is overdue the moment it starts gets its overdue
+    /// notice at once and once, not whenever the scheduler looks. Clocks
+    /// start when the hub records their trigger, so this happens when one is
+    /// counted from an earlier start: the police extend their filing review
+    /// to seven days (clue check) on 20 July, counted from the transfer's
+    /// service on 1 July, so it ran out on 8 July.
     @Test func aDeadlineOverdueWhenItStartsIsNoticedOnceAtOnce() async throws {
-        try await withRunningStack(agencies: ["zz-epb", "zz-psb", "zz-procuratorate"]) { _, http, _ in
-            let caseID = TestEnvironment.caseID("backfilled", openedBy: "zz-epb")
-            #expect(try await step(http, "crime.case-reported", by: "zz-epb", case: caseID, at: "2026-07-01T09:00:00+08:00", ["summary": "补录的旧案"]) == "accepted")
-            #expect(try await step(http, "crime.transfer-decided", by: "zz-epb", case: caseID, at: "2026-07-06T10:00:00+08:00",
-                                   ["decision": "transfer", "decidedBy": "局长"]) == "accepted")
+        try await withRunningStack(agencies: ["zz-epb", "zz-psb", "zz-procuratorate"], arrivals: .atDeclaredTimes) { _, http, _ in
+            let caseID = try await transferredToPolice(http, "extended-late", police: "zz-psb", procuratorate: "zz-procuratorate", number: 9)
+            #expect(try await step(http, "crime.receipt-signed", by: "zz-psb", case: caseID, at: "2026-07-01T12:00:00+08:00") == "accepted")
+            #expect(try await step(http, "crime.filing-period-extended", by: "zz-psb", case: caseID, at: "2026-07-20T09:00:00+08:00",
+                                   ["extension": "clue-check-7-days", "approvedBy": "市公安局负责人"]) == "accepted")
             func overdueNotices() async throws -> Int {
-                let (_, body) = try await http.send("GET", "/v1/agencies/zz-epb/inbox?after=0&limit=1000", nil)
+                let (_, body) = try await http.send("GET", "/v1/agencies/zz-psb/inbox?after=0&limit=1000", nil)
                 return (body["events"]?.arrayValue ?? []).filter {
                     $0["event"]?["type"] == "casehub.hub.deadline-overdue.v1" && $0["event"]?["subject"]?.stringValue == caseID
-                        && $0["event"]?["data"]?["rule"] == "crime.head-decision"
+                        && $0["event"]?["data"]?["rule"] == "crime.police-filing-decision-clue-check"
                 }.count
             }
             #expect(await eventually(timeout: .seconds(30)) { (try? await overdueNotices()) == 1 })
@@ -102,7 +120,7 @@ import Testing
     /// both) and the metrics; each deadline shows its last day as the law
     /// writes it beside the instant.
     @Test func aLateAnswerIsVisiblyLateWithItsLastDayAsWritten() async throws {
-        try await withRunningStack(agencies: ["zz-epb", "zz-psb", "zz-procuratorate"]) { _, http, database in
+        try await withRunningStack(agencies: ["zz-epb", "zz-psb", "zz-procuratorate"], arrivals: .atDeclaredTimes) { _, http, database in
             let caseID = TestEnvironment.caseID("late", openedBy: "zz-epb")
             // Reported on Wednesday 1 July 2026: three days end on Saturday the 4th, so the last day moves to Monday the 6th.
             #expect(try await step(http, "crime.case-reported", by: "zz-epb", case: caseID, at: "2026-07-01T09:00:00+08:00", ["summary": "渗坑排放"]) == "accepted")
@@ -142,7 +160,7 @@ import Testing
     /// event that carries one, against its sender: a canonical event is
     /// refused for the same number a native record is.
     @Test func numbersAreCheckedAgainstTheSenderOnEveryPath() async throws {
-        try await withRunningStack(agencies: ["zz-procuratorate", "zz-court", "tianyuan-court"]) { _, http, _ in
+        try await withRunningStack(agencies: ["zz-procuratorate", "zz-court", "tianyuan-court"], arrivals: .atDeclaredTimes) { _, http, _ in
             let caseID = TestEnvironment.caseID("numbers", openedBy: "zz-procuratorate")
             #expect(try await step(http, "civil-pil.clue-registered", by: "zz-procuratorate", case: caseID, at: "2026-03-02T09:00:00+08:00",
                                    ["clueSource": "own-discovery", "summary": "非法倾倒危险废物"]) == "accepted")
@@ -185,7 +203,7 @@ import Testing
     /// return without its items is refused at the adapter, and the referring
     /// agency receives the list.
     @Test func aReturnedFileListsWhatWasReturned() async throws {
-        try await withRunningStack(agencies: ["zz-epb", "zz-procuratorate"]) { _, http, _ in
+        try await withRunningStack(agencies: ["zz-epb", "zz-procuratorate"], arrivals: .atDeclaredTimes) { _, http, _ in
             let caseID = TestEnvironment.caseID("returned", openedBy: "zz-epb")
             #expect(try await step(http, "referral.submitted", by: "zz-epb", case: caseID, at: "2026-07-01T09:00:00+08:00",
                                    ["receiver": "zz-procuratorate", "referralKind": "case-file", "summary": "涉嫌非法排放含重金属废水"]) == "accepted")
@@ -209,7 +227,7 @@ import Testing
     /// under transfer reaches its procuratorate; a bureau's penalty decision
     /// number is used once.
     @Test func aPenaltyCannotReplaceATransfer() async throws {
-        try await withRunningStack(agencies: ["zz-epb", "zz-psb", "tianyuan-procuratorate"]) { stack, http, database in
+        try await withRunningStack(agencies: ["zz-epb", "zz-psb", "tianyuan-procuratorate"], arrivals: .atDeclaredTimes) { stack, http, database in
             let crime = TestEnvironment.caseID("transfer", openedBy: "zz-epb")
             let penaltyCase = TestEnvironment.caseID("penalty", openedBy: "zz-epb")
             let attachment: JSONValue = ["name": "移送书.pdf", "sha256": .string(String(repeating: "b", count: 64)), "size": 1, "mediaType": "application/pdf"]
@@ -252,6 +270,7 @@ import Testing
                 {"record_type": "PENALTY_DECISION", "record_no": "ZHJ-CF-2026-0002", "hub_case_id": "\(crime)", "operate_time": "2026-07-04 10:00",
                  "decision_no": "株环罚字〔2026〕S-2号", "decision_date": "2026年7月4日", "decision_summary": "责令停产整治"}
                 """
+            http.letTimePass(until: try #require(RFC3339.parse("2026-07-04T10:00:00+08:00")))
             let (nativeStatus, nativeBody) = try await http.sendRaw("POST", "/v1/agencies/zz-epb/records", Array(native.utf8))
             #expect(nativeStatus == 202, "\(nativeBody)")
             try await http.waitForEvent("tianyuan-procuratorate", type: "casehub.case.penalty-decided.v1", subject: crime)
@@ -267,7 +286,7 @@ import Testing
     /// one before it is refused with the true end date; a qualified
     /// plaintiff who sues during the announcement is supported at once.
     @Test func theCivilAnnouncementEndsWhenItsPeriodHasRun() async throws {
-        try await withRunningStack(agencies: ["zz-procuratorate", "zz-court"]) { _, http, _ in
+        try await withRunningStack(agencies: ["zz-procuratorate", "zz-court"], arrivals: .atDeclaredTimes) { _, http, _ in
             /// A civil PIL case in its announcement, published on 4 March 2026; returns the announcement's event id.
             func announced(_ caseID: String, number: Int) async throws -> String {
                 #expect(try await step(http, "civil-pil.clue-registered", by: "zz-procuratorate", case: caseID, at: "2026-03-02T09:00:00+08:00",
@@ -315,7 +334,7 @@ import Testing
     /// decision: their filing deadline's notices reach it too, not only the
     /// police and the bureau.
     @Test func theSupervisingProcuratorateHearsOfThePolicesOverdueDecision() async throws {
-        try await withRunningStack(agencies: ["zz-epb", "zz-psb", "tianyuan-procuratorate"]) { (_, http, _) async throws in
+        try await withRunningStack(agencies: ["zz-epb", "zz-psb", "tianyuan-procuratorate"], arrivals: .atDeclaredTimes) { (_, http, _) async throws in
             let caseID = TestEnvironment.caseID("supervised-deadline", openedBy: "zz-epb")
             let attachment: JSONValue = ["name": "移送书.pdf", "sha256": .string(String(repeating: "c", count: 64)), "size": 1, "mediaType": "application/pdf"]
             #expect(try await step(http, "crime.case-reported", by: "zz-epb", case: caseID, at: "2026-07-01T09:00:00+08:00", ["summary": "暗管排放"]) == "accepted")
@@ -325,8 +344,9 @@ import Testing
                 "police": "zz-psb", "procuratorate": "tianyuan-procuratorate", "transferNumber": "株环移〔2026〕8号",
                 "materials": [["kind": "transfer-letter", "attachment": attachment]],
             ]) == "accepted")
-            // Signed for in July: the three days to decide on filing ran out long ago.
+            // Transferred in July: the three days to decide on filing ran out long ago.
             #expect(try await step(http, "crime.receipt-signed", by: "zz-psb", case: caseID, at: "2026-07-01T12:00:00+08:00") == "accepted")
+            http.letTimePass()
             func overdueNotices(to agency: String) async throws -> Int {
                 let (_, body) = try await http.send("GET", "/v1/agencies/\(agency)/inbox?after=0&limit=1000", nil)
                 return (body["events"]?.arrayValue ?? []).filter {
@@ -346,16 +366,22 @@ import Testing
     /// and the court when it has run, closed (never late) when the judgment
     /// becomes final.
     @Test func theAppealWindowIsATrackedDeadline() async throws {
-        try await withRunningStack(agencies: ["zz-procuratorate", "zz-court"]) { (_, http, _) async throws in
+        try await withRunningStack(agencies: ["zz-procuratorate", "zz-court"], arrivals: .atDeclaredTimes) { (_, http, _) async throws in
             let caseID = try await civilPILInCourt(http, "appeal-window", number: 21)
             // Served on Monday 2 March 2026: 15 days end on Tuesday 17 March.
             #expect(try await step(http, "litigation.judgment-issued", by: "zz-court", case: caseID, at: "2026-03-02T09:00:00+08:00", [
                 "instance": "first", "form": "judgment", "documentNumber": "（2026）湘02民初21号", "outcome": "被告赔偿生态环境修复费用", "servedOn": "2026-03-02",
             ]) == "accepted")
-            let (_, view) = try await http.send("GET", "/v1/agencies/zz-procuratorate/cases/\(caseID)", nil)
-            let window = view["deadlines"]?.arrayValue?.first { $0["rule"] == "litigation.appeal-judgment" }
-            #expect(window?["dueDate"] == "2026-03-17" && window?["state"] == "running" && window?["obligedAgency"] == "zz-procuratorate", "\(view)")
+            // The window runs from the hub's delivery of the judgment to the holder (the same day here).
+            var window: JSONValue?
+            let served = await eventually(timeout: .seconds(30)) {
+                let view = try? await http.send("GET", "/v1/agencies/zz-procuratorate/cases/\(caseID)", nil).1
+                window = view?["deadlines"]?.arrayValue?.first { $0["rule"] == "litigation.appeal-judgment" }
+                return window?["state"] == "running"
+            }
+            #expect(served && window?["dueDate"] == "2026-03-17" && window?["obligedAgency"] == "zz-procuratorate", "\(window ?? .null)")
             // It ran out long ago: the holder and the court hear of it at once.
+            http.letTimePass()
             for agency in ["zz-procuratorate", "zz-court"] {
                 let noticed = await eventually(timeout: .seconds(30)) {
                     guard let (_, body) = try? await http.send("GET", "/v1/agencies/\(agency)/inbox?after=0&limit=1000", nil) else { return false }
@@ -380,7 +406,7 @@ import Testing
     /// suspended it, the trial period is paused, and it runs on, later by the
     /// days of the pause, once the proceedings resume.
     @Test func aCivilPILWaitsForTheParallelCompensationCase() async throws {
-        try await withRunningStack(agencies: ["zz-procuratorate", "zz-court", "zz-epb"]) { (stack, http, database) async throws in
+        try await withRunningStack(agencies: ["zz-procuratorate", "zz-court", "zz-epb"], arrivals: .atDeclaredTimes) { (stack, http, database) async throws in
             // The bureau's compensation suit, accepted by the intermediate court and pending.
             let compensation = TestEnvironment.caseID("compensation", openedBy: "zz-epb")
             #expect(try await step(http, "compensation.assessment-completed", by: "zz-epb", case: compensation, at: "2026-01-10T09:00:00+08:00",

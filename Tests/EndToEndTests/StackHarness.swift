@@ -6,6 +6,7 @@ import HubStore
 import Kafka
 import Logging
 import Postgres
+import Synchronization
 import TestSupport
 import Testing
 #if canImport(FoundationNetworking)
@@ -26,8 +27,37 @@ struct StackIdentity {
     }
 }
 
+/// When the hub of a test stack receives what the test posts.
+enum Arrivals {
+    /// By the system clock, as in production.
+    case now
+    /// At each posted event's declared `time`: the hub's clock is set to it
+    /// as the event is posted, so that a test can walk a case through months
+    /// of its procedure. Each event must be judged before the next is posted.
+    case atDeclaredTimes
+}
+
+/// The hub's clock in a test stack that plays arrivals at declared times.
+final class PlayedClock: Sendable {
+    private let played = Mutex<Date?>(nil)
+
+    func set(_ instant: Date) { played.withLock { $0 = instant } }
+
+    var hubClock: HubClock { HubClock { [self] in played.withLock { $0 } ?? Date() } }
+
+    /// Sets the clock to the latest declared time of the events in an
+    /// agency's submission (one event or a batch), if it is one.
+    func arrive(_ method: String, _ path: String, _ body: [UInt8]?) {
+        guard method == "POST", path.hasSuffix("/events"),
+              let body, let json = try? JSONValue.parse(body) else { return }
+        let events = json.arrayValue ?? json["events"]?.arrayValue ?? [json]
+        if let latest = events.compactMap({ $0["time"]?.stringValue.flatMap(RFC3339.parse) }).max() { set(latest) }
+    }
+}
+
 func withRunningStack(
     agencies: [AgencyID] = ["zz-epb", "zz-procuratorate", "zz-court"],
+    arrivals: Arrivals = .now,
     identity: StackIdentity? = nil,
     logger given: Logger? = nil,
     configure: (inout CaseHubConfiguration) -> Void = { _ in },
@@ -50,6 +80,8 @@ func withRunningStack(
     configuration.keyDirectory = identity.keyDirectory
     // As `casehub run` does: the stack approves the keys its adapters made (audited as `local-stack`).
     configuration.approveOwnSigningKeys = true
+    let playedClock = arrivals == .atDeclaredTimes ? PlayedClock() : nil
+    if let playedClock { configuration.hub.clock = playedClock.hubClock }
     configure(&configuration)
 
     try await CaseHubStack.prepare(configuration, logger: logger)
@@ -62,7 +94,7 @@ func withRunningStack(
     do {
         var tokens: [String: String] = [:]
         for agency in agencies { tokens[agency.rawValue] = try await AgencyTokenStore(client: database).issue(agency: agency, label: "test", by: .administrator("test")) }
-        try await body(stack, HTTPClient(port: boundPort, tokens: tokens), database)
+        try await body(stack, HTTPClient(port: boundPort, tokens: tokens, playedClock: playedClock), database)
     } catch {
         await stack.shutdown()
         _ = try? await running.value
@@ -80,6 +112,8 @@ struct HTTPClient {
     let port: Int
     /// Each agency's token, by agency id.
     let tokens: [String: String]
+    /// Set when the stack plays arrivals at declared times (``Arrivals``).
+    var playedClock: PlayedClock? = nil
 
     enum Bearer {
         /// The token of the agency in the path.
@@ -94,6 +128,7 @@ struct HTTPClient {
 
     func sendRaw(_ method: String, _ path: String, _ body: [UInt8]?, bearer: Bearer = .automatic,
                  contentType: String = "application/json") async throws -> (Int, JSONValue) {
+        playedClock?.arrive(method, path, body)
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
         request.httpMethod = method
         request.timeoutInterval = 60
@@ -115,6 +150,13 @@ struct HTTPClient {
         let (data, response) = try await URLSession.shared.data(for: request)
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         return (status, data.isEmpty ? .null : try JSONValue.parse(Array(data)))
+    }
+
+    /// In a stack that plays arrivals (``Arrivals/atDeclaredTimes``): time
+    /// passes until `instant` (now, by default) with nothing arriving, so
+    /// that the hub's deadline scheduler sees the clocks run out.
+    func letTimePass(until instant: Date = Date()) {
+        playedClock?.set(instant)
     }
 
     /// Long-polls an agency's inbox until it holds `count` events (from the start).

@@ -237,7 +237,7 @@ struct WalkingSkeletonTests {
     }
 
     @Test func deadlineNoticesGoOutOnceEach() async throws {
-        try await withRunningStack { _, http, database in
+        try await withRunningStack(arrivals: .atDeclaredTimes) { _, http, database in
             func post(_ type: String, by agency: String, case caseID: String, at time: String, _ data: JSONValue) async throws {
                 let event: JSONValue = .object([
                     "specversion": "1.0", "id": .string(UUID().uuidString), "source": .string(agency),
@@ -247,19 +247,21 @@ struct WalkingSkeletonTests {
                 #expect(status == 202, "\(body)")
             }
             let recommendation: JSONValue = ["documentNumber": "株检行公建〔2026〕7号", "agency": "zz-epb", "urgent": false, "recommendations": ["依法履职"]]
-            // Received long ago: the two-month reply period has run.
+            // Delivered long ago: the two-month reply period has run.
             try await post("pil.clue-registered", by: "zz-procuratorate", case: "zz-procuratorate:late", at: "2026-07-01T09:00:00+08:00", ["clueSource": "referral", "summary": "x"])
             try await post("pil.filed", by: "zz-procuratorate", case: "zz-procuratorate:late", at: "2026-07-02T09:00:00+08:00", ["documentNumber": "株检行公立〔2026〕3号", "agency": "zz-epb"])
             try await post("pil.recommendation-issued", by: "zz-procuratorate", case: "zz-procuratorate:late", at: "2026-07-03T09:00:00+08:00", recommendation)
             try await http.waitForEvent("zz-epb", type: "casehub.pil.recommendation-issued.v1", subject: "zz-procuratorate:late")
             try await post("pil.recommendation-received", by: "zz-epb", case: "zz-procuratorate:late", at: "2026-07-04T09:00:00+08:00", ["receivedAt": "2026-07-04T09:00:00+08:00"])
-            // Received 55 days ago: inside the 10-day warning window, not yet overdue.
+            // Delivered 55 days ago: inside the 10-day warning window, not yet overdue.
             let recent = RFC3339.format(Date().addingTimeInterval(-55 * 86_400))
             try await post("pil.clue-registered", by: "zz-procuratorate", case: "zz-procuratorate:soon", at: recent, ["clueSource": "referral", "summary": "x"])
             try await post("pil.filed", by: "zz-procuratorate", case: "zz-procuratorate:soon", at: recent, ["documentNumber": "株检行公立〔2026〕3号", "agency": "zz-epb"])
             try await post("pil.recommendation-issued", by: "zz-procuratorate", case: "zz-procuratorate:soon", at: recent, recommendation)
             try await http.waitForEvent("zz-epb", type: "casehub.pil.recommendation-issued.v1", subject: "zz-procuratorate:soon")
             try await post("pil.recommendation-received", by: "zz-epb", case: "zz-procuratorate:soon", at: recent, ["receivedAt": .string(recent)])
+            // The reply periods run from the hub's delivery of each recommendation to the bureau.
+            http.letTimePass()
 
             // A case's events may land in separate hub batches on a loaded machine; between `filed` and
             // `recommendation-issued` its filing-notice deadline (long past) can rightly go overdue. It is

@@ -154,11 +154,7 @@ public struct NativeMapping: Sendable {
     /// gives the same id, so a resent record is a harmless retry and a changed
     /// one a conflict (UUID layout, version 8, from SHA-256).
     public static func eventID(agency: AgencyID, recordID: String) -> EventID {
-        var bytes = Array(SHA256.hash(data: Array("casehub-native:\(agency):\(recordID)".utf8)).prefix(16))
-        bytes[6] = (bytes[6] & 0x0F) | 0x80
-        bytes[8] = (bytes[8] & 0x3F) | 0x80
-        return EventID(UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-                                   bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15])))
+        EventID.derived(from: "casehub-native:\(agency):\(recordID)")
     }
 
     private func convert(_ spec: FieldSpec, in record: [String: JSONValue], path: String, sender: Agency, registry: AgencyRegistry,

@@ -62,10 +62,16 @@ public struct StatutoryDeadline: Sendable, Hashable, Codable {
         /// The clock is paused (the court suspended the proceedings: 中止审理);
         /// it runs again, its due instant moved by the pause, when they resume.
         case suspended
+        /// The clock runs from the obliged side's receipt of a document the
+        /// hub delivers (送达/收到之日), which has not happened yet: it starts
+        /// at the hub's record of the delivery to that agency's inbox, or at
+        /// the agency's acknowledgement, whichever the hub records first.
+        case awaitingService = "awaiting-service"
     }
 
     public enum Stage: String, Sendable, Hashable, Codable {
         case running, warning, overdue, met, stopped, suspended
+        case awaitingService = "awaiting-service"
         /// Met, but at or after the due instant.
         case metLate = "met-late"
     }
@@ -83,6 +89,28 @@ public struct StatutoryDeadline: Sendable, Hashable, Codable {
     /// The event that met or stopped it.
     public var closedByEventID: EventID?
     public var closedAt: Date?
+    /// The agency whose receipt of the trigger event starts the clock, for a
+    /// clock that runs from service (``State/awaitingService``); nil for one
+    /// that runs from the trigger event itself. While awaiting service,
+    /// `startedAt` is the earliest instant it may start at and `dueAt` the
+    /// due instant were it served then.
+    public var servedAgency: AgencyID?
+
+    public init(rule: DeadlineRule, obligedAgency: AgencyID, triggerEventID: EventID, triggerEventType: EventType,
+                startedAt: Date, dueAt: Date, warnAt: Date, state: State, closedByEventID: EventID?, closedAt: Date?,
+                servedAgency: AgencyID? = nil) {
+        self.rule = rule
+        self.obligedAgency = obligedAgency
+        self.triggerEventID = triggerEventID
+        self.triggerEventType = triggerEventType
+        self.startedAt = startedAt
+        self.dueAt = dueAt
+        self.warnAt = warnAt
+        self.state = state
+        self.closedByEventID = closedByEventID
+        self.closedAt = closedAt
+        self.servedAgency = servedAgency
+    }
 
     /// Unique on a case: one deadline per rule at a time.
     public var id: String { rule.id }
@@ -106,12 +134,23 @@ public struct StatutoryDeadline: Sendable, Hashable, Codable {
         !DeadlineRule.waitingPeriods.contains(rule) && closedAt >= dueAt
     }
 
+    /// Starts a clock that awaited service at `instant`, or at the earliest
+    /// instant it may start at if that is later.
+    mutating func startServed(at instant: Date, calculator: DeadlineCalculator) {
+        let start = max(startedAt, instant)
+        state = .running
+        startedAt = start
+        dueAt = calculator.due(after: start, period: rule.period)
+        warnAt = calculator.warning(before: dueAt, lead: rule.warningLead, trigger: start)
+    }
+
     /// Where the deadline stands at an instant.
     public func stage(at instant: Date) -> Stage {
         switch state {
         case .met: return metLate ? .metLate : .met
         case .stopped: return .stopped
         case .suspended: return .suspended
+        case .awaitingService: return .awaitingService
         case .running:
             if instant >= dueAt { return .overdue }
             if instant >= warnAt { return .warning }

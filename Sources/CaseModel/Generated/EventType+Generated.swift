@@ -87,6 +87,8 @@ extension EventType {
     public static let hubDeadlineWarning = EventType(rawValue: "casehub.hub.deadline-warning.v1")
     /// 处理回执: Receipt: the hub accepted or refused an event.
     public static let hubReceipt = EventType(rawValue: "casehub.hub.receipt.v1")
+    /// 送达记录: Service recorded: the hub delivered a document into the served agency's inbox, and the clocks that run from its receipt started.
+    public static let hubServed = EventType(rawValue: "casehub.hub.served.v1")
     /// 法院受理: Suit accepted by the court.
     public static let litigationAccepted = EventType(rawValue: "casehub.litigation.accepted.v1")
     /// 上诉: Appeal filed.
@@ -185,6 +187,7 @@ extension EventType {
         .hubDeadlineOverdue,
         .hubDeadlineWarning,
         .hubReceipt,
+        .hubServed,
         .litigationAccepted,
         .litigationAppealFiled,
         .litigationEnforcementTransferred,

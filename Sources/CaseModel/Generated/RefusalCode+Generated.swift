@@ -109,6 +109,8 @@ extension RefusalCode {
     public static let suitWrongCourt = RefusalCode(rawValue: "suit.wrong-court")
     /// 事件时间晚于当前时间: The declared time lies in the future.
     public static let timeInFuture = RefusalCode(rawValue: "time.in-future")
+    /// 所填日期早于本案记录或晚于枢纽收到事件的时间: A date in the payload lies before the case's record of the act it follows, or after the hub received the event.
+    public static let timeOutsideRecord = RefusalCode(rawValue: "time.outside-record")
     /// 未知的主题: The record came on a topic that is not an agency's.
     public static let topicUnknown = RefusalCode(rawValue: "topic.unknown")
     /// 本案当前状态不允许该事件: The case's state does not allow this event now.
@@ -174,6 +176,7 @@ extension RefusalCode {
         .signatureUnknownKey: ("签名密钥未登记", "The signing key is not registered for the sender"),
         .suitWrongCourt: ("受诉法院不符", "The court is not the one the suit was filed with"),
         .timeInFuture: ("事件时间晚于当前时间", "The declared time lies in the future"),
+        .timeOutsideRecord: ("所填日期早于本案记录或晚于枢纽收到事件的时间", "A date in the payload lies before the case's record of the act it follows, or after the hub received the event"),
         .topicUnknown: ("未知的主题", "The record came on a topic that is not an agency's"),
         .transitionNotAllowed: ("本案当前状态不允许该事件", "The case's state does not allow this event now"),
         .typeReserved: ("该类型事件只能由枢纽发出", "Only the hub emits this type"),

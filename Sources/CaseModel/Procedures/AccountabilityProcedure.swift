@@ -13,8 +13,8 @@ enum AccountabilityProcedure {
                 throw Refusal(code: .referralToSelf, reason: "a commission cannot refer a clue to itself", reasonZH: "不能向本机关移送")
             }
             step.setRole(.commission, commission.id)
-            step.start("accountability.disposal", obliged: commission.id, trigger: step.event.time)
-            step.start("accountability.feedback", obliged: commission.id, trigger: step.event.time)
+            step.start("accountability.disposal", obliged: commission.id, trigger: step.at)
+            step.start("accountability.feedback", obliged: commission.id, trigger: step.at)
             step.move(to: "referred")
 
         case .accountabilityDisposalChosen:
@@ -25,7 +25,7 @@ enum AccountabilityProcedure {
             step.state.facts.disposal = disposal
             switch disposal {
             case "talk-or-letter-inquiry":
-                step.start("accountability.inquiry-reply", obliged: step.sender.id, trigger: step.event.time)
+                step.start("accountability.inquiry-reply", obliged: step.sender.id, trigger: step.at)
                 step.move(to: "inquiry")
             case "preliminary-verification": step.move(to: "verification")
             case "shelved": step.move(to: "shelved")

@@ -19,7 +19,7 @@ enum AdministrativePILProcedure {
             let agency = try step.agency(at: "agency", kinds: administrativeKinds)
             step.setRole(.addressee, agency.id)
             step.recordNumber("documentNumber")
-            step.start("pil.filing-notice", obliged: holder, trigger: step.event.time)
+            step.start("pil.filing-notice", obliged: holder, trigger: step.at)
             step.move(to: "filed")
 
         case .pilFilingNoticeServed:
@@ -41,16 +41,31 @@ enum AdministrativePILProcedure {
             step.meet("pil.filing-notice")
             step.state.facts.urgent = step.bool("urgent") ?? false
             step.state.facts.recommendationEventID = step.event.id
+            step.state.facts.recommendationIssuedAt = step.at
+            // The reply period runs from the organ's receipt (收到之日): from the
+            // hub's delivery into its inbox, or its acknowledgement if earlier.
+            let addressee = step.state.parties[.addressee]!
+            step.awaitService(step.state.facts.urgent == true ? "pil.reply-urgent" : "pil.reply", obliged: addressee, servedTo: addressee)
+            step.awaitService("pil.recommendation-record", obliged: holder, servedTo: addressee)
             step.move(to: "recommendation-issued")
 
         case .pilRecommendationReceived:
-            try step.require(status: ["recommendation-issued"], to: "record receipt of the recommendation")
+            try step.require(status: ["recommendation-issued", "awaiting-reply"], to: "record receipt of the recommendation")
             try step.require(role: .addressee, .holder, to: "record receipt of the recommendation")
-            // The reply clock starts at the agency's receipt, not at issue.
-            let received = step.dateTime("receivedAt") ?? step.event.time
-            let addressee = step.state.parties[.addressee]!
-            step.start(step.state.facts.urgent == true ? "pil.reply-urgent" : "pil.reply", obliged: addressee, trigger: received)
-            step.start("pil.recommendation-record", obliged: holder, trigger: received)
+            // An acknowledgement (or a service on paper the procuratorate
+            // records): the reply clock starts now if the hub has not yet
+            // delivered the recommendation. The declared receipt is the
+            // sender's claim, kept in the record: it cannot precede the
+            // recommendation's arrival at the hub nor follow this record of it,
+            // and it does not move the clock.
+            _ = try step.recordedInstant("receivedAt", notBefore: step.state.facts.recommendationIssuedAt ?? step.state.openedAt)
+            if step.state.deadlines["pil.reply"] == nil && step.state.deadlines["pil.reply-urgent"] == nil {
+                // A case whose recommendation predates clocks that await service.
+                let addressee = step.state.parties[.addressee]!
+                step.start(step.state.facts.urgent == true ? "pil.reply-urgent" : "pil.reply", obliged: addressee, trigger: step.at)
+                step.start("pil.recommendation-record", obliged: holder, trigger: step.at)
+            }
+            step.acknowledgeReceipt("pil.reply", "pil.reply-urgent", "pil.recommendation-record")
             step.move(to: "awaiting-reply")
 
         case .pilRecommendationRecorded:
@@ -109,7 +124,7 @@ enum AdministrativePILProcedure {
     static func replyPeriodHasRun(_ step: Step) -> Bool {
         let reply = step.state.deadlines["pil.reply"] ?? step.state.deadlines["pil.reply-urgent"]
         guard let reply else { return false }
-        return step.event.time >= reply.dueAt
+        return step.at >= reply.dueAt
     }
 
     /// A suit needs a recommendation, a reply period that has run, and a

@@ -32,17 +32,22 @@ public struct CaseMachine: Sendable {
     /// Applies `event` (sent by `sender`, received at `receivedAt`) to `state`
     /// (nil when the case does not exist yet). `related` is the other case
     /// the event's rules look at, where there is one: ``relatedCaseID(of:on:)``.
+    ///
+    /// The hub's clock is the legal clock: clocks start, deadlines are met
+    /// and windows are judged at `receivedAt`, and payload dates are bounded
+    /// by it. Only `backfilled` events (an administrator's import of
+    /// historical cases) are placed at their declared `time`.
     public func apply(_ event: CloudEvent, by sender: Agency, at receivedAt: Date, to state: CaseState?,
-                      related: CaseState? = nil) -> Result<Transition, Refusal> {
+                      related: CaseState? = nil, backfilled: Bool = false) -> Result<Transition, Refusal> {
         do {
-            return .success(try transition(event, by: sender, at: receivedAt, to: state, related: related))
+            return .success(try transition(event, by: sender, at: receivedAt, to: state, related: related, backfilled: backfilled))
         } catch {
             return .failure(error)
         }
     }
 
     func transition(_ event: CloudEvent, by sender: Agency, at receivedAt: Date, to existing: CaseState?,
-                    related: CaseState? = nil) throws(Refusal) -> Transition {
+                    related: CaseState? = nil, backfilled: Bool = false) throws(Refusal) -> Transition {
         if event.type.isHubNotice {
             throw Refusal(code: .typeReserved, reason: "\(event.type) is emitted by the hub only", reasonZH: "该类型事件只能由枢纽发出")
         }
@@ -71,11 +76,12 @@ public struct CaseMachine: Sendable {
             if opening && !continuesOpened {
                 throw Refusal(code: .caseExists, reason: "case \(existing.caseID) already exists", reasonZH: "案件已存在")
             }
-            step = Step(state: existing, event: event, sender: sender, receivedAt: receivedAt, machine: self, related: related)
+            step = Step(state: existing, event: event, sender: sender, receivedAt: receivedAt, backfilled: backfilled, machine: self, related: related)
         } else {
             // A penalty decision with no case of its own opens one (PenaltyDecisions).
             guard opening || event.type == .casePenaltyDecided else { throw Self.unknownCase(event) }
-            step = Step(state: try open(event, by: sender), event: event, sender: sender, receivedAt: receivedAt, machine: self, related: related)
+            step = Step(state: try open(event, by: sender, at: backfilled ? event.time : receivedAt), event: event, sender: sender, receivedAt: receivedAt,
+                        backfilled: backfilled, machine: self, related: related)
             if event.type == .caseOpened {
                 return finish(step)
             }
@@ -110,6 +116,34 @@ public struct CaseMachine: Sendable {
         return finish(step)
     }
 
+    /// The hub's record that an agency received an event of this case: the
+    /// delivery into its inbox (a `casehub.hub.served.v1` the hub writes,
+    /// naming `servedEventId` and `servedAgency`, at `servedAt`). Starts every
+    /// clock that awaited that service; nil when none does (the agency
+    /// acknowledged receipt first, or the clock no longer applies).
+    public func recordService(_ service: CloudEvent, on state: CaseState) -> Transition? {
+        guard let servedEvent = service.data["servedEventId"]?.stringValue.flatMap(EventID.init),
+              let agency = service.data["servedAgency"]?.stringValue.flatMap(AgencyID.init(rawValue:)),
+              let servedAt = service.data["servedAt"]?.stringValue.flatMap(RFC3339.parse) else { return nil }
+        var state = state
+        var effects: [CaseEffect] = []
+        for id in state.deadlines.keys.sorted() {
+            guard var deadline = state.deadlines[id], deadline.state == .awaitingService,
+                  deadline.triggerEventID == servedEvent, deadline.servedAgency == agency else { continue }
+            deadline.startServed(at: servedAt, calculator: calculator)
+            state.deadlines[id] = deadline
+            effects.append(.deadlineStarted(deadline))
+        }
+        guard !effects.isEmpty else { return nil }
+        if let next = Self.statusOnService[state.status] { state.status = next }
+        state.version += 1
+        state.updatedAt = servedAt
+        return Transition(state: state, effects: effects)
+    }
+
+    /// Where a case goes once the document it waits on reaches its addressee.
+    static let statusOnService = ["recommendation-issued": "awaiting-reply"]
+
     /// The other case whose state the rules for `event` on `state` look at,
     /// by id: the case a penalty decision names (`relatedCaseId`:
     /// ``PenaltyDecisions``), or, for a civil PIL's hearing or judgment, the
@@ -141,8 +175,8 @@ public struct CaseMachine: Sendable {
                 reasonZH: "案件不存在")
     }
 
-    /// A new case, held by its sender.
-    private func open(_ event: CloudEvent, by sender: Agency) throws(Refusal) -> CaseState {
+    /// A new case, held by its sender, opened at the instant the law counts (``Step/at``).
+    private func open(_ event: CloudEvent, by sender: Agency, at instant: Date) throws(Refusal) -> CaseState {
         let procedure: Procedure
         if event.type == .caseOpened {
             guard let name = event.data["procedure"]?.stringValue, let named = Procedure(rawValue: name) else {
@@ -167,7 +201,7 @@ public struct CaseMachine: Sendable {
         var state = CaseState(
             caseID: event.subject, procedure: procedure, status: "opened", version: 0,
             title: event.data["title"]?.stringValue, parties: [.holder: sender.id], numbers: [:], deadlines: [:],
-            facts: CaseFacts(), links: [], openedAt: event.time, updatedAt: event.time)
+            facts: CaseFacts(), links: [], openedAt: instant, updatedAt: instant)
         if let number = event.data["number"]?.stringValue { state.numbers[sender.id] = number }
         if case .bool(let incidental)? = event.data["criminalIncidental"] { state.facts.criminalIncidental = incidental }
         return state

@@ -72,6 +72,7 @@ extension CaseFacts {
         object["urgent"] = urgent.map(JSONValue.bool)
         object["recommendationEventID"] = recommendationEventID.map { .string($0.description) }
         object["replyEventID"] = replyEventID.map { .string($0.description) }
+        object["recommendationIssuedAt"] = recommendationIssuedAt.map(StoredForm.instant)
         object["followUpEventID"] = followUpEventID.map { .string($0.description) }
         object["agencyStillFailing"] = agencyStillFailing.map(JSONValue.bool)
         object["harmContinuing"] = harmContinuing.map(JSONValue.bool)
@@ -97,6 +98,7 @@ extension CaseFacts {
         urgent = try object.optionalBool("urgent")
         recommendationEventID = try object.optionalEventID("recommendationEventID")
         replyEventID = try object.optionalEventID("replyEventID")
+        recommendationIssuedAt = try object.optionalInstant("recommendationIssuedAt")
         followUpEventID = try object.optionalEventID("followUpEventID")
         agencyStillFailing = try object.optionalBool("agencyStillFailing")
         harmContinuing = try object.optionalBool("harmContinuing")
@@ -136,6 +138,7 @@ extension StatutoryDeadline {
         ]
         object["closedByEventID"] = closedByEventID.map { .string($0.description) }
         object["closedAt"] = closedAt.map(StoredForm.instant)
+        object["servedAgency"] = servedAgency.map { .string($0.rawValue) }
         return .object(object)
     }
 
@@ -150,7 +153,8 @@ extension StatutoryDeadline {
             triggerEventID: triggerEventID, triggerEventType: EventType(rawValue: try object.string("triggerEventType")),
             startedAt: try object.instant("startedAt"), dueAt: try object.instant("dueAt"), warnAt: try object.instant("warnAt"),
             state: try object.enumeration("state"),
-            closedByEventID: try object.optionalEventID("closedByEventID"), closedAt: try object.optionalInstant("closedAt"))
+            closedByEventID: try object.optionalEventID("closedByEventID"), closedAt: try object.optionalInstant("closedAt"),
+            servedAgency: object.members["servedAgency"] == nil ? nil : try StoredForm.agency(object.required("servedAgency"), at: "deadline/servedAgency"))
     }
 }
 

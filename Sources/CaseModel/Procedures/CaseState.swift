@@ -56,6 +56,8 @@ public struct CaseLink: Sendable, Hashable, Codable {
 public struct CaseFacts: Sendable, Hashable, Codable {
     public var urgent: Bool?
     public var recommendationEventID: EventID?
+    /// When the recommendation reached the hub: the organ cannot have received it earlier.
+    public var recommendationIssuedAt: Date?
     public var replyEventID: EventID?
     public var followUpEventID: EventID?
     public var agencyStillFailing: Bool?
@@ -137,6 +139,16 @@ public enum CaseEffect: Sendable, Hashable {
 public struct Transition: Sendable {
     public var state: CaseState
     public var effects: [CaseEffect]
+
+    /// For each agency whose receipt of the event starts clocks (送达), the
+    /// deadline rules awaiting it (``StatutoryDeadline/State/awaitingService``).
+    public var awaitedServices: [AgencyID: [String]] {
+        var rules: [AgencyID: [String]] = [:]
+        for case .deadlineStarted(let deadline) in effects where deadline.state == .awaitingService {
+            if let served = deadline.servedAgency { rules[served, default: []].append(deadline.rule.id) }
+        }
+        return rules
+    }
 
     /// The agencies to deliver the event to.
     public var recipients: [AgencyID] {

@@ -38,10 +38,13 @@ enum CivilPILProcedure {
         case .civilPILAnnouncementPublished:
             try step.require(status: ["filed"], to: "publish the announcement")
             try step.require(role: .holder, to: "publish the announcement")
-            let published = step.date("publishedOn") ?? LocalDate(step.event.time)
+            // The declared day is kept; the period runs from the hub's record
+            // of the publication at the earliest, so that a backdated day cannot
+            // shorten it.
+            let published = try step.recordedDate("publishedOn", notBefore: step.state.openedAt) ?? LocalDate(step.at)
             step.state.facts.announcementEventID = step.event.id
             step.state.facts.announcementPublishedOn = published
-            step.start(announcement, obliged: holder, trigger: published.startInstant)
+            step.start(announcement, obliged: holder, trigger: max(published.startInstant, step.at))
             step.move(to: "announcement")
 
         case .civilPILAnnouncementEnded:
@@ -49,14 +52,14 @@ enum CivilPILProcedure {
             try step.require(role: .holder, to: "end the announcement")
             if step.bool("qualifiedPlaintiffSued") == true {
                 // A qualified plaintiff sued: the announcement has served its purpose, whenever that is.
-                if step.state.deadlines[announcement].map({ step.event.time < $0.dueAt }) == true {
+                if step.state.deadlines[announcement].map({ step.at < $0.dueAt }) == true {
                     step.stopRunning()
                 } else {
                     step.meet(announcement)
                 }
                 step.move(to: "plaintiff-sued")
             } else {
-                try requireAnnouncementOver(step, at: step.event.time, to: "end of the announcement", zh: "宣告公告期满")
+                try requireAnnouncementOver(step, at: step.at, to: "end of the announcement", zh: "宣告公告期满")
                 step.meet(announcement)
                 step.move(to: "ready-to-sue")
             }
@@ -71,7 +74,7 @@ enum CivilPILProcedure {
         case .civilPILSuitFiled:
             if step.state.status == "announcement" {
                 // The period's computed end decides; no announcement-ended is needed once it has run.
-                try requireAnnouncementOver(step, at: step.event.time, to: "civil suit", zh: "提起民事公益诉讼")
+                try requireAnnouncementOver(step, at: step.at, to: "civil suit", zh: "提起民事公益诉讼")
                 step.meet(announcement)
             } else {
                 try step.require(status: ["ready-to-sue"], to: "file a civil PIL suit")

@@ -21,7 +21,7 @@ enum CrimeTransferProcedure {
             try step.require(status: ["opened"], to: "report the case to the head")
             try step.require(role: .holder, to: "report the case")
             step.recordNumber("number")
-            step.start("crime.head-decision", obliged: holder, trigger: step.event.time)
+            step.start("crime.head-decision", obliged: holder, trigger: step.at)
             step.move(to: "reported")
 
         case .crimeTransferDecided:
@@ -29,7 +29,7 @@ enum CrimeTransferProcedure {
             try step.require(role: .holder, to: "decide on the transfer")
             step.meet("crime.head-decision")
             if step.string("decision") == "transfer" {
-                step.start("crime.transfer", obliged: holder, trigger: step.event.time)
+                step.start("crime.transfer", obliged: holder, trigger: step.at)
                 step.move(to: "transfer-decided")
             } else {
                 guard step.data["reasons"]?.arrayValue?.isEmpty == false else {
@@ -44,7 +44,7 @@ enum CrimeTransferProcedure {
             try step.require(status: ["not-transferred"], to: "issue a procuratorial opinion to transfer")
             try step.require(kind: .procuratorate, to: "issue a procuratorial opinion")
             step.setRole(.procuratorate, step.sender.id)
-            step.start("crime.transfer-after-opinion", obliged: holder, trigger: step.event.time)
+            step.start("crime.transfer-after-opinion", obliged: holder, trigger: step.at)
             step.move(to: "opinion-issued")
 
         case .crimeTransferred:
@@ -56,12 +56,19 @@ enum CrimeTransferProcedure {
             step.setRole(.procuratorate, procuratorate.id)
             step.recordNumber("transferNumber")
             step.meet("crime.transfer", "crime.transfer-after-opinion")
+            // The police decide within 3 days of accepting the transfer: from
+            // the hub's delivery into their inbox, or their receipt if earlier.
+            step.awaitService("crime.police-filing-decision", obliged: police.id, servedTo: police.id)
             step.move(to: "transferred")
 
         case .crimeReceiptSigned:
             try step.require(status: ["transferred"], to: "sign the receipt")
             try step.require(role: .police, to: "sign the receipt")
-            step.start("crime.police-filing-decision", obliged: step.sender.id, trigger: step.event.time)
+            switch step.state.deadlines["crime.police-filing-decision"]?.state {
+            case .awaitingService?: step.acknowledgeReceipt("crime.police-filing-decision")
+            case .running?: break  // the hub delivered the transfer first: its clock runs from then
+            default: step.start("crime.police-filing-decision", obliged: step.sender.id, trigger: step.at)
+            }
             step.move(to: "received-by-police")
 
         case .crimeForwarded:
@@ -70,6 +77,7 @@ enum CrimeTransferProcedure {
             let police = try step.agency(at: "police", kinds: [.publicSecurity])
             step.stopRunning()
             step.setRole(.police, police.id)
+            step.awaitService("crime.police-filing-decision", obliged: police.id, servedTo: police.id)
             step.move(to: "transferred")
 
         case .crimeFilingPeriodExtended:
@@ -93,7 +101,7 @@ enum CrimeTransferProcedure {
                 for rule in policeDecision { step.meet(rule) }
                 // Filing answers a notice to file and a request to explain alike.
                 step.meet("crime.police-filing-after-notice", "crime.police-explanation")
-                step.start("crime.exhibits-handover", obliged: holder, trigger: step.event.time)
+                step.start("crime.exhibits-handover", obliged: holder, trigger: step.at)
                 step.move(to: "filed")
             } else {
                 guard step.state.status != "filing-notice" else {
@@ -106,7 +114,7 @@ enum CrimeTransferProcedure {
                                   violations: [Violation(path: "/data/reasons", rule: "required", message: "reasons are required when decision is not-filed")])
                 }
                 for rule in policeDecision { step.meet(rule) }
-                step.state.facts.notFiledAt = step.event.time
+                step.state.facts.notFiledAt = step.at
                 step.move(to: "not-filed")
             }
 
@@ -114,11 +122,11 @@ enum CrimeTransferProcedure {
             try step.require(status: ["not-filed"], to: "request reconsideration")
             try step.require(role: .holder, to: "request reconsideration")
             if let refused = step.state.facts.notFiledAt,
-               step.event.time > step.machine.calculator.due(after: refused, period: .days(3)) {
+               step.at > step.machine.calculator.due(after: refused, period: .days(3)) {
                 throw Refusal(code: .deadlinePassed, reason: "reconsideration must be requested within 3 days of the refusal to file",
                               reasonZH: "应当在收到不予立案决定后3日内提请复议")
             }
-            step.start("crime.reconsideration-answer", obliged: step.state.parties[.police]!, trigger: step.event.time)
+            step.start("crime.reconsideration-answer", obliged: step.state.parties[.police]!, trigger: step.at)
             step.move(to: "reconsideration")
 
         case .crimeReconsiderationAnswered:
@@ -126,7 +134,7 @@ enum CrimeTransferProcedure {
             try step.require(role: .police, to: "answer the reconsideration")
             step.meet("crime.reconsideration-answer")
             if step.string("decision") == "filed" {
-                step.start("crime.exhibits-handover", obliged: holder, trigger: step.event.time)
+                step.start("crime.exhibits-handover", obliged: holder, trigger: step.at)
                 step.move(to: "filed")
             } else {
                 step.move(to: "refusal-maintained")
@@ -142,7 +150,7 @@ enum CrimeTransferProcedure {
         case .crimeExplanationRequested:
             try step.require(status: ["supervision-requested"], to: "ask the police to explain")
             try step.require(role: .procuratorate, to: "ask the police to explain")
-            step.start("crime.police-explanation", obliged: step.state.parties[.police]!, trigger: step.event.time)
+            step.start("crime.police-explanation", obliged: step.state.parties[.police]!, trigger: step.at)
             step.move(to: "explanation-requested")
 
         case .crimeExplanationGiven:
@@ -155,7 +163,7 @@ enum CrimeTransferProcedure {
             try step.require(status: ["explanation-requested", "explanation-given"], to: "issue a notice to file")
             try step.require(role: .procuratorate, to: "issue a notice to file")
             step.stopRunning()
-            step.start("crime.police-filing-after-notice", obliged: step.state.parties[.police]!, trigger: step.event.time)
+            step.start("crime.police-filing-after-notice", obliged: step.state.parties[.police]!, trigger: step.at)
             step.move(to: "filing-notice")
 
         case .crimeExhibitsHandedOver:

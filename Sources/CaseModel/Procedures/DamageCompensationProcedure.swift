@@ -13,7 +13,7 @@ enum DamageCompensationProcedure {
         case .compensationConsultationStarted:
             try step.require(status: ["assessed"], to: "start consultation")
             try step.require(role: .holder, to: "start consultation")
-            step.start("compensation.consultation", obliged: holder, trigger: step.event.time)
+            step.start("compensation.consultation", obliged: holder, trigger: step.at)
             step.move(to: "consulting")
 
         case .compensationConsultationRoundHeld:

@@ -12,7 +12,7 @@ enum LitigationSteps {
             try step.require(status: ["suit-filed", "supporting"], to: "accept the suit")
             try step.require(role: .court, to: "accept the suit")
             step.recordNumber("caseNumber")
-            step.start("litigation.first-instance", obliged: step.sender.id, trigger: step.event.time)
+            step.start("litigation.first-instance", obliged: step.sender.id, trigger: step.at)
             step.move(to: "in-court")
 
         case .litigationHearingScheduled:
@@ -32,10 +32,14 @@ enum LitigationSteps {
             step.meet(expected == "first" ? "litigation.first-instance" : "litigation.second-instance")
             step.state.facts.judgmentForm = step.string("form")
             step.state.facts.judgmentInstance = expected
-            step.state.facts.judgmentServedOn = step.date("servedOn")
-            // The appeal window is tracked like a deadline: in the views, warned of, closed by the appeal or finality.
+            step.state.facts.judgmentServedOn = try step.recordedDate("servedOn", notBefore: step.state.openedAt)
+            // The appeal window is tracked like a deadline: in the views, warned
+            // of, closed by the appeal or finality. It runs from the holder's
+            // receipt of the judgment: the hub's delivery into its inbox, or
+            // the declared service if that is later. A backdated service
+            // cannot shorten a party's window.
             if expected == "first", let served = step.state.facts.judgmentServedOn, let holder = step.state.parties[.holder] {
-                step.start(appealRule(step.state.facts.judgmentForm), obliged: holder, trigger: served.startInstant)
+                step.awaitService(appealRule(step.state.facts.judgmentForm), obliged: holder, servedTo: holder, notBefore: served.startInstant)
             }
             step.move(to: "judged")
 
@@ -43,7 +47,7 @@ enum LitigationSteps {
             try step.require(status: ["in-court", "appeal"], to: "suspend the proceedings")
             try step.require(role: step.state.status == "appeal" ? .appealCourt : .court, to: "suspend the proceedings")
             step.state.facts.resumeStatus = step.state.status
-            step.state.facts.suspendedAt = step.event.time
+            step.state.facts.suspendedAt = step.at
             step.suspend(trialPeriod(step.state.status))
             step.move(to: "suspended")
 
@@ -53,7 +57,7 @@ enum LitigationSteps {
             try step.require(role: resumeStatus == "appeal" ? .appealCourt : .court, to: "resume the proceedings")
             // The days of the suspension do not count towards the trial period.
             if let suspendedAt = step.state.facts.suspendedAt {
-                let days = LocalDate(suspendedAt).days(until: LocalDate(step.event.time))
+                let days = LocalDate(suspendedAt).days(until: LocalDate(step.at))
                 step.resume(trialPeriod(resumeStatus), afterDays: max(0, days))
             }
             // The court's resumption ends the wait for a parallel compensation case too.
@@ -76,7 +80,7 @@ enum LitigationSteps {
             guard step.state.role(of: step.sender.id).contains(where: { $0 == .holder || $0 == .addressee }) else {
                 throw Refusal(code: .senderNotAllowed, reason: "only a party to the suit may appeal", reasonZH: "只有当事人可以上诉")
             }
-            if let deadline = appealDeadline(step), step.event.time >= deadline {
+            if let deadline = appealDeadline(step), step.at >= deadline {
                 throw Refusal(code: .deadlinePassed, reason: "the appeal period has run", reasonZH: "上诉期限已届满")
             }
             let appealCourt = try step.agency(at: "appealCourt", kinds: [.court])
@@ -88,13 +92,13 @@ enum LitigationSteps {
             }
             step.setRole(.appealCourt, appealCourt.id)
             step.meet(appealRules[0], appealRules[1])
-            step.start("litigation.second-instance", obliged: appealCourt.id, trigger: step.event.time)
+            step.start("litigation.second-instance", obliged: appealCourt.id, trigger: step.at)
             step.move(to: "appeal")
 
         case .litigationFinal:
             try step.require(status: ["judged"], to: "declare the judgment final")
             try step.require(role: .court, .appealCourt, to: "declare the judgment final")
-            if step.state.facts.judgmentInstance == "first", let deadline = appealDeadline(step), step.event.time < deadline {
+            if step.state.facts.judgmentInstance == "first", let deadline = appealDeadline(step), step.at < deadline {
                 throw Refusal(code: .appealPeriodRunning, reason: "a first-instance decision becomes final only after the appeal period",
                               reasonZH: "上诉期限未届满，裁判尚未生效")
             }
@@ -145,7 +149,6 @@ enum LitigationSteps {
 
     /// The end of the appeal period.
     static func appealDeadline(_ step: Step) -> Date? {
-        guard let served = step.state.facts.judgmentServedOn else { return nil }
-        return step.machine.calculator.due(after: served.startInstant, period: step.machine.rules[appealRule(step.state.facts.judgmentForm)].period)
+        step.state.deadlines[appealRule(step.state.facts.judgmentForm)]?.dueAt
     }
 }

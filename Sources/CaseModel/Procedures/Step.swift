@@ -7,10 +7,26 @@ struct Step {
     var effects: [CaseEffect] = []
     let event: CloudEvent
     let sender: Agency
+    /// When the hub received the event, by its own clock.
     let receivedAt: Date
+    /// The instant the law counts this event at: when the hub received it.
+    /// The sender's declared `time` is only its claim, kept in the record
+    /// beside; it drives the clocks only in an administrator's back-fill of
+    /// historical cases (``CaseMachine/apply(_:by:at:to:related:backfilled:)``).
+    let at: Date
     let machine: CaseMachine
     /// Another case this event's rules look at (``CaseMachine/relatedCaseID(of:on:)``), as it stands.
     var related: CaseState?
+
+    init(state: CaseState, event: CloudEvent, sender: Agency, receivedAt: Date, backfilled: Bool, machine: CaseMachine, related: CaseState?) {
+        self.state = state
+        self.event = event
+        self.sender = sender
+        self.receivedAt = receivedAt
+        self.at = backfilled ? event.time : receivedAt
+        self.machine = machine
+        self.related = related
+    }
 
     var data: JSONValue { event.data }
 
@@ -75,6 +91,35 @@ struct Step {
 
     func dateTime(_ key: String) -> Date? { string(key).flatMap(RFC3339.parse) }
 
+    /// A date-time the payload declares (a receipt, a service), bounded by the
+    /// case's record and the hub's clock: not before `earliest` (when the act
+    /// it follows reached the hub) and not after this event reached it. Nil
+    /// when absent.
+    func recordedInstant(_ key: String, notBefore earliest: Date?) throws(Refusal) -> Date? {
+        guard let instant = dateTime(key) else { return nil }
+        try requireWithinRecord(key, instant >= (earliest ?? .distantPast), instant <= at.addingTimeInterval(machine.allowedClockSkew),
+                                earliest: earliest)
+        return instant
+    }
+
+    /// A date the payload declares (a publication, a service), bounded by days as ``recordedInstant(_:notBefore:)``.
+    func recordedDate(_ key: String, notBefore earliest: Date?) throws(Refusal) -> LocalDate? {
+        guard let day = date(key) else { return nil }
+        try requireWithinRecord(key, earliest.map { day >= LocalDate($0) } ?? true, day <= LocalDate(at.addingTimeInterval(machine.allowedClockSkew)),
+                                earliest: earliest)
+        return day
+    }
+
+    private func requireWithinRecord(_ key: String, _ notTooEarly: Bool, _ notTooLate: Bool, earliest: Date?) throws(Refusal) {
+        guard !notTooEarly || !notTooLate else { return }
+        let bound = notTooEarly
+            ? ("after the hub received this event (\(RFC3339.format(at)))", "晚于枢纽收到本事件的时间", "not later than the hub's receipt of this event")
+            : ("before \(RFC3339.format(earliest ?? at)), when the case's record of the act it follows begins", "早于本案记录中相应行为的时间", "not earlier than the case's record")
+        throw Refusal(code: .timeOutsideRecord,
+                      reason: "\(key) lies \(bound.0)", reasonZH: "\(key)所填日期\(bound.1)",
+                      violations: [Violation(path: "/data/\(key)", rule: "within-record", message: bound.2)])
+    }
+
     /// A payload reference that must name an event of this case.
     func requireReference(_ key: String, equals expected: EventID?, _ what: String, path: String? = nil) throws(Refusal) {
         let given = (path.map { data[$0]?[key] } ?? data[key])?.stringValue.flatMap(EventID.init)
@@ -109,13 +154,51 @@ struct Step {
         effects.append(.deadlineStarted(deadline))
     }
 
-    /// Marks a running deadline met by this event (late or not).
+    /// Creates a deadline whose clock runs from `served`'s receipt of this
+    /// event (送达/收到之日): it starts when the hub records the delivery to
+    /// that agency's inbox, or that agency's acknowledgement
+    /// (``acknowledgeReceipt(_:)``), whichever comes first, and never before
+    /// `notBefore` (a later day the sender declares, e.g. a service on paper).
+    mutating func awaitService(_ ruleID: String, obliged: AgencyID, servedTo served: AgencyID, notBefore floor: Date? = nil) {
+        let rule = machine.rules[ruleID]
+        let earliest = max(floor ?? at, at)
+        let due = machine.calculator.due(after: earliest, period: rule.period)
+        let deadline = StatutoryDeadline(
+            rule: rule, obligedAgency: obliged, triggerEventID: event.id, triggerEventType: event.type,
+            startedAt: earliest, dueAt: due, warnAt: machine.calculator.warning(before: due, lead: rule.warningLead, trigger: earliest),
+            state: .awaitingService, closedByEventID: nil, closedAt: nil, servedAgency: served)
+        state.deadlines[ruleID] = deadline
+        effects.append(.deadlineStarted(deadline))
+    }
+
+    /// The served agency acknowledges receipt (or the sender records a
+    /// service it made otherwise): a clock still awaiting the hub's record of
+    /// the delivery starts now, by the hub's clock. A declared receipt time
+    /// in the payload does not move it.
+    mutating func acknowledgeReceipt(_ ruleIDs: String...) {
+        for id in ruleIDs {
+            if let deadline = state.deadlines[id], deadline.state == .awaitingService {
+                startServed(id, at: at)
+            }
+        }
+    }
+
+    /// Starts a clock that awaited service, at `instant` (or its floor, if later).
+    mutating func startServed(_ ruleID: String, at instant: Date) {
+        guard var deadline = state.deadlines[ruleID], deadline.state == .awaitingService else { return }
+        deadline.startServed(at: instant, calculator: machine.calculator)
+        state.deadlines[ruleID] = deadline
+        effects.append(.deadlineStarted(deadline))
+    }
+
+    /// Marks a running deadline met by this event (late or not). One still
+    /// awaiting service is met too: the act came before the clock could start.
     mutating func meet(_ ruleIDs: String...) {
         for id in ruleIDs {
-            guard var deadline = state.deadlines[id], deadline.state == .running else { continue }
+            guard var deadline = state.deadlines[id], [.running, .awaitingService].contains(deadline.state) else { continue }
             deadline.state = .met
             deadline.closedByEventID = event.id
-            deadline.closedAt = event.time
+            deadline.closedAt = at
             state.deadlines[id] = deadline
             effects.append(.deadlineMet(id: id, late: deadline.metLate))
         }
@@ -123,10 +206,10 @@ struct Step {
 
     /// Stops every running (or paused) deadline: the case took a path where they no longer apply.
     mutating func stopRunning(except kept: Set<String> = []) {
-        for (id, var deadline) in state.deadlines where [.running, .suspended].contains(deadline.state) && !kept.contains(id) {
+        for (id, var deadline) in state.deadlines where [.running, .suspended, .awaitingService].contains(deadline.state) && !kept.contains(id) {
             deadline.state = .stopped
             deadline.closedByEventID = event.id
-            deadline.closedAt = event.time
+            deadline.closedAt = at
             state.deadlines[id] = deadline
             effects.append(.deadlineStopped(id: id))
         }
