@@ -126,7 +126,7 @@ struct BatchApplier: Sendable {
             eventID: event.id.description, caseID: event.subject, outcome: .accepted, type: event.type.rawValue, source: event.source.rawValue,
             occurredAt: event.time, recordedAt: receivedAt, caseVersion: Int64(state.version),
             body: verified.structured, bodyBytes: verified.structuredBytes)
-        transaction.enqueue(router.records(for: verified, recipients: transition.recipients, caseVersion: state.version, receivedAt: receivedAt))
+        transaction.enqueue(router.records(for: verified, recipients: transition.recipients, state: state, receivedAt: receivedAt))
         return true
     }
 

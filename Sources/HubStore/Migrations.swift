@@ -115,6 +115,8 @@ extension Migration {
         administratorApprovedKeys,
         eventIDsPerSender,
         auditHashFormat,
+        // 16 and 17 are taken by work on other branches.
+        hubDeliveryKeys,
     ]
 
     public static var latestVersion: Int { all.last!.version }
@@ -405,5 +407,21 @@ extension Migration {
         -- again. Every row before this migration is format 1 (a constant
         -- default: no table rewrite); the hub writes 2 from now on.
         ALTER TABLE case_events ADD COLUMN hash_format smallint NOT NULL DEFAULT 1;
+        """)
+}
+
+extension Migration {
+    /// The public halves of the keys hub processes sign deliveries with
+    /// (``HubKeyStore``): an adapter that is given no hub key of its own
+    /// trusts these.
+    static let hubDeliveryKeys = Migration(version: 18, name: "hub keys that sign the records on agencies' delivery topics", sql: """
+        CREATE TABLE hub_keys (
+            key_id           text PRIMARY KEY,
+            public_key       bytea NOT NULL CHECK (length(public_key) = 32),
+            -- false: made by a hub process started without a key file, for its lifetime only
+            from_file        boolean NOT NULL,
+            first_used_at    timestamptz NOT NULL DEFAULT now(),
+            last_started_at  timestamptz NOT NULL DEFAULT now()
+        );
         """)
 }

@@ -60,6 +60,8 @@ struct ProcedureFindings {
     var deadlines: [String: DeadlineDetails] = [:]
     /// Every refusal met, with the event types that met it.
     var refusals: [RefusalCode: Set<EventType>] = [:]
+    /// The roles each accepted event type was delivered in (``Disclosure/roles(of:on:)``).
+    var deliveries: [EventType: Set<RecipientRole>] = [:]
 }
 
 /// Explores each procedure breadth-first from the ways it opens. In every
@@ -239,6 +241,9 @@ struct ProcedureExplorer {
     private func record(_ transition: Transition, of event: CloudEvent, by sender: Agency, from state: CaseState?,
                         into findings: inout ProcedureFindings) -> ProcedureFindings.Step {
         let after = transition.state
+        for recipient in transition.recipients {
+            findings.deliveries[event.type, default: []].formUnion(Disclosure.roles(of: recipient, on: after))
+        }
         let started = transition.effects.compactMap { if case .deadlineStarted(let deadline) = $0 { deadline.id } else { nil } }
         let step = ProcedureFindings.Step(from: state?.status, event: event.type, to: after.status, started: started.sorted())
         if findings.details[step] == nil { findings.steps.append(step) }
