@@ -100,8 +100,10 @@ make_tls() {
     if [ "$(id -u)" -eq 0 ]; then chown postgres "$tls" "$tls/server.key" "$tls/server.crt"; fi
     say "made a local CA and a server certificate in $tls"
 }
+# max_connections: the test suite runs dozens of whole stacks at once, each
+# with the hub's, the adapters' and the listeners' connections.
 pg_options() {
-    echo "-p $pg_port -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=400 -c fsync=on" \
+    echo "-p $pg_port -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=1000 -c fsync=on" \
         "-c ssl=on -c ssl_cert_file=$tls/server.crt -c ssl_key_file=$tls/server.key"
 }
 

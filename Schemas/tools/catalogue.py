@@ -9,6 +9,9 @@ generate.py, which writes from it:
   Sources/CaseModel/Generated/EventCatalogue+Generated.swift
   Sources/CaseModel/Generated/EventType+Generated.swift   named event types
   Sources/CaseModel/Generated/RefusalCode+Generated.swift refusal codes
+and compiles Schemas/disclosure.json (the need-to-know rule, written by hand
+beside its schema disclosure.schema.json) into
+  Sources/CaseModel/Generated/Disclosure+Generated.swift
 """
 
 # Patterns end in `$(?!\n)`, not a bare `$`: in ECMA-262 regular expressions
@@ -91,6 +94,9 @@ REFUSALS = {
     "adapter.record-invalid": ("原生记录无法映射为合规的事件", "A native record cannot be mapped to a valid canonical event"),
     "adapter.no-native-mapping": ("该类机关没有原生记录映射", "Agencies of this kind have no native record mapping"),
     "adapter.unsupported-file": ("文件类型不受支持", "A dropped file is neither .json nor .xml"),
+    "adapter.delivery-unsigned": ("投递主题上的记录没有枢纽签名", "A record on the agency's delivery topic carries no hub signature"),
+    "adapter.delivery-forged": ("投递主题上的记录不是枢纽签发的或已被改动",
+                                "A record on the agency's delivery topic is not signed by a hub key the adapter trusts, or was altered"),
     # the envelope and the sender
     "envelope.invalid": ("事件信封格式不正确", "The CloudEvents envelope is malformed"),
     "topic.unknown": ("未知的主题", "The record came on a topic that is not an agency's"),
@@ -244,17 +250,40 @@ event("crime", "transfer-decided", "移送决定", "Transfer decided by the head
       {"decision": {"type": "string", "enum": ["transfer", "not-transfer"]}}, {"reasons": ref("reasons"), "decidedBy": ref("title")},
       valid=[{"decision": "transfer", "decidedBy": "局长"}, {"decision": "not-transfer", "reasons": ["未达到立案追诉标准"]}],
       invalid=[({"decision": "maybe"}, "decision not in the enum")])
+# Who is suspected. Personal identifiers (身份证号, phone, address) reach only
+# the recipients whose duty needs them: Schemas/disclosure.json.
+SUSPECT = {
+    "type": "object", "required": ["kind", "name"], "additionalProperties": False,
+    "properties": {
+        "kind": {"type": "string", "enum": ["person", "organisation"]},
+        "name": ref("title"),
+        "idNumber": {"type": "string", "pattern": anchored("[0-9]{17}[0-9X]"), "description": "居民身份证号码 of a person."},
+        "creditCode": {"type": "string", "pattern": anchored("[0-9A-Z]{18}"), "description": "统一社会信用代码 of an organisation."},
+        "phone": {"type": "string", "pattern": anchored("[+]?[0-9][0-9 -]{4,29}")},
+        "address": ref("text"),
+    },
+}
 event("crime", "transferred", "移送公安机关", "Case transferred to police", "the enforcement body",
       {"police": ref("agencyId"), "procuratorate": ref("agencyId"), "transferNumber": ref("documentNumber"),
        "materials": {"type": "array", "minItems": 1, "maxItems": 200, "items": {
            "type": "object", "required": ["kind", "attachment"], "additionalProperties": False,
            "properties": {"kind": {"type": "string", "enum": MATERIAL_KINDS}, "attachment": ref("attachment")}}}},
-      {"note": ref("text")},
+      {"note": ref("text"),
+       "suspects": {"type": "array", "minItems": 1, "maxItems": 50, "items": SUSPECT,
+                    "description": "The persons and organisations suspected, with what identifies them."}},
       valid=[{"police": "zz-psb", "procuratorate": "zz-procuratorate", "transferNumber": "株环移〔2025〕2号",
-              "materials": [{"kind": "transfer-letter", "attachment": A}, {"kind": "monitoring-report", "attachment": A}]}],
+              "materials": [{"kind": "transfer-letter", "attachment": A}, {"kind": "monitoring-report", "attachment": A}]},
+             {"police": "zz-psb", "procuratorate": "zz-procuratorate", "transferNumber": "株环移〔2025〕3号",
+              "materials": [{"kind": "investigation-report", "attachment": A}],
+              "suspects": [{"kind": "organisation", "name": "某化工有限公司", "creditCode": "91430200MA4L0XXXX1"},
+                           {"kind": "person", "name": "张某", "idNumber": "43020019800101123X", "phone": "13800000000",
+                            "address": "株洲市天元区某路1号"}]}],
       invalid=[({"police": "zz-psb", "procuratorate": "zz-procuratorate", "transferNumber": "x", "materials": []}, "no materials"),
                ({"police": "zz-psb", "procuratorate": "zz-procuratorate", "transferNumber": "x",
-                 "materials": [{"kind": "gossip", "attachment": A}]}, "unknown material kind")])
+                 "materials": [{"kind": "gossip", "attachment": A}]}, "unknown material kind"),
+               ({"police": "zz-psb", "procuratorate": "zz-procuratorate", "transferNumber": "x",
+                 "materials": [{"kind": "other", "attachment": A}], "suspects": [{"kind": "person", "name": "张某", "idNumber": "4302001980"}]},
+                "identity card number too short")])
 event("crime", "receipt-signed", "公安机关签收回执", "Police signed the receipt", "the police",
       {}, {"receiptNumber": ref("documentNumber")},
       valid=[{}, {"receiptNumber": "株公回〔2025〕8号"}],

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Reference validation with Python's jsonschema (Draft 2020-12, formats checked).
 
-  validate.py --examples    checks that every valid-*.json passes and every invalid-*.json fails
+  validate.py --examples    checks that every valid-*.json passes and every invalid-*.json fails,
+                            and disclosure.json against disclosure.schema.json
   validate.py --stdin       reads [{"type": T, "instance": X}, ...] and prints [{"valid": bool}, ...]
                             (the Swift validator's agreement test uses this)
 """
@@ -42,6 +43,11 @@ def main():
         json.dump(out, sys.stdout)
         return 0
     failures = 0
+    # The need-to-know rule against its own schema.
+    disclosure = Draft202012Validator(load(os.path.join(SCHEMAS, "disclosure.schema.json")), format_checker=Draft202012Validator.FORMAT_CHECKER)
+    for error in disclosure.iter_errors(load(os.path.join(SCHEMAS, "disclosure.json"))):
+        failures += 1
+        print(f"disclosure.json: {'/'.join(map(str, error.absolute_path))}: {error.message}")
     for example in sorted(glob.glob(os.path.join(SCHEMAS, "examples", "*", "*.json"))):
         type_name = os.path.basename(os.path.dirname(example))
         expected = os.path.basename(example).startswith("valid-")

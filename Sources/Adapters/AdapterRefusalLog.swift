@@ -51,7 +51,7 @@ public final class AdapterRefusalLog: Service, AdapterRefusalRecording {
         let impersonation = rejection.code == .adapterImpersonation
         metrics.adapterRefused(code: rejection.code.rawValue, agency: rejection.agency.rawValue, impersonation: impersonation)
         var metadata: Logger.Metadata = [
-            "casehub.agency": "\(rejection.agency)", "casehub.refusal": "\(rejection.code)", "http.status": "\(rejection.httpStatus)",
+            "casehub.agency": "\(rejection.agency)", "casehub.refusal": "\(rejection.code)", "http.status": "\(rejection.httpStatus.map(String.init) ?? "-")",
         ]
         if let claimed = rejection.claimedAgency { metadata["casehub.claimed_agency"] = "\(claimed)" }
         if impersonation {

@@ -10,11 +10,14 @@ public import ServiceLifecycle
 
 /// Consumes `to.<agency>` topics and stores each event in the agency's inbox
 /// (PostgreSQL) before committing offsets: a restart re-reads at most what
-/// was not yet stored, and the store skips what it already has.
+/// was not yet stored, and the store skips what it already has. Only records
+/// the hub signed are stored; anything else is refused and reported
+/// (``DeliveryVerification``).
 public final class DeliveryConsumer: Service, Sendable {
     private let agencies: [AgencyID]
     private let topics: TopicNames
     private let store: DeliveryStore
+    private let verification: DeliveryVerification
     private let metrics: CaseHubMetrics?
     private let consumer: KafkaConsumer
     private let delivered: Wakeup
@@ -22,13 +25,14 @@ public final class DeliveryConsumer: Service, Sendable {
     private let clock: HubClock
     private let logger: Logger
 
-    public init(agencies: [AgencyID], topics: TopicNames, store: DeliveryStore, consumer: KafkaConsumer, delivered: Wakeup,
-                clock: HubClock = .system, metrics: CaseHubMetrics? = nil, logger: Logger) {
+    public init(agencies: [AgencyID], topics: TopicNames, store: DeliveryStore, verification: DeliveryVerification,
+                consumer: KafkaConsumer, delivered: Wakeup, clock: HubClock = .system, metrics: CaseHubMetrics? = nil, logger: Logger) {
         self.clock = clock
         self.metrics = metrics
         self.agencies = agencies
         self.topics = topics
         self.store = store
+        self.verification = verification
         self.consumer = consumer
         self.delivered = delivered
         self.logger = logger
@@ -46,8 +50,16 @@ public final class DeliveryConsumer: Service, Sendable {
             let batch = try await consumer.nextBatch(maxMessages: 500, maxWaitMilliseconds: 50)
             if batch.isEmpty { continue }
             var events: [DeliveryStore.Incoming] = []
+            var admitted: [KafkaMessage] = []
+            var shuttingDown = false
             for message in batch {
                 guard let agency = topics.recipient(ofTopic: message.topic) else { continue }
+                guard let genuine = await verification.admits(message, for: agency) else {
+                    shuttingDown = true
+                    break
+                }
+                guard genuine else { continue }
+                admitted.append(message)
                 do {
                     // Read (and so checked) once; the payload is stored as the record carried it.
                     let event = try message.cloudEvent()
@@ -58,12 +70,14 @@ public final class DeliveryConsumer: Service, Sendable {
                     logger.error("undecodable delivery skipped", metadata: ["kafka.topic": "\(message.topic)", "kafka.offset": "\(message.offset)", "error": "\(error)"])
                 }
             }
+            // Shutting down: not committed, so read again by the next owner.
+            if shuttingDown { break }
             let stored = await retryWithBackoff("storing deliveries", logger: logger) { try await store.store(events, at: clock.now) }
-            guard stored != nil else { break }  // shutting down: not committed, so read again by the next owner
+            guard stored != nil else { break }
             // Readable from now on: wake the inbox's waiters before the
             // offset commit's round trip to the broker, not after it.
             delivered.signal()
-            recordEndToEndLatency(of: batch)
+            recordEndToEndLatency(of: admitted)
             do {
                 try await consumer.commit(batch)
             } catch let error as KafkaError where !error.isFatal {

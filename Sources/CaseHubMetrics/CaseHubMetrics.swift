@@ -17,6 +17,7 @@ public final class CaseHubMetrics: Sendable {
     private let endToEnd: DurationHistogram
     private let adapterLag: Gauge
     private let impersonationAttempts: Counter
+    private let deliveriesRefused: Counter
 
     static let latencyBuckets: [Duration] = [
         .milliseconds(10), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
@@ -59,7 +60,15 @@ public final class CaseHubMetrics: Sendable {
         impersonationAttempts = registry.makeCounter(
             descriptor: .casehub("casehub_adapter_impersonation_attempts_total",
                                  help: "Requests refused because one agency's credential was used to act as another."))
+        deliveriesRefused = registry.makeCounter(
+            descriptor: .casehub("casehub_deliveries_refused_total",
+                                 help: "Records on agencies' delivery topics that the adapters refused: not signed by a hub key they trust."))
         for reason in AdapterRefusalUnrecorded.allCases { unrecordedCounter(reason) }
+    }
+
+    /// A record on an agency's `to.` topic that its adapter refused (not the hub's).
+    public func deliveryRefused() {
+        deliveriesRefused.increment()
     }
 
     /// A request an agency's adapter refused (a 4xx), by refusal code and the

@@ -58,8 +58,14 @@ public struct CaseHubConfiguration: Sendable {
     /// from the environment.
     public var approveOwnSigningKeys = false
     /// The hub's own signing key (created when missing): it signs the audit
-    /// checkpoints. Without one, this process writes no checkpoints.
+    /// checkpoints and the records on agencies' delivery topics. Without one,
+    /// this process writes no checkpoints and signs deliveries with a key
+    /// made for its lifetime (recorded in `hub_keys`).
     public var hubKeyFile: String?
+    /// The hub public keys (base64, from `casehub audit hub-key`) this
+    /// process's adapters accept deliveries signed with. Empty: they trust
+    /// the keys hub processes recorded in the database (`hub_keys`).
+    public var hubPublicKeys: [String] = []
     /// How often the hub checkpoints the audit chains' heads when they moved.
     public var checkpointInterval: Duration = .seconds(5)
 

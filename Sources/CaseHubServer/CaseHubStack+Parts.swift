@@ -40,22 +40,31 @@ extension CaseHubStack {
         }
 
         /// The hub: its producer, the notifications (commits of any hub
-        /// process wake this relay; adapters' service records, the service recorder), the outbox relay, the pipeline, the deadline
-        /// scheduler, the service recorder and (with a hub key) the checkpoint writer, in the order
+        /// process wake this process's relays; adapters' service records, its
+        /// service recorder), the outbox relay, the pipeline, the deadline
+        /// scheduler, the service recorder and (with a hub key file) the
+        /// checkpoint writer, in the order
         /// they must start (they stop in reverse: the producer after the relay,
         /// which flushes what the relay sent; the relay after the pipeline, so
-        /// that it publishes what the pipeline's last batch wrote).
+        /// that it publishes what the pipeline's last batch wrote). The relay
+        /// signs deliveries with the hub key; without a key file, with a key
+        /// made for this process's lifetime.
         public func hubServices() throws -> [any Service] {
             let hubStore = HubStore(client: database)
             let relayWakeup = Wakeup()
             let serviceWakeup = Wakeup()
             let relayProducer = try KafkaProducer(configuration: KafkaProducerConfiguration(connection: configuration.kafka), logger: logger)
+            let hubKey = try configuration.hubKeyFile.map(HubSigningKey.loadOrCreate(at:))
+            if hubKey == nil {
+                logger.notice("no hub signing key file configured (--hub-key): deliveries are signed with a key made for this process, which only adapters trusting the database's hub keys accept")
+            }
+            let signer = DeliverySigner(keyFromFile: hubKey, topics: configuration.topics)
             var services: [any Service] = [
                 relayProducer,
                 HubNotifications(database: PostgresConfiguration(connectionString: configuration.databaseURL),
                                  relayWakeup: relayWakeup, serviceWakeup: serviceWakeup, logger: logger),
                 OutboxRelay(configuration: configuration.hub, store: hubStore, producer: relayProducer, wakeup: relayWakeup,
-                            metrics: metrics, logger: logger),
+                            signer: signer, keys: HubKeyStore(client: database), metrics: metrics, logger: logger),
                 HubPipeline(
                     configuration: configuration.hub, registry: configuration.registry, store: hubStore,
                     consumer: try KafkaConsumer(configuration: consumerConfiguration(group: configuration.hub.groupID), logger: logger),
@@ -64,9 +73,9 @@ extension CaseHubStack {
                 ServiceRecorder(configuration: configuration.hub, registry: configuration.registry, store: hubStore,
                                 recorded: serviceWakeup, relayWakeup: relayWakeup, logger: logger),
             ]
-            if let hubKeyFile = configuration.hubKeyFile {
+            if let hubKey {
                 services.append(CheckpointWriter(
-                    store: hubStore, key: try HubSigningKey.loadOrCreate(at: hubKeyFile), topics: configuration.topics,
+                    store: hubStore, key: hubKey, topics: configuration.topics,
                     interval: configuration.checkpointInterval, relayWakeup: relayWakeup, logger: logger))
             } else {
                 logger.notice("no hub signing key configured (--hub-key): this process writes no audit checkpoints")
@@ -99,11 +108,11 @@ extension CaseHubStack {
         }
 
         /// The adapters of the configured agencies: their routes on `routes`,
-        /// and the delivery consumer, the submitting producer (registered before
-        /// everything that submits through it, so that it stops after them and
-        /// flushes), the log of their refusals (it stops after the HTTP server
-        /// and the file drop, writing what they reported), webhooks, the file
-        /// drop and the demo.
+        /// and the log of their refusals (it stops after everything that
+        /// reports to it: the HTTP server, the file drop, the delivery
+        /// consumer), the delivery consumer, the submitting producer
+        /// (registered before everything that submits through it, so that it
+        /// stops after them and flushes), webhooks, the file drop and the demo.
         public func adapterServices(routes router: Router<CaseHubRequestContext>) async throws -> [any Service] {
             let adapters = configuration.roles.adapters
             guard let keyDirectory = configuration.keyDirectory else {
@@ -118,13 +127,26 @@ extension CaseHubStack {
             let group = DeliveryConsumer.groupID(for: adapters, topics: configuration.topics)
             let submitProducer = try KafkaProducer(configuration: KafkaProducerConfiguration(connection: configuration.kafka), logger: logger)
             let refusals = AdapterRefusalLog(writer: AdapterRejectionStore(client: database), metrics: metrics, logger: logger)
+            // Only what the hub signed reaches an agency: with the keys given, else the ones hubs recorded.
+            let trust: HubKeyTrust
+            if configuration.hubPublicKeys.isEmpty {
+                trust = HubKeyTrust(.database(HubKeyStore(client: database)))
+            } else {
+                do {
+                    trust = try HubKeyTrust.pinning(configuration.hubPublicKeys)
+                } catch {
+                    throw ConfigurationError(message: "--hub-public-key: \(error)")
+                }
+            }
+            // The refusal log first: it stops last, after the delivery consumer that reports to it too.
             var services: [any Service] = [
+                refusals,
                 DeliveryConsumer(
                     agencies: adapters, topics: configuration.topics, store: deliveryStore,
+                    verification: DeliveryVerification(trust: trust, refusals: refusals, metrics: metrics, logger: logger),
                     consumer: try KafkaConsumer(configuration: consumerConfiguration(group: group), logger: logger),
                     delivered: delivered, clock: configuration.hub.clock, metrics: metrics, logger: logger),
                 submitProducer,
-                refusals,
             ]
             var submitter = AgencySubmitter(
                 registry: configuration.registry, topics: configuration.topics, producer: submitProducer, signingKeys: signingKeys,

@@ -129,7 +129,7 @@ struct BatchApplier: Sendable {
             occurredAt: event.time, recordedAt: receivedAt, caseVersion: Int64(state.version),
             body: verified.structured, bodyBytes: verified.structuredBytes)
         transaction.enqueue(router.records(for: verified, recipients: transition.recipients, serves: transition.awaitedServices,
-                                           caseVersion: state.version, receivedAt: receivedAt))
+                                           state: state, receivedAt: receivedAt))
         return true
     }
 

@@ -20,17 +20,22 @@ public final class OutboxRelay: Service, Sendable {
     private let store: HubStore
     private let producer: KafkaProducer
     private let wakeup: Wakeup
+    /// Signs what goes to agencies' `to.` topics.
+    private let signer: DeliverySigner
+    private let keys: HubKeyStore
     private let metrics: CaseHubMetrics?
     private let logger: Logger
     /// This process's relays, by the name they hold leases under.
     let workers: [Worker]
 
     public init(configuration: HubConfiguration, store: HubStore, producer: KafkaProducer, wakeup: Wakeup,
-                metrics: CaseHubMetrics? = nil, logger: Logger) {
+                signer: DeliverySigner, keys: HubKeyStore, metrics: CaseHubMetrics? = nil, logger: Logger) {
         self.configuration = configuration
         self.store = store
         self.producer = producer
         self.wakeup = wakeup
+        self.signer = signer
+        self.keys = keys
         self.metrics = metrics
         self.logger = logger
         let process = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(UUID().uuidString.prefix(8))"
@@ -44,6 +49,8 @@ public final class OutboxRelay: Service, Sendable {
     }
 
     public func run() async throws {
+        // The adapters learn the key from the database before anything signed with it arrives.
+        guard await retryWithBackoff("recording the hub's delivery key", logger: logger, { try await signer.record(in: keys) }) != nil else { return }
         await withDiscardingTaskGroup { group in
             // One commit wakes every relay: each holds other shards.
             group.addTask { [wakeup, workers] in
@@ -104,7 +111,7 @@ public final class OutboxRelay: Service, Sendable {
     /// Sends the records; one that fails for good is tried alone again, up
     /// to the configured number of attempts, before it is reported permanent.
     private func publish(_ pending: [HubStore.PendingOutboxRecord]) async throws -> [HubStore.PublishOutcome] {
-        let results = try await producer.sendBatch(pending.map(Self.message), keepingKeyOrder: true)
+        let results = try await producer.sendBatch(pending.map(message), keepingKeyOrder: true)
         var outcomes: [HubStore.PublishOutcome] = []
         outcomes.reserveCapacity(pending.count)
         for (item, result) in zip(pending, results) {
@@ -126,7 +133,7 @@ public final class OutboxRelay: Service, Sendable {
         var attempts = 1
         while attempts < max(1, configuration.relayParkAfterAttempts) {
             attempts += 1
-            switch try await producer.sendBatch([Self.message(item)])[0] {
+            switch try await producer.sendBatch([message(item)])[0] {
             case .success: return .published
             case .failure(let again) where again.isPermanentDeliveryFailure: error = again
             case .failure(let again): return .failed(reason: again.message, permanent: false, attempts: attempts)
@@ -138,7 +145,7 @@ public final class OutboxRelay: Service, Sendable {
         return .failed(reason: error.message, permanent: true, attempts: attempts)
     }
 
-    private static func message(_ item: HubStore.PendingOutboxRecord) -> KafkaOutgoingMessage {
-        KafkaOutgoingMessage(topic: item.record.topic, key: item.record.key, headers: item.record.headers, value: item.record.value)
+    private func message(_ item: HubStore.PendingOutboxRecord) -> KafkaOutgoingMessage {
+        signer.signed(KafkaOutgoingMessage(topic: item.record.topic, key: item.record.key, headers: item.record.headers, value: item.record.value))
     }
 }

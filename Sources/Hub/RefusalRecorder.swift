@@ -13,6 +13,8 @@ struct RefusalRecorder: Sendable {
     let registry: AgencyRegistry
     let hubSource: AgencyID
     let logger: Logger
+    /// What the `rejected` topic withholds (`Schemas/disclosure.json`).
+    var disclosure = Disclosure.standard
 
     func refuse(_ message: KafkaMessage, event: CloudEvent?, _ refusal: Refusal, receivedAt: Date, in transaction: inout HubTransaction) {
         let sender = topics.sender(ofTopic: message.topic)
@@ -45,12 +47,15 @@ struct RefusalRecorder: Sendable {
                 for: eventID ?? "unknown", caseID: key, sender: sender, refusal: refusal,
                 hubSource: hubSource, at: receivedAt)))
         }
-        // The refused record itself, with the reason in headers, for administrators.
+        // The refused record itself, with the reason in headers, for administrators
+        // (without the personal data its type lists: `rejections` keeps it whole).
+        let withheld = type.flatMap { disclosure.forFeed(.rejected, value: message.value, of: EventType(rawValue: $0)) }
         outbox.append(OutboxRecord(
             topic: topics.rejected, key: key,
             headers: headerText + [RecordHeader(name: "casehub_refusal_code", value: refusal.code.rawValue),
-                                   RecordHeader(name: "casehub_refusal_reason", value: refusal.reason)],
-            value: message.value))
+                                   RecordHeader(name: "casehub_refusal_reason", value: refusal.reason)]
+                + (withheld == nil ? [] : [RecordHeader(name: "casehub_disclosure", value: "partial")]),
+            value: withheld ?? message.value))
         transaction.enqueue(outbox)
     }
 

@@ -9,8 +9,9 @@ public import ServiceLifecycle
 /// applies the service records adapters write as they store a delivery in
 /// the served agency's inbox. Each one that starts a clock becomes a
 /// `casehub.hub.served.v1` entry in the case's audit trail, in the same
-/// transaction as the case, and is told to the agency served and to the
-/// document's sender, with the clocks' due instants. Every hub process runs
+/// transaction as the case, and is told to the document's sender with the
+/// clocks it started and their due instants, and to the agency served with
+/// its own. Every hub process runs
 /// one; records are claimed with SKIP LOCKED, so the processes share them.
 public final class ServiceRecorder: Service, Sendable {
     private let configuration: HubConfiguration
@@ -70,10 +71,17 @@ public final class ServiceRecorder: Service, Sendable {
                     eventID: notice.id.description, caseID: record.caseID, outcome: .accepted, type: notice.type.rawValue,
                     source: notice.source.rawValue, occurredAt: record.servedAt, recordedAt: now,
                     caseVersion: Int64(transition.state.version), body: notice.structured)
-                let told = [AgencyID(rawValue: record.agency), AgencyID(rawValue: record.source)].compactMap { $0 }
-                    .filter { $0 != configuration.hubSource }
-                transaction.enqueue(told.map { OutboxRecord(topic: configuration.topics.to($0), event: notice) }
-                                    + [OutboxRecord(topic: configuration.topics.changes, event: notice)])
+                // The agency served hears of its own clocks only (need to know: not, say, the
+                // procuratorate's duty to record the recommendation upstream); the sender of all.
+                var outbox = [OutboxRecord(topic: configuration.topics.changes, event: notice)]
+                if let served = AgencyID(rawValue: record.agency) {
+                    outbox.append(OutboxRecord(topic: configuration.topics.to(served),
+                                               event: serviceEvent(record, started: started.filter { $0.obligedAgency == served })))
+                }
+                if let sender = AgencyID(rawValue: record.source), sender != configuration.hubSource, sender.rawValue != record.agency {
+                    outbox.append(OutboxRecord(topic: configuration.topics.to(sender), event: notice))
+                }
+                transaction.enqueue(outbox)
                 queued = true
             }
             try await transaction.markServiceRecordsApplied(records.map(\.id), at: now)

@@ -374,10 +374,12 @@ public struct AdminQueries: Sendable {
         /// The first 8 bytes of the token's SHA-256 in hex, and its label (adapter stage).
         public var tokenID: String?
         public var tokenLabel: String?
-        /// The request and the status it was answered with (adapter stage).
+        /// The request and the status it was answered with (adapter stage;
+        /// for a record refused on a delivery topic, where it was, and no status).
         public var request: String?
         public var httpStatus: Int?
-        /// The record's topic (hub stage); nil for an adapter's refusal.
+        /// The record's topic (hub stage, and a delivery record an adapter
+        /// refused); nil for a refused request.
         public var topic: String?
         public var caseID: String?
         public var type: String?

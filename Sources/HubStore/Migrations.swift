@@ -116,6 +116,7 @@ extension Migration {
         eventIDsPerSender,
         auditHashFormat,
         serviceRecords,
+        hubDeliveryKeys,
     ]
 
     public static var latestVersion: Int { all.last!.version }
@@ -428,5 +429,21 @@ extension Migration {
             UNIQUE (agency, source, event_id)
         );
         CREATE INDEX service_records_pending ON service_records (id) WHERE applied_at IS NULL;
+        """)
+}
+
+extension Migration {
+    /// The public halves of the keys hub processes sign deliveries with
+    /// (``HubKeyStore``): an adapter that is given no hub key of its own
+    /// trusts these.
+    static let hubDeliveryKeys = Migration(version: 17, name: "hub keys that sign the records on agencies' delivery topics", sql: """
+        CREATE TABLE hub_keys (
+            key_id           text PRIMARY KEY,
+            public_key       bytea NOT NULL CHECK (length(public_key) = 32),
+            -- false: made by a hub process started without a key file, for its lifetime only
+            from_file        boolean NOT NULL,
+            first_used_at    timestamptz NOT NULL DEFAULT now(),
+            last_started_at  timestamptz NOT NULL DEFAULT now()
+        );
         """)
 }

@@ -105,15 +105,19 @@ public struct AdapterRejection: Sendable, Hashable {
     public var tokenHash: [UInt8]?
     /// What was asked, e.g. `POST /v1/agencies/zz-epb/events`.
     public var request: String
-    public var httpStatus: Int
+    /// The status the request was answered with; nil for a refused delivery (no request).
+    public var httpStatus: Int?
     public var code: RefusalCode
     /// What was wrong, in English (the problem's detail, or more for administrators).
     public var reason: String
     public var violations: [Violation]
     public var body: RefusedBody
+    /// A record the adapter refused to take from its agency's `to.` topic
+    /// (not the hub's: ``RefusedDelivery``); nil for a refused request.
+    public var delivery: RefusedDelivery?
 
-    public init(agency: AgencyID, claimedAgency: AgencyID?, tokenHash: [UInt8]?, request: String, httpStatus: Int,
-                code: RefusalCode, reason: String, violations: [Violation] = [], body: RefusedBody) {
+    public init(agency: AgencyID, claimedAgency: AgencyID?, tokenHash: [UInt8]?, request: String, httpStatus: Int?,
+                code: RefusalCode, reason: String, violations: [Violation] = [], body: RefusedBody, delivery: RefusedDelivery? = nil) {
         self.agency = agency
         self.claimedAgency = claimedAgency == agency ? nil : claimedAgency
         self.tokenHash = tokenHash
@@ -123,6 +127,25 @@ public struct AdapterRejection: Sendable, Hashable {
         self.reason = reason
         self.violations = violations
         self.body = body
+        self.delivery = delivery
+    }
+}
+
+/// What an adapter keeps of a record it refused on its agency's `to.`
+/// topic: where it was, and what it claimed to be (its CloudEvents headers).
+public struct RefusedDelivery: Sendable, Hashable {
+    public var topic: String
+    public var headers: [RecordHeader]
+    public var eventID: String?
+    public var caseID: String?
+    public var type: String?
+
+    public init(topic: String, headers: [RecordHeader], eventID: String?, caseID: String?, type: String?) {
+        self.topic = topic
+        self.headers = headers
+        self.eventID = eventID
+        self.caseID = caseID
+        self.type = type
     }
 }
 

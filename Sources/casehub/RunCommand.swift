@@ -68,7 +68,7 @@ struct HubCommand: AsyncParsableCommand {
 
     @OptionGroup var options: CommonOptions
 
-    @Option(help: "The hub's Ed25519 signing key file (created if missing): it signs the audit checkpoints. Without it, none are written.")
+    @Option(help: "The hub's Ed25519 signing key file (created if missing): it signs the audit checkpoints and every record on agencies' delivery topics. Give every hub process the same file. Without it, no checkpoints are written and deliveries are signed with a key made for this process (only adapters trusting the database's hub keys accept them).")
     var hubKey: String?
 
     func run() async throws {
@@ -96,6 +96,9 @@ struct AdapterCommand: AsyncParsableCommand {
     @Option(help: "Root of the file drop (<dir>/<agency>/outgoing, incoming, done, failed); none if omitted.")
     var dropDir: String?
 
+    @Option(help: "A hub public key (base64, from 'casehub audit hub-key') that deliveries must be signed with; repeat during a rotation. Without it, the adapter trusts the hub keys recorded in the database.")
+    var hubPublicKey: [String] = []
+
     func run() async throws {
         let logger = try options.bootstrapLogging()
         var configuration = try options.configuration()
@@ -108,6 +111,7 @@ struct AdapterCommand: AsyncParsableCommand {
         configuration.roles = .init(hub: false, adapters: [agencyRecord.id])
         configuration.keyDirectory = keyDir
         configuration.fileDropDirectory = dropDir
+        configuration.hubPublicKeys = hubPublicKey
         try await CaseHubStack.prepare(configuration, logger: logger)
         try await CaseHubStack(configuration: configuration, logger: logger).run()
     }

@@ -62,6 +62,8 @@ struct ProcedureFindings {
     var deadlines: [String: DeadlineDetails] = [:]
     /// Every refusal met, with the event types that met it.
     var refusals: [RefusalCode: Set<EventType>] = [:]
+    /// The roles each accepted event type was delivered in (``Disclosure/roles(of:on:)``).
+    var deliveries: [EventType: Set<RecipientRole>] = [:]
 }
 
 /// Explores each procedure breadth-first from the ways it opens. In every
@@ -241,6 +243,9 @@ struct ProcedureExplorer {
     private func record(_ transition: Transition, of event: CloudEvent, by sender: Agency, from state: CaseState?,
                         into findings: inout ProcedureFindings) -> ProcedureFindings.Step {
         let after = transition.state
+        for recipient in transition.recipients {
+            findings.deliveries[event.type, default: []].formUnion(Disclosure.roles(of: recipient, on: after))
+        }
         // A clock that awaits service is written `rule@role`: it starts on the event's delivery to that party.
         let started = transition.effects.compactMap { effect -> String? in
             guard case .deadlineStarted(let deadline) = effect else { return nil }

@@ -17,8 +17,11 @@ struct ProcedureTablesTests {
     @Test func theDocumentShowsWhatTheCodeDoes() throws {
         let document = try String(contentsOf: ProcedureTables.document, encoding: .utf8)
         let tables = ProcedureTables.markdown(Self.findings)
-        let updated = try #require(ProcedureTables.replacingGeneratedSection(of: document, with: tables),
-                                   "docs/case-model.md lacks the markers of its generated section:\n\(ProcedureTables.beginMarker)\n\(ProcedureTables.endMarker)")
+        let procedures = try #require(ProcedureTables.replacingGeneratedSection(of: document, with: tables),
+                                      "docs/case-model.md lacks the markers of its generated section:\n\(ProcedureTables.beginMarker)\n\(ProcedureTables.endMarker)")
+        // The need-to-know tables too, in the same pass: one test writes the file.
+        let updated = try #require(DisclosureTables.replacingGeneratedSection(of: procedures, with: DisclosureTables.markdown(Disclosure.standard.document)),
+                                   "docs/case-model.md lacks the markers of its need-to-know section:\n\(DisclosureTables.beginMarker)\n\(DisclosureTables.endMarker)")
         if ProcessInfo.processInfo.environment["CASEHUB_WRITE_DOCS"] == "1" {
             if updated != document { try updated.write(to: ProcedureTables.document, atomically: true, encoding: .utf8) }
             return
@@ -30,7 +33,7 @@ struct ProcedureTablesTests {
             let line = zip(written, generated).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(written.count, generated.count)
             let show = { (lines: [Substring]) in line < lines.count ? String(lines[line]) : "(end of file)" }
             Issue.record("""
-                docs/case-model.md's procedure tables differ from what the code does; regenerate them with \(Self.regenerate).
+                docs/case-model.md's procedure or need-to-know tables differ from what the code does; regenerate them with \(Self.regenerate).
                 First difference, line \(line + 1):
                   document: \(show(written))
                   code:     \(show(generated))

@@ -91,9 +91,13 @@ struct FileDropTests {
         }
     }
 
-    /// A record on the agency's topic that the hub did not write, with a type
-    /// shaped as a path: its delivery file stays in `incoming/`, its name
-    /// made safe, and the deliveries after it still arrive.
+    /// A delivery the hub did not write, with a type shaped as a path: its
+    /// file stays in `incoming/`, its name made safe, and the deliveries after
+    /// it still arrive. Such a record produced onto the agency's topic is now
+    /// refused before it is stored, as it carries no hub signature
+    /// (``ForgedDeliveryTests``); this test plants it in the inbox table
+    /// directly, as if it had got past that check, to show the file drop's
+    /// own defence.
     @Test func aDeliveryTypeCannotNameAPathOutsideIncoming() async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent(TestEnvironment.uniqueName("drop"))
         defer { try? FileManager.default.removeItem(at: root) }

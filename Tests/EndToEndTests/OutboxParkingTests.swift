@@ -37,7 +37,9 @@ import Testing
         let metrics = CaseHubMetrics()
         let wakeup = Wakeup()
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(connection: connection), logger: logger)
-        let relay = OutboxRelay(configuration: hub, store: store, producer: producer, wakeup: wakeup, metrics: metrics, logger: logger)
+        let relay = OutboxRelay(configuration: hub, store: store, producer: producer, wakeup: wakeup,
+                                signer: DeliverySigner(keyFromFile: nil, topics: hub.topics), keys: HubKeyStore(client: client),
+                                metrics: metrics, logger: logger)
         let services = ServiceGroup(services: [producer, relay], gracefulShutdownSignals: [], logger: logger)
         let running = Task { try await services.run() }
 

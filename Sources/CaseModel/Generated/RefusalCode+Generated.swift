@@ -5,6 +5,10 @@ extension RefusalCode {
     public static let accountabilityNoVerification = RefusalCode(rawValue: "accountability.no-verification")
     /// 提交的事件批次为空: The batch holds no events.
     public static let adapterBatchEmpty = RefusalCode(rawValue: "adapter.batch-empty")
+    /// 投递主题上的记录不是枢纽签发的或已被改动: A record on the agency's delivery topic is not signed by a hub key the adapter trusts, or was altered.
+    public static let adapterDeliveryForged = RefusalCode(rawValue: "adapter.delivery-forged")
+    /// 投递主题上的记录没有枢纽签名: A record on the agency's delivery topic carries no hub signature.
+    public static let adapterDeliveryUnsigned = RefusalCode(rawValue: "adapter.delivery-unsigned")
     /// 以其他机关的身份提交或访问: A credential of one agency was used to act as another.
     public static let adapterImpersonation = RefusalCode(rawValue: "adapter.impersonation")
     /// 提交内容不是格式正确的 JSON 或 XML: The body is not well-formed JSON or XML.
@@ -124,6 +128,8 @@ extension RefusalCode {
     public static let catalogued: [RefusalCode: (zh: String, en: String)] = [
         .accountabilityNoVerification: ("尚未完成初步核实", "No preliminary verification was concluded"),
         .adapterBatchEmpty: ("提交的事件批次为空", "The batch holds no events"),
+        .adapterDeliveryForged: ("投递主题上的记录不是枢纽签发的或已被改动", "A record on the agency's delivery topic is not signed by a hub key the adapter trusts, or was altered"),
+        .adapterDeliveryUnsigned: ("投递主题上的记录没有枢纽签名", "A record on the agency's delivery topic carries no hub signature"),
         .adapterImpersonation: ("以其他机关的身份提交或访问", "A credential of one agency was used to act as another"),
         .adapterMalformed: ("提交内容不是格式正确的 JSON 或 XML", "The body is not well-formed JSON or XML"),
         .adapterNoNativeMapping: ("该类机关没有原生记录映射", "Agencies of this kind have no native record mapping"),
