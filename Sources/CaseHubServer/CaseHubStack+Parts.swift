@@ -19,15 +19,20 @@ extension CaseHubStack {
     /// ``application(router:onServerRunning:)``.
     public struct Parts: Sendable {
         public let configuration: CaseHubConfiguration
+        /// The hub's pool (role `casehub_hub`), also serving the router's
+        /// own routes; in a process without a hub, the adapters'.
         public let database: PostgresClient
+        /// The adapters' pool (role `casehub_adapter`).
+        public let adapterDatabase: PostgresClient
         public let kafkaAdmin: KafkaAdmin
         public let metrics: CaseHubMetrics
         public let logger: Logger
 
-        public init(configuration: CaseHubConfiguration, database: PostgresClient, kafkaAdmin: KafkaAdmin,
+        public init(configuration: CaseHubConfiguration, database: PostgresClient, adapterDatabase: PostgresClient? = nil, kafkaAdmin: KafkaAdmin,
                     metrics: CaseHubMetrics, logger: Logger) {
             self.configuration = configuration
             self.database = database
+            self.adapterDatabase = adapterDatabase ?? database
             self.kafkaAdmin = kafkaAdmin
             self.metrics = metrics
             self.logger = logger
@@ -51,7 +56,8 @@ extension CaseHubStack {
             let relayProducer = try KafkaProducer(configuration: KafkaProducerConfiguration(connection: configuration.kafka), logger: logger)
             var services: [any Service] = [
                 relayProducer,
-                OutboxNotifications(database: PostgresConfiguration(connectionString: configuration.databaseURL), wakeup: relayWakeup, logger: logger),
+                OutboxNotifications(database: PostgresConfiguration(connectionString: configuration.databaseURL(for: .hub)), wakeup: relayWakeup,
+                                    logger: logger),
                 OutboxRelay(configuration: configuration.hub, store: hubStore, producer: relayProducer, wakeup: relayWakeup,
                             metrics: metrics, logger: logger),
                 HubPipeline(
@@ -59,6 +65,8 @@ extension CaseHubStack {
                     consumer: try KafkaConsumer(configuration: consumerConfiguration(group: configuration.hub.groupID), logger: logger),
                     relayWakeup: relayWakeup, keyring: AgencyKeyring(store: AgencyKeyStore(client: database)), metrics: metrics, logger: logger),
                 DeadlineScheduler(configuration: configuration.hub, store: hubStore, relayWakeup: relayWakeup, logger: logger),
+                // The adapters' role may not write the audit trail: the hub audits their webhook changes.
+                WebhookChangeAuditor(store: hubStore, logger: logger),
             ]
             if let hubKeyFile = configuration.hubKeyFile {
                 services.append(CheckpointWriter(
@@ -106,14 +114,13 @@ extension CaseHubStack {
                 throw ConfigurationError(message: "adapters need a key directory for their agencies' signing keys (--key-dir)")
             }
             let signingKeys = try await SigningKeys.load(
-                agencies: adapters, directory: URL(fileURLWithPath: keyDirectory), store: AgencyKeyStore(client: database))
-            try await OwnSigningKeys(keys: signingKeys, store: AgencyKeyStore(client: database), logger: logger)
-                .settle(approving: configuration.approveOwnSigningKeys)
+                agencies: adapters, directory: URL(fileURLWithPath: keyDirectory), store: AgencyKeyStore(client: adapterDatabase))
+            try await settleOwnSigningKeys(signingKeys)
             let delivered = Wakeup()
-            let deliveryStore = DeliveryStore(client: database)
+            let deliveryStore = DeliveryStore(client: adapterDatabase)
             let group = DeliveryConsumer.groupID(for: adapters, topics: configuration.topics)
             let submitProducer = try KafkaProducer(configuration: KafkaProducerConfiguration(connection: configuration.kafka), logger: logger)
-            let refusals = AdapterRefusalLog(writer: AdapterRejectionStore(client: database), metrics: metrics, logger: logger)
+            let refusals = AdapterRefusalLog(writer: AdapterRejectionStore(client: adapterDatabase), metrics: metrics, logger: logger)
             var services: [any Service] = [
                 DeliveryConsumer(
                     agencies: adapters, topics: configuration.topics, store: deliveryStore,
@@ -124,18 +131,18 @@ extension CaseHubStack {
             ]
             var submitter = AgencySubmitter(
                 registry: configuration.registry, topics: configuration.topics, producer: submitProducer, signingKeys: signingKeys,
-                submissions: SubmissionStore(client: database), mappings: configuration.nativeMappings)
+                submissions: SubmissionStore(client: adapterDatabase), mappings: configuration.nativeMappings)
             submitter.limits = configuration.adapterLimits
             let adapterRoutes = AdapterRoutes(
                 agencies: Set(adapters), submitter: submitter, deliveries: deliveryStore, delivered: delivered,
-                tokens: AgencyTokenStore(client: database), cases: CaseViews(client: database),
-                webhooks: WebhookStore(client: database), refusals: refusals, limits: configuration.adapterLimits)
+                tokens: AgencyTokenStore(client: adapterDatabase), cases: CaseViews(client: adapterDatabase),
+                webhooks: WebhookStore(client: adapterDatabase), refusals: refusals, limits: configuration.adapterLimits)
             if configuration.httpTLS?.requireAgencyCertificates == true {
                 adapterRoutes.add(to: router, agencyMiddleware: AgencyCertificateMiddleware())
             } else {
                 adapterRoutes.add(to: router)
             }
-            services.append(WebhookPusher(agencies: adapters, store: WebhookStore(client: database), delivered: delivered,
+            services.append(WebhookPusher(agencies: adapters, store: WebhookStore(client: adapterDatabase), delivered: delivered,
                                           configuration: configuration.webhooks, logger: logger))
             if let demo = configuration.demo {
                 services.append(DemoScenario(submitter: submitter, registry: configuration.registry, rules: configuration.hub.deadlineRules,
@@ -146,6 +153,24 @@ extension CaseHubStack {
                                          deliveries: deliveryStore, delivered: delivered, refusals: refusals, logger: logger))
             }
             return services
+        }
+
+        /// Says where the adapters' keys stand; in local mode approves them,
+        /// as an administrator, so through the administrators' role: the
+        /// adapters' may only propose.
+        private func settleOwnSigningKeys(_ keys: SigningKeys) async throws {
+            guard configuration.approveOwnSigningKeys else {
+                return try await OwnSigningKeys(keys: keys, store: AgencyKeyStore(client: adapterDatabase), logger: logger).settle(approving: false)
+            }
+            let administrators = PostgresClient(configuration: PostgresConfiguration(connectionString: configuration.databaseURL(for: .admin)),
+                                                logger: logger)
+            do {
+                try await OwnSigningKeys(keys: keys, store: AgencyKeyStore(client: administrators), logger: logger).settle(approving: true)
+                await administrators.shutdown()
+            } catch {
+                await administrators.shutdown()
+                throw error
+            }
         }
 
         /// The HTTP server for `router` (HTTPS when configured).

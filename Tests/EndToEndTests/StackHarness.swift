@@ -52,7 +52,10 @@ func withRunningStack(
     configuration.approveOwnSigningKeys = true
     configure(&configuration)
 
-    try await CaseHubStack.prepare(configuration, logger: logger)
+    // As `casehub run` does: the administrator's part as the database's owner
+    // (migrate, topics), then the hub and the adapters each as its own role.
+    try await CaseHubStack.prepareLocally(&configuration, logger: logger)
+    try await CaseHubStack.checkReady(configuration, logger: logger)
     let port = AsyncStream.makeStream(of: Int.self)
     let stack = try await CaseHubStack(configuration: configuration, logger: logger, handleSignals: false) { port.continuation.yield($0) }
     let running = Task { try await stack.run() }
