@@ -104,6 +104,19 @@ enum DatabaseGrants {
             }
         }
         try await connection.executeScript(unsafeSQL: script.joined(separator: ";\n"))
+        // Before PostgreSQL 15 every role may create in `public` unless a DBA took
+        // that from PUBLIC; the owner may rely on it itself, so it is said, not done.
+        let creators = try await connection.query("""
+            SELECT r.rolname AS name FROM pg_roles r
+            WHERE r.rolname = ANY(\(PostgresArray(DatabaseRole.allCases.map { Optional($0.rawValue) }))::text[])
+              AND has_schema_privilege(r.oid, current_schema(), 'CREATE')
+            """).map { try $0.decode("name", as: String.self) }
+        if !creators.isEmpty {
+            logger.warning("""
+                these roles may create tables in schema \(schema) (granted to PUBLIC, PostgreSQL's default before version 15): \
+                REVOKE CREATE ON SCHEMA \(quotedSchema) FROM PUBLIC, once the schema's owner no longer needs it
+                """, metadata: ["roles": "\(creators)"])
+        }
         let undecided = existing.filter { name in !tables.contains { $0.name == name } }.sorted()
         if !undecided.isEmpty {
             logger.warning("tables no CaseHub role may use (add them to DatabaseGrants)", metadata: ["tables": "\(undecided)"])

@@ -76,6 +76,26 @@ import Testing
         await owner.shutdown()
     }
 
+    /// A database migrated before the roles were granted (or grants taken
+    /// away): the part is told to run `casehub migrate`, not left to fail later.
+    @Test func aPartWhoseRoleMayNotReadTheSchemaIsToldToMigrate() async throws {
+        let url = try await TestDatabase.create("ungranted")
+        let owner = PostgresClient(configuration: PostgresConfiguration(connectionString: url), logger: logger)
+        try await Migrator(client: owner, logger: logger).migrate()
+        try await DatabaseRole.allowLocalLogin(client: owner)
+        try await owner.execute("REVOKE ALL ON schema_migrations FROM casehub_adapter")
+        var configuration = CaseHubConfiguration(kafka: KafkaConfiguration(bootstrapServers: [TestEnvironment.kafkaBrokers]), databaseURL: url)
+        configuration.connectPartsAsTheirRoles()
+        configuration.roles = .init(hub: false, adapters: ["zz-epb"])
+        await #expect {
+            try await CaseHubStack.checkReady(configuration, logger: logger)
+        } throws: { error in
+            "\(error)".contains("adapters: its connection (CASEHUB_ADAPTER_DATABASE_URL) may not read the schema's version")
+                && "\(error)".contains("run `casehub migrate`")
+        }
+        await owner.shutdown()
+    }
+
     /// The stack of every end-to-end test: its hub and adapters hold sessions
     /// as their roles while an event goes through, none as the owner.
     @Test func theStacksHubAndAdaptersRunUnderTheirOwnRoles() async throws {

@@ -172,6 +172,44 @@ import Testing
         await world.owner.shutdown()
     }
 
+    /// The administrators' role does what their commands do: keys, tokens,
+    /// a replayed refusal, a discarded parked record, `casehub replay`'s
+    /// scratch table (each key, token and action with its audit entry).
+    @Test func theAdministratorsRoleDoesTheAdministratorsWork() async throws {
+        let world = try await world()
+        let admin = world.client(.admin)
+        let keys = AgencyKeyStore(client: admin)
+        let proposed = Curve25519.Signing.PrivateKey().publicKey
+        try await AgencyKeyStore(client: world.owner).propose(agency: "zz-court", publicKey: proposed, by: "adapter@test")
+        #expect(try await keys.approve(agency: "zz-court", keyID: EventSignature.keyID(of: proposed), by: .administrator("ops")) == .done)
+        let given = Curve25519.Signing.PrivateKey().publicKey
+        #expect(try await keys.register(agency: "zz-court", publicKey: given, by: .administrator("ops")) == .done)
+        #expect(try await keys.retire(agency: "zz-court", keyID: EventSignature.keyID(of: given), by: .administrator("ops")) == .done)
+        let tokens = AgencyTokenStore(client: admin)
+        _ = try await tokens.issue(agency: "zz-court", label: "desk", by: .administrator("ops"))
+        #expect(try await tokens.revoke(agency: "zz-court", label: "desk", by: .administrator("ops")) == 1)
+        let rejection: Int64 = try await world.owner.query("""
+            INSERT INTO rejections (event_id, source, topic, code, reason, headers, value)
+            VALUES ('e-1', 'zz-epb', 'casehub.from.zz-epb', 'case.unknown', 'no such case', '[]', '\\x7b7d') RETURNING id
+            """)[0].decode("id")
+        let store = HubStore(client: admin)
+        let replayed = try await store.replayRejection(id: rejection, reason: "its case arrived", by: "ops", at: Date())
+        #expect({ if case .replayed = replayed { true } else { false } }(), "\(replayed)")
+        #expect(try await world.owner.query("SELECT 1 FROM rejections WHERE id = \(rejection) AND replayed_by = 'ops'").count == 1)
+        try await world.owner.execute("""
+            INSERT INTO outbox (shard, shard_seq, topic, key, headers, value) VALUES (0, 100, 't', 'zz-epb:roles-1', '[]', '\\x00');
+            """)
+        try await world.owner.execute("INSERT INTO outbox_parked (shard, shard_seq, ordering_key, reason, attempts) VALUES (0, 100, 'zz-epb:roles-1', 'test', 1)")
+        #expect(try await store.resolveParked(.init(shard: 0, seq: 100), .discard, reason: "obsolete", by: "ops", at: Date()) == .done)
+        try await store.storeReplayedCases([CaseState]())
+        #expect(try await store.casesDifferingFromReplay() == ["zz-epb:roles-1"])
+        let actions = try await world.owner.query("SELECT count(*) AS n FROM case_events WHERE outcome = 'admin' AND source = 'admin:ops'")[0]
+            .decode("n", as: Int64.self)
+        #expect(actions == 7, "approve, register, retire, issue, revoke, replay, discard")
+        await admin.shutdown()
+        await world.owner.shutdown()
+    }
+
     /// An adapter's credentials change a webhook straight in SQL, naming no
     /// one, and try to hide it: the trigger still records the change (as the
     /// database user who made it), the adapter cannot reach the record, and
