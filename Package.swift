@@ -199,7 +199,7 @@ let package = Package(
         .testTarget(
             name: "CaseHubServerTests",
             dependencies: [
-                "Adapters", "CaseHubMetrics", "CaseHubServer", "CaseModel", "Hub", "Kafka", "Postgres",
+                "Adapters", "CaseHubMetrics", "CaseHubServer", "CaseModel", "Hub", "HubStore", "Kafka", "Postgres",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -29,9 +29,12 @@ openssl x509 -req -in "$work/server.csr" -CA "$work/ca.crt" -CAkey "$work/ca.key
     -extfile "$work/san.ext" -out "$work/server.crt" 2>/dev/null
 
 declare -A settings=(
-    # make run points casehub at its own stack over these three: set to show that it does.
+    # make run points casehub at its own stack over these: set to show that it does.
     [CASEHUB_KAFKA_BROKERS]=127.0.0.1:1
     [CASEHUB_DATABASE_URL]="host=127.0.0.1 port=1"
+    [CASEHUB_HUB_DATABASE_URL]="host=127.0.0.1 port=1"
+    [CASEHUB_ADAPTER_DATABASE_URL]="host=127.0.0.1 port=1"
+    [CASEHUB_ADMIN_DATABASE_URL]="host=127.0.0.1 port=1"
     [CASEHUB_PG_CA]=/nonexistent/ca.crt
     [CASEHUB_PG_PORT]=55532
     [CASEHUB_KAFKA_PORT]=59192

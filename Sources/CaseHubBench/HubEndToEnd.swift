@@ -52,7 +52,9 @@ struct HubEndToEnd {
         await database.shutdown()
 
         let admin = try KafkaAdmin(configuration: settings.kafka, logger: logger)
-        _ = try await admin.createTopics([topics.from(Workload.sender), topics.to(Workload.receiver)].map {
+        // Every topic the hubs write to: they create none (`casehub topics` does).
+        _ = try await admin.createTopics([topics.from(Workload.sender), topics.to(Workload.receiver), topics.changes, topics.rejected,
+                                          topics.checkpoints].map {
             KafkaAdmin.TopicSpecification(name: $0, partitions: settings.partitions, replicationFactor: 1)
         })
 

@@ -22,6 +22,8 @@ extension CaseHubConfiguration {
     ///
     /// - `CASEHUB_KAFKA_BROKERS` (comma-separated `host:port`), `CASEHUB_DATABASE_URL`
     ///   (a libpq connection string), `CASEHUB_TOPIC_PREFIX`;
+    /// - `CASEHUB_HUB_DATABASE_URL`, `CASEHUB_ADAPTER_DATABASE_URL`,
+    ///   `CASEHUB_ADMIN_DATABASE_URL`: each role's, else `CASEHUB_DATABASE_URL`'s;
     /// - `CASEHUB_LIBRDKAFKA_<PROPERTY>`: any librdkafka property, `_` for `.`,
     ///   checked against the loaded librdkafka;
     /// - `CASEHUB_HTTP_HOST`, `CASEHUB_HTTP_PORT`; for HTTPS `CASEHUB_TLS_CERTIFICATE`
@@ -37,6 +39,9 @@ extension CaseHubConfiguration {
             kafka: KafkaConfiguration(bootstrapServers: brokers, clientID: "casehub", properties: try librdkafkaProperties(in: environment)),
             databaseURL: environment["CASEHUB_DATABASE_URL"] ?? "",
             topics: TopicNames(prefix: try variables.topicPrefix("CASEHUB_TOPIC_PREFIX") ?? "casehub"))
+        configuration.hubDatabaseURL = environment["CASEHUB_HUB_DATABASE_URL"]
+        configuration.adapterDatabaseURL = environment["CASEHUB_ADAPTER_DATABASE_URL"]
+        configuration.adminDatabaseURL = environment["CASEHUB_ADMIN_DATABASE_URL"]
         if let port = try variables.integer("CASEHUB_HTTP_PORT", in: 0...65_535) { configuration.httpPort = port }
         if let host = try variables.text("CASEHUB_HTTP_HOST") { configuration.httpHost = host }
 

@@ -25,7 +25,14 @@ public struct CaseHubConfiguration: Sendable {
     /// on tansu, which delays a join by about half of it.
     public var consumerSessionTimeoutMilliseconds: Int = 45_000
     /// libpq connection string; empty uses the `PG*` environment variables.
+    /// The schema owner's, for `casehub migrate`; each part of a process
+    /// connects with its role's below, this where that is nil.
     public var databaseURL: String
+    /// The hub's (role `casehub_hub`), the adapters' (`casehub_adapter`) and
+    /// the administrators' commands' (`casehub_admin`): ``databaseURL(for:)``.
+    public var hubDatabaseURL: String?
+    public var adapterDatabaseURL: String?
+    public var adminDatabaseURL: String?
     public var databaseMaxConnections: Int = 10
     public var httpHost: String = "127.0.0.1"
     /// 0 picks a free port (tests).

@@ -19,15 +19,20 @@ extension CaseHubStack {
     /// ``application(router:onServerRunning:)``.
     public struct Parts: Sendable {
         public let configuration: CaseHubConfiguration
+        /// The hub's pool (role `casehub_hub`), also serving the router's
+        /// own routes; in a process without a hub, the adapters'.
         public let database: PostgresClient
+        /// The adapters' pool (role `casehub_adapter`).
+        public let adapterDatabase: PostgresClient
         public let kafkaAdmin: KafkaAdmin
         public let metrics: CaseHubMetrics
         public let logger: Logger
 
-        public init(configuration: CaseHubConfiguration, database: PostgresClient, kafkaAdmin: KafkaAdmin,
+        public init(configuration: CaseHubConfiguration, database: PostgresClient, adapterDatabase: PostgresClient? = nil, kafkaAdmin: KafkaAdmin,
                     metrics: CaseHubMetrics, logger: Logger) {
             self.configuration = configuration
             self.database = database
+            self.adapterDatabase = adapterDatabase ?? database
             self.kafkaAdmin = kafkaAdmin
             self.metrics = metrics
             self.logger = logger
@@ -61,7 +66,7 @@ extension CaseHubStack {
             let signer = DeliverySigner(keyFromFile: hubKey, topics: configuration.topics)
             var services: [any Service] = [
                 relayProducer,
-                HubNotifications(database: PostgresConfiguration(connectionString: configuration.databaseURL),
+                HubNotifications(database: PostgresConfiguration(connectionString: configuration.databaseURL(for: .hub)),
                                  relayWakeup: relayWakeup, serviceWakeup: serviceWakeup, logger: logger),
                 OutboxRelay(configuration: configuration.hub, store: hubStore, producer: relayProducer, wakeup: relayWakeup,
                             signer: signer, keys: HubKeyStore(client: database), metrics: metrics, logger: logger),
@@ -72,6 +77,8 @@ extension CaseHubStack {
                 DeadlineScheduler(configuration: configuration.hub, store: hubStore, relayWakeup: relayWakeup, logger: logger),
                 ServiceRecorder(configuration: configuration.hub, registry: configuration.registry, store: hubStore,
                                 recorded: serviceWakeup, relayWakeup: relayWakeup, logger: logger),
+                // The adapters' role may not write the audit trail: the hub audits their webhook changes.
+                WebhookChangeAuditor(store: hubStore, logger: logger),
             ]
             if let hubKey {
                 services.append(CheckpointWriter(
@@ -119,18 +126,17 @@ extension CaseHubStack {
                 throw ConfigurationError(message: "adapters need a key directory for their agencies' signing keys (--key-dir)")
             }
             let signingKeys = try await SigningKeys.load(
-                agencies: adapters, directory: URL(fileURLWithPath: keyDirectory), store: AgencyKeyStore(client: database))
-            try await OwnSigningKeys(keys: signingKeys, store: AgencyKeyStore(client: database), logger: logger)
-                .settle(approving: configuration.approveOwnSigningKeys)
+                agencies: adapters, directory: URL(fileURLWithPath: keyDirectory), store: AgencyKeyStore(client: adapterDatabase))
+            try await settleOwnSigningKeys(signingKeys)
             let delivered = Wakeup()
-            let deliveryStore = DeliveryStore(client: database)
+            let deliveryStore = DeliveryStore(client: adapterDatabase)
             let group = DeliveryConsumer.groupID(for: adapters, topics: configuration.topics)
             let submitProducer = try KafkaProducer(configuration: KafkaProducerConfiguration(connection: configuration.kafka), logger: logger)
-            let refusals = AdapterRefusalLog(writer: AdapterRejectionStore(client: database), metrics: metrics, logger: logger)
+            let refusals = AdapterRefusalLog(writer: AdapterRejectionStore(client: adapterDatabase), metrics: metrics, logger: logger)
             // Only what the hub signed reaches an agency: with the keys given, else the ones hubs recorded.
             let trust: HubKeyTrust
             if configuration.hubPublicKeys.isEmpty {
-                trust = HubKeyTrust(.database(HubKeyStore(client: database)))
+                trust = HubKeyTrust(.database(HubKeyStore(client: adapterDatabase)))
             } else {
                 do {
                     trust = try HubKeyTrust.pinning(configuration.hubPublicKeys)
@@ -150,18 +156,18 @@ extension CaseHubStack {
             ]
             var submitter = AgencySubmitter(
                 registry: configuration.registry, topics: configuration.topics, producer: submitProducer, signingKeys: signingKeys,
-                submissions: SubmissionStore(client: database), mappings: configuration.nativeMappings)
+                submissions: SubmissionStore(client: adapterDatabase), mappings: configuration.nativeMappings)
             submitter.limits = configuration.adapterLimits
             let adapterRoutes = AdapterRoutes(
                 agencies: Set(adapters), submitter: submitter, deliveries: deliveryStore, delivered: delivered,
-                tokens: AgencyTokenStore(client: database), cases: CaseViews(client: database),
-                webhooks: WebhookStore(client: database), refusals: refusals, limits: configuration.adapterLimits)
+                tokens: AgencyTokenStore(client: adapterDatabase), cases: CaseViews(client: adapterDatabase),
+                webhooks: WebhookStore(client: adapterDatabase), refusals: refusals, limits: configuration.adapterLimits)
             if configuration.httpTLS?.requireAgencyCertificates == true {
                 adapterRoutes.add(to: router, agencyMiddleware: AgencyCertificateMiddleware())
             } else {
                 adapterRoutes.add(to: router)
             }
-            services.append(WebhookPusher(agencies: adapters, store: WebhookStore(client: database), delivered: delivered,
+            services.append(WebhookPusher(agencies: adapters, store: WebhookStore(client: adapterDatabase), delivered: delivered,
                                           configuration: configuration.webhooks, logger: logger))
             if let demo = configuration.demo {
                 services.append(DemoScenario(submitter: submitter, registry: configuration.registry, rules: configuration.hub.deadlineRules,
@@ -172,6 +178,24 @@ extension CaseHubStack {
                                          deliveries: deliveryStore, delivered: delivered, refusals: refusals, logger: logger))
             }
             return services
+        }
+
+        /// Says where the adapters' keys stand; in local mode approves them,
+        /// as an administrator, so through the administrators' role: the
+        /// adapters' may only propose.
+        private func settleOwnSigningKeys(_ keys: SigningKeys) async throws {
+            guard configuration.approveOwnSigningKeys else {
+                return try await OwnSigningKeys(keys: keys, store: AgencyKeyStore(client: adapterDatabase), logger: logger).settle(approving: false)
+            }
+            let administrators = PostgresClient(configuration: PostgresConfiguration(connectionString: configuration.databaseURL(for: .admin)),
+                                                logger: logger)
+            do {
+                try await OwnSigningKeys(keys: keys, store: AgencyKeyStore(client: administrators), logger: logger).settle(approving: true)
+                await administrators.shutdown()
+            } catch {
+                await administrators.shutdown()
+                throw error
+            }
         }
 
         /// The HTTP server for `router` (HTTPS when configured).

@@ -11,6 +11,9 @@ public struct AdministrativeActor: Sendable, Hashable {
         case administrator
         /// An agency changing its own settings (its webhook) with its own token.
         case agency
+        /// A change made in the database that named no actor (say with a
+        /// process's credentials, not through CaseHub): the database user.
+        case database
     }
 
     public var role: Role
@@ -31,8 +34,20 @@ public struct AdministrativeActor: Sendable, Hashable {
     public static let localStack = AdministrativeActor.administrator("local-stack")
 
     /// The entry's `source`: `admin:<name>` as for replays; an agency acting
-    /// on its own settings is that agency.
-    var source: String { role == .agency ? name : "admin:\(name)" }
+    /// on its own settings is that agency; `database:<user>` for a change no one named.
+    var source: String {
+        switch role {
+        case .administrator: "admin:\(name)"
+        case .agency: name
+        case .database: "database:\(name)"
+        }
+    }
+
+    /// The actor as a writing process names it to the database (the
+    /// `casehub.actor` setting read by the trigger of migration 18), and back.
+    var json: JSONValue {
+        ["role": .string(role.rawValue), "name": .string(name), "tokenId": tokenID.map(JSONValue.string) ?? .null]
+    }
 
     /// The `by…` members of the entry's body.
     var fields: [String: JSONValue] {
@@ -40,19 +55,38 @@ public struct AdministrativeActor: Sendable, Hashable {
     }
 }
 
+extension AdministrativeActor {
+    /// From ``json`` (an extension's initialiser: the memberwise one stays).
+    init?(json: JSONValue) {
+        guard let role = json["role"]?.stringValue.flatMap(Role.init(rawValue:)), let name = json["name"]?.stringValue else { return nil }
+        self.init(role: role, name: name, tokenID: json["tokenId"]?.stringValue)
+    }
+}
+
 extension HubTransaction {
     /// Appends one administrator action to the audit trail, on the chain of
     /// the agency it concerns (the chain of that agency's refusals with no
     /// case). `details` names the target; it must hold no secret.
+    /// `recordedAt`, when later than `instant`: an action recorded after it
+    /// happened (a webhook change the hub audits).
     mutating func appendAdministratorAction(
         _ action: AuditEntry.AdministratorAction, concerning agency: AgencyID, by actor: AdministrativeActor, at instant: Date,
-        details: [String: JSONValue]
+        recordedAt: Date? = nil, details: [String: JSONValue]
+    ) {
+        appendAdministratorAction(action, concerningAgency: agency.rawValue, by: actor, at: instant, recordedAt: recordedAt, details: details)
+    }
+
+    /// The same for an agency as the database holds it: a row written with a
+    /// process's credentials, not through CaseHub, may name no valid agency.
+    mutating func appendAdministratorAction(
+        _ action: AuditEntry.AdministratorAction, concerningAgency agency: String, by actor: AdministrativeActor, at instant: Date,
+        recordedAt: Date?, details: [String: JSONValue]
     ) {
         var body = details
-        body["agency"] = .string(agency.rawValue)
+        body["agency"] = .string(agency)
         body.merge(actor.fields) { detail, _ in detail }
         appendAudit(eventID: nil, caseID: nil, outcome: .admin, type: action.rawValue, source: actor.source,
-                    occurredAt: instant, recordedAt: instant, caseVersion: nil, body: .object(body),
-                    chainKey: AuditShards.key(caseID: nil, source: agency.rawValue))
+                    occurredAt: instant, recordedAt: recordedAt ?? instant, caseVersion: nil, body: .object(body),
+                    chainKey: AuditShards.key(caseID: nil, source: agency))
     }
 }

@@ -76,14 +76,12 @@ extension HubStore {
         }
     }
 
-    /// Replaces `cases_replay` with these states.
+    /// Replaces the rows of `cases_replay` (a table of migration 18: this
+    /// runs as the administrators' role, which creates no table) with these states.
     public func storeReplayedCases(_ states: some Collection<CaseState>) async throws {
+        let rows = try await Self.encodedRows(Array(states))
         try await client.withConnection { connection in
-            try await connection.executeScript(unsafeSQL: """
-                DROP TABLE IF EXISTS cases_replay;
-                CREATE TABLE cases_replay (id text PRIMARY KEY, state jsonb NOT NULL)
-                """)
-            let rows = try await Self.encodedRows(Array(states))
+            try await connection.executeScript(unsafeSQL: "TRUNCATE cases_replay")
             try await connection.copy(into: "cases_replay", columns: ["id", "state"], rows: rows)
         }
     }

@@ -117,6 +117,7 @@ extension Migration {
         auditHashFormat,
         serviceRecords,
         hubDeliveryKeys,
+        separateRoles,
     ]
 
     public static var latestVersion: Int { all.last!.version }
@@ -445,5 +446,66 @@ extension Migration {
             first_used_at    timestamptz NOT NULL DEFAULT now(),
             last_started_at  timestamptz NOT NULL DEFAULT now()
         );
+        """)
+}
+
+extension Migration {
+    /// For the processes' separate roles (``DatabaseRole``; their grants are
+    /// applied after every run, ``DatabaseGrants``).
+    ///
+    /// The adapters change webhooks but may not write the audit trail: a
+    /// trigger records every change of `webhooks`, whoever makes it, in
+    /// `webhook_changes`, and the hub moves each into the audit trail
+    /// (`WebhookChangeAuditor`). The trigger's function runs as the schema's
+    /// owner, so the adapters' role needs no privilege on that table and
+    /// cannot forge, alter or remove a record of a change; it names the
+    /// database user who made the change, and who the writing process said
+    /// acted (the `casehub.actor` setting of its transaction).
+    ///
+    /// `cases_replay`, the scratch table of `casehub replay`, which created it
+    /// itself; now only `migrate` creates tables.
+    static let separateRoles = Migration(version: 18, name: "separate roles: webhook changes recorded for the hub to audit, replay scratch table", sql: """
+        CREATE TABLE webhook_changes (
+            id              bigserial PRIMARY KEY,
+            agency          text NOT NULL,
+            action          text NOT NULL CHECK (action IN ('set', 'removed')),
+            -- the address set or removed, as given: the audit entry keeps it without user info or query
+            url             text NOT NULL,
+            secret_changed  boolean NOT NULL,
+            replaced        boolean NOT NULL,
+            -- who acted, as the writing process named them; NULL when it named no one
+            actor           jsonb,
+            database_user   text NOT NULL,
+            changed_at      timestamptz NOT NULL
+        );
+
+        CREATE FUNCTION casehub_record_webhook_change() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
+        DECLARE
+            named jsonb := nullif(current_setting('casehub.actor', true), '')::jsonb;
+            moved boolean := TG_OP = 'UPDATE' AND OLD.agency <> NEW.agency;
+        BEGIN
+            IF TG_OP = 'DELETE' OR moved THEN
+                INSERT INTO webhook_changes (agency, action, url, secret_changed, replaced, actor, database_user, changed_at)
+                VALUES (OLD.agency, 'removed', OLD.url, false, false, named, session_user, now());
+            END IF;
+            IF TG_OP = 'INSERT' OR moved THEN
+                INSERT INTO webhook_changes (agency, action, url, secret_changed, replaced, actor, database_user, changed_at)
+                VALUES (NEW.agency, 'set', NEW.url, true, false, named, session_user, now());
+            ELSIF TG_OP = 'UPDATE' THEN
+                INSERT INTO webhook_changes (agency, action, url, secret_changed, replaced, actor, database_user, changed_at)
+                VALUES (NEW.agency, 'set', NEW.url, OLD.secret IS DISTINCT FROM NEW.secret, true, named, session_user, now());
+            END IF;
+            RETURN NULL;
+        END $$;
+        -- Names resolve in this schema only: pg_temp last, so that no session's
+        -- temporary table can stand in for webhook_changes.
+        DO $$ BEGIN
+            EXECUTE format('ALTER FUNCTION casehub_record_webhook_change() SET search_path = pg_catalog, %I, pg_temp', current_schema());
+        END $$;
+        REVOKE ALL ON FUNCTION casehub_record_webhook_change() FROM PUBLIC;
+        CREATE TRIGGER webhooks_recorded AFTER INSERT OR DELETE OR UPDATE OF agency, url, secret ON webhooks
+            FOR EACH ROW EXECUTE FUNCTION casehub_record_webhook_change();
+
+        CREATE TABLE IF NOT EXISTS cases_replay (id text PRIMARY KEY, state jsonb NOT NULL);
         """)
 }

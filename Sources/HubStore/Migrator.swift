@@ -1,8 +1,11 @@
 public import Logging
 public import Postgres
 
-/// Brings a database to ``Migration/latestVersion``, one transaction per
-/// migration, under an advisory lock so that concurrent starters take turns.
+/// Brings a database to ``Migration/latestVersion`` under an advisory lock,
+/// so that concurrent runs take turns, and grants the processes' roles
+/// (``DatabaseRole``, ``DatabaseGrants``). Only `casehub migrate` (and the
+/// local mode that stands in for an administrator) runs it: every other
+/// process checks the version at start (``requireCurrent()``) and runs no DDL.
 public struct Migrator: Sendable {
     public struct SchemaTooNew: Error, CustomStringConvertible {
         public let databaseVersion: Int
@@ -31,10 +34,14 @@ public struct Migrator: Sendable {
         try await client.withConnection { try await Self.version(on: $0) }
     }
 
-    /// Applies pending migrations; returns the versions applied.
+    /// Creates the roles that are missing, applies pending migrations and
+    /// grants the roles again; returns the versions applied.
     @discardableResult
     public func migrate() async throws -> [Int] {
-        try await client.withTransaction { connection in
+        // Committed on its own: a role is cluster-wide, and another database's
+        // migration should not wait on this one's for it.
+        try await client.withConnection { try await DatabaseRole.createMissing(on: $0) }
+        return try await client.withTransaction { connection in
             try await connection.execute("SELECT pg_advisory_xact_lock(\(Self.advisoryLockKey))")
             try await connection.executeScript(unsafeSQL: """
                 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -55,6 +62,7 @@ public struct Migrator: Sendable {
                 applied.append(migration.version)
             }
             try await createAuditShards(on: connection)
+            try await DatabaseGrants.apply(on: connection, logger: logger)
             return applied
         }
     }

@@ -25,40 +25,41 @@ public struct WebhookStore: Sendable {
         public var nextAttemptAt: Date?
     }
 
-    /// Sets the agency's webhook, audited in the same transaction: the
-    /// address without user info or query (either may hold a credential) and
-    /// whether the secret changed, never the secret.
+    /// Sets the agency's webhook. The change is recorded, in the same
+    /// transaction, by the database itself (a trigger, migration 18) with
+    /// `actor` named, and audited by the hub (``HubStore/auditWebhookChanges(limit:at:)``):
+    /// the address without user info or query (either may hold a credential)
+    /// and whether the secret changed, never the secret.
     public func register(agency: AgencyID, url: String, secret: String, by actor: AdministrativeActor, at instant: Date = Date()) async throws {
-        try await HubStore(client: client).withTransaction { transaction in
-            let previous = try await transaction.connection.query("SELECT secret FROM webhooks WHERE agency = \(agency.rawValue) FOR UPDATE")
-            let secretChanged = try previous.first.map { try $0.decode("secret", as: String.self) != secret } ?? true
-            try await transaction.connection.execute("""
+        try await client.withTransaction { connection in
+            try await Self.name(actor, on: connection)
+            try await connection.execute("""
                 INSERT INTO webhooks (agency, url, secret, created_at) VALUES (\(agency.rawValue), \(url), \(secret), \(instant))
                 ON CONFLICT (agency) DO UPDATE SET url = EXCLUDED.url, secret = EXCLUDED.secret,
                     last_error = NULL, last_failure_at = NULL
                 """)
             // A new address gets every unacknowledged delivery at once, not after the old address's backoff.
-            try await transaction.connection.execute("""
+            try await connection.execute("""
                 UPDATE deliveries SET next_push_at = NULL, push_attempts = 0
                 WHERE agency = \(agency.rawValue) AND acked_at IS NULL
                 """)
-            transaction.appendAdministratorAction(.webhookSet, concerning: agency, by: actor, at: instant, details: [
-                "url": .string(Self.auditedAddress(url)), "secretChanged": .bool(secretChanged), "replaced": .bool(!previous.isEmpty),
-            ])
         }
     }
 
-    /// Removes the agency's webhook (audited); false when it had none (nothing recorded).
+    /// Removes the agency's webhook (recorded and audited as ``register(agency:url:secret:by:at:)``);
+    /// false when it had none (nothing recorded).
     @discardableResult
-    public func remove(agency: AgencyID, by actor: AdministrativeActor, at instant: Date = Date()) async throws -> Bool {
-        try await HubStore(client: client).withTransaction { transaction in
-            let removed = try await transaction.connection.query("DELETE FROM webhooks WHERE agency = \(agency.rawValue) RETURNING url")
-            guard let row = removed.first else { return false }
-            transaction.appendAdministratorAction(.webhookRemoved, concerning: agency, by: actor, at: instant, details: [
-                "url": .string(Self.auditedAddress(try row.decode("url"))),
-            ])
-            return true
+    public func remove(agency: AgencyID, by actor: AdministrativeActor) async throws -> Bool {
+        try await client.withTransaction { connection in
+            try await Self.name(actor, on: connection)
+            return try await connection.execute("DELETE FROM webhooks WHERE agency = \(agency.rawValue)") > 0
         }
+    }
+
+    /// Names who acts for the rest of the transaction, for the trigger that
+    /// records webhook changes.
+    private static func name(_ actor: AdministrativeActor, on connection: PostgresConnection) async throws {
+        _ = try await connection.query("SELECT set_config('casehub.actor', \(actor.json.canonicalString), true) AS actor")
     }
 
     /// What the audit trail keeps of a webhook address: scheme, host, port and

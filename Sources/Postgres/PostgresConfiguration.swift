@@ -1,3 +1,5 @@
+import Foundation
+
 /// Settings of a ``PostgresClient``.
 public struct PostgresConfiguration: Sendable {
     /// A libpq connection string (`host=… dbname=…` or `postgresql://…`). Empty
@@ -18,5 +20,21 @@ public struct PostgresConfiguration: Sendable {
 
     public init(connectionString: String) {
         self.connectionString = connectionString
+    }
+}
+
+extension PostgresConfiguration {
+    /// `connectionString` to log in as `user` instead: in keyword form a
+    /// later `user=` overrides an earlier one; a URI gets it as a parameter,
+    /// which overrides the user part. Everything else is kept.
+    public static func connectionString(_ connectionString: String, user: String) -> String {
+        let trimmed = connectionString.trimmingCharacters(in: .whitespaces)
+        if trimmed.hasPrefix("postgresql://") || trimmed.hasPrefix("postgres://") {
+            let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~".utf8)
+            let encoded = user.utf8.map { allowed.contains($0) ? String(UnicodeScalar($0)) : String(format: "%%%02X", $0) }.joined()
+            return trimmed + (trimmed.contains("?") ? "&" : "?") + "user=" + encoded
+        }
+        let quoted = user.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'")
+        return (trimmed.isEmpty ? "" : trimmed + " ") + "user='\(quoted)'"
     }
 }

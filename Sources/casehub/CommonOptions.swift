@@ -4,6 +4,7 @@ import CaseHubServer
 import CaseModel
 import Foundation
 import Hub
+import HubStore
 import Kafka
 import Logging
 import Postgres
@@ -17,7 +18,10 @@ struct CommonOptions: ParsableArguments {
     @Option(name: .customLong("kafka-property"), help: "A librdkafka property as key=value; repeatable (env CASEHUB_LIBRDKAFKA_<KEY>, '_' for '.').")
     var kafkaProperties: [String] = []
 
-    @Option(help: "libpq connection string (env CASEHUB_DATABASE_URL; empty uses PG* variables).")
+    @Option(help: """
+        libpq connection string for every connection of this command, whatever its role (env CASEHUB_DATABASE_URL, \
+        and CASEHUB_HUB_DATABASE_URL, CASEHUB_ADAPTER_DATABASE_URL, CASEHUB_ADMIN_DATABASE_URL by role; empty uses PG* variables).
+        """)
     var databaseURL: String?
 
     @Option(help: "Topic name prefix (env CASEHUB_TOPIC_PREFIX).")
@@ -63,7 +67,11 @@ struct CommonOptions: ParsableArguments {
             }
             configuration.kafka.properties[parts[0]] = parts[1]
         }
-        if let databaseURL { configuration.databaseURL = databaseURL }
+        if let databaseURL {
+            // Said on the command line: this command's connection, whatever the environment holds for a role.
+            configuration.databaseURL = databaseURL
+            (configuration.hubDatabaseURL, configuration.adapterDatabaseURL, configuration.adminDatabaseURL) = (nil, nil, nil)
+        }
         if let topicPrefix {
             configuration.topics = TopicNames(prefix: topicPrefix)
             configuration.hub.topics = configuration.topics
@@ -93,9 +101,19 @@ struct CommonOptions: ParsableArguments {
         return configuration
     }
 
-    /// Runs `body` with a database client for this configuration, shut down afterwards whatever happens.
+    /// Runs `body` with a database client of the administrators' role
+    /// (`casehub_admin`: the administrators' commands), shut down afterwards whatever happens.
     func withDatabase<T>(_ configuration: CaseHubConfiguration, logger: Logger, _ body: (PostgresClient) async throws -> T) async throws -> T {
-        let client = PostgresClient(configuration: PostgresConfiguration(connectionString: configuration.databaseURL), logger: logger)
+        try await withDatabase(configuration.databaseURL(for: .admin), logger: logger, body)
+    }
+
+    /// The same as the schema's owner (`casehub migrate`).
+    func withOwnerDatabase<T>(_ configuration: CaseHubConfiguration, logger: Logger, _ body: (PostgresClient) async throws -> T) async throws -> T {
+        try await withDatabase(configuration.databaseURL, logger: logger, body)
+    }
+
+    private func withDatabase<T>(_ connectionString: String, logger: Logger, _ body: (PostgresClient) async throws -> T) async throws -> T {
+        let client = PostgresClient(configuration: PostgresConfiguration(connectionString: connectionString), logger: logger)
         do {
             let result = try await body(client)
             await client.shutdown()

@@ -4,9 +4,16 @@ import HubStore
 import Kafka
 import Postgres
 
-/// `casehub migrate`: brings the database schema up to date.
+/// `casehub migrate`: brings the database schema up to date and grants the
+/// processes' roles; the only command that changes the schema. Runs as the
+/// schema's owner (`CASEHUB_DATABASE_URL`).
 struct MigrateCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "migrate", abstract: "Apply pending database migrations.")
+    static let configuration = CommandConfiguration(
+        commandName: "migrate", abstract: "Apply pending database migrations and grant the processes' roles (as the schema's owner).",
+        discussion: """
+            Creates the roles \(DatabaseRole.allCases.map(\.rawValue).joined(separator: ", ")) (NOLOGIN) when missing, and grants each \
+            what its processes need (docs/postgres.md). Log the processes in as members of them.
+            """)
 
     @OptionGroup var options: CommonOptions
 
@@ -16,16 +23,18 @@ struct MigrateCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = try options.bootstrapLogging()
         let configuration = try options.configuration()
-        let applied = try await options.withDatabase(configuration, logger: logger) { client in
+        let applied = try await options.withOwnerDatabase(configuration, logger: logger) { client in
             try await Migrator(client: client, logger: logger, auditShardCount: auditShards).migrate()
         }
         print(applied.isEmpty
               ? "database schema is current (version \(Migration.latestVersion))"
               : "applied migration(s) \(applied.map(String.init).joined(separator: ", ")); schema at version \(Migration.latestVersion)")
+        print("roles granted: \(DatabaseRole.allCases.map(\.rawValue).joined(separator: ", "))")
     }
 }
 
-/// `casehub topics`: creates missing topics and lists them.
+/// `casehub topics`: creates missing topics and lists them. An
+/// administrator's step, as `migrate` is: the hub and adapters create none.
 struct TopicsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "topics", abstract: "Create the topics of every registered agency and list them.")
 

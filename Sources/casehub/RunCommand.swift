@@ -7,7 +7,10 @@ import HubStore
 import Logging
 
 /// `casehub run`: the hub and every registered agency's adapter in one
-/// process, against the embedded local stack that `make run` starts.
+/// process, against the embedded local stack that `make run` starts. Local
+/// mode: it first does the administrator's part (migrates the database as
+/// its owner, creates the topics), then runs the hub and the adapters each
+/// under its own database role.
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
@@ -36,7 +39,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
 
-        try await CaseHubStack.prepare(configuration, logger: logger)
+        try await CaseHubStack.prepareLocally(&configuration, logger: logger)
         let host = configuration.httpHost
         let scheme = configuration.httpTLS == nil ? "http" : "https"
         let agencyCount = configuration.registry.all.count
@@ -46,6 +49,7 @@ struct RunCommand: AsyncParsableCommand {
         configuration.hubKeyFile = (dataDir as NSString).appendingPathComponent("hub-key/casehub-hub.ed25519")
         let dropDirectory = (dataDir as NSString).appendingPathComponent("drop")
         configuration.fileDropDirectory = dropDirectory
+        try await CaseHubStack.checkReady(configuration, logger: logger)
         let tokenFile = (dataDir as NSString).appendingPathComponent("tokens.txt")
         try await options.withDatabase(configuration, logger: logger) { client in
             // Every agency's, and an administrator's for the dashboard.
@@ -63,6 +67,7 @@ struct RunCommand: AsyncParsableCommand {
 }
 
 /// `casehub hub`: the hub pipeline and outbox relay only (run N of them).
+/// Needs the database migrated (`casehub migrate`) and the topics created (`casehub topics`).
 struct HubCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "hub", abstract: "Run the hub pipeline, outbox relay and health API.")
 
@@ -76,12 +81,13 @@ struct HubCommand: AsyncParsableCommand {
         var configuration = try options.configuration()
         configuration.roles = .init(hub: true, adapters: [])
         configuration.hubKeyFile = hubKey
-        try await CaseHubStack.prepare(configuration, logger: logger)
+        try await CaseHubStack.checkReady(configuration, logger: logger)
         try await CaseHubStack(configuration: configuration, logger: logger).run()
     }
 }
 
-/// `casehub adapter --agency ID`: one agency's adapter.
+/// `casehub adapter --agency ID`: one agency's adapter. Needs the database
+/// migrated and the topics created, as `casehub hub` does.
 struct AdapterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "adapter", abstract: "Run one agency's adapter (HTTP API and delivery consumer).")
 
@@ -112,7 +118,7 @@ struct AdapterCommand: AsyncParsableCommand {
         configuration.keyDirectory = keyDir
         configuration.fileDropDirectory = dropDir
         configuration.hubPublicKeys = hubPublicKey
-        try await CaseHubStack.prepare(configuration, logger: logger)
+        try await CaseHubStack.checkReady(configuration, logger: logger)
         try await CaseHubStack(configuration: configuration, logger: logger).run()
     }
 }

@@ -2,6 +2,7 @@ import Adapters
 import CaseHubServer
 import CaseModel
 import Hub
+import HubStore
 import Kafka
 import Testing
 
@@ -83,7 +84,10 @@ struct EnvironmentConfigurationTests {
             "CASEHUB_MAX_BODY_BYTES": "1000", "CASEHUB_MAX_EVENTS_PER_BATCH": "7", "CASEHUB_MAX_STRING_BYTES": "99",
             "CASEHUB_RATE_PER_SECOND": "2.5", "CASEHUB_RATE_BURST": "5",
             "CASEHUB_RELAY_WORKERS": "3", "CASEHUB_RELAY_LEASE_MS": "2500",
+            "CASEHUB_HUB_DATABASE_URL": "user=hub_1", "CASEHUB_ADAPTER_DATABASE_URL": "user=adapter_1", "CASEHUB_ADMIN_DATABASE_URL": "user=ops",
         ])
+        #expect(configuration.databaseURL(for: .hub) == "user=hub_1" && configuration.databaseURL(for: .adapter) == "user=adapter_1")
+        #expect(configuration.databaseURL(for: .admin) == "user=ops")
         #expect(configuration.hub.relayWorkers == 3 && configuration.hub.relayLeaseMilliseconds == 2_500)
         #expect(configuration.kafka.bootstrapServers == ["127.0.0.1:1", "127.0.0.1:2"])
         #expect(configuration.databaseURL == "host=127.0.0.1 port=5")
@@ -96,5 +100,16 @@ struct EnvironmentConfigurationTests {
         #expect(configuration.adapterLimits.maxBodyBytes == 1000 && configuration.adapterLimits.maxEventsPerBatch == 7)
         #expect(configuration.adapterLimits.maxStringBytes == 99)
         #expect(configuration.adapterLimits.requestsPerSecond == 2.5 && configuration.adapterLimits.burst == 5)
+    }
+
+    /// A role's connection string not set is the owner's; local mode makes it the owner's as the role.
+    @Test func eachRolesConnectionFallsBackToTheOwners() throws {
+        var configuration = try CaseHubConfiguration.fromEnvironment(["CASEHUB_DATABASE_URL": "host=db dbname=casehub user=owner"])
+        #expect(DatabaseRole.allCases.allSatisfy { configuration.databaseURL(for: $0) == "host=db dbname=casehub user=owner" })
+        configuration.adminDatabaseURL = "user=ops"
+        configuration.connectPartsAsTheirRoles()
+        #expect(configuration.databaseURL(for: .hub) == "host=db dbname=casehub user=owner user='casehub_hub'")
+        #expect(configuration.databaseURL(for: .adapter) == "host=db dbname=casehub user=owner user='casehub_adapter'")
+        #expect(configuration.databaseURL(for: .admin) == "user=ops")
     }
 }

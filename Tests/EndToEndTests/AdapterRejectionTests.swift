@@ -132,6 +132,7 @@ struct AdapterRejectionTests {
             // The command line reads the same, with the same filters.
             var environment = ProcessInfo.processInfo.environment
             environment["CASEHUB_DATABASE_URL"] = stack.configuration.databaseURL
+            environment["CASEHUB_ADMIN_DATABASE_URL"] = stack.configuration.databaseURL(for: .admin)
             environment["CASEHUB_LOG_LEVEL"] = "error"
             let listed = try CommandLineTests().run(["rejections", "list", "--stage", "adapter", "--code", "adapter.impersonation", "--json"],
                                                     environment: environment)

@@ -23,10 +23,12 @@ struct AdministratorTrustTests {
         ])
     }
 
-    /// The CLI's environment for a running stack's database.
+    /// The CLI's environment for a running stack's database: administrators'
+    /// commands connect as the administrators' role.
     static func environment(_ stack: CaseHubStack) -> [String: String] {
         var environment = ProcessInfo.processInfo.environment
         environment["CASEHUB_DATABASE_URL"] = stack.configuration.databaseURL
+        environment["CASEHUB_ADMIN_DATABASE_URL"] = stack.configuration.databaseURL(for: .admin)
         environment["CASEHUB_LOG_LEVEL"] = "error"
         return environment
     }
@@ -197,6 +199,10 @@ struct AdministratorTrustTests {
                                                     bearer: .token(desk))
             #expect(replayed == 202)
             _ = try run(["admin", "revoke", "--label", "ops-desk"])
+            // The adapter's webhook changes reach the trail through the hub (their role may not write it).
+            #expect(await eventually {
+                (try? await database.query("SELECT 1 FROM case_events WHERE type LIKE 'casehub.admin.webhook-%'").count) == 3
+            })
 
             // Each action is one entry, naming who and what, on the chain of the agency it concerns.
             let shards = try await HubStore(client: database).auditShards()
@@ -241,6 +247,7 @@ struct AdministratorTrustTests {
             #expect(hooks.count == 2)
             #expect(hooks.allSatisfy { $0.source == "zz-epb" && $0.body["byRole"] == "agency" && $0.body["byTokenId"] == .string(AgencyTokenStore.id(of: http.tokens["zz-epb"]!)) })
             #expect(hooks.first?.body["url"] == "https://hooks.example.invalid/casehub?…" && hooks.first?.body["secretChanged"] == true)
+            #expect(hooks.allSatisfy { $0.body["databaseUser"] == .string(DatabaseRole.adapter.rawValue) }, "\(hooks.map(\.body))")
             #expect(one("webhook-removed")?.source == "zz-epb")
             let replay = one("rejection-replayed")
             #expect(replay?.source == "admin:ops-desk" && replay?.body["byTokenId"] == .string(AgencyTokenStore.id(of: desk)))

@@ -196,6 +196,7 @@ struct AuditTrailTests {
             // The auditor's way: export from Kafka, verify against the file with the hub's public key.
             var environment = ProcessInfo.processInfo.environment
             environment["CASEHUB_DATABASE_URL"] = stack.configuration.databaseURL
+            environment["CASEHUB_ADMIN_DATABASE_URL"] = stack.configuration.databaseURL(for: .admin)
             environment["CASEHUB_KAFKA_BROKERS"] = TestEnvironment.kafkaBrokers
             environment["CASEHUB_TOPIC_PREFIX"] = stack.configuration.topics.prefix
             let exported = FileManager.default.temporaryDirectory.appendingPathComponent(TestEnvironment.uniqueName("checkpoints")).path
@@ -252,6 +253,7 @@ struct AuditTrailTests {
             }
             var environment = ProcessInfo.processInfo.environment
             environment["CASEHUB_DATABASE_URL"] = stack.configuration.databaseURL
+            environment["CASEHUB_ADMIN_DATABASE_URL"] = stack.configuration.databaseURL(for: .admin)
             let verify = try CommandLineTests().run(["audit", "verify"], environment: environment)
             #expect(verify.status == 0 && verify.output.contains("audit trail intact"), "\(verify.output)")
         }
@@ -296,6 +298,7 @@ struct AuditTrailTests {
             try await populate(http)
             var environment = ProcessInfo.processInfo.environment
             environment["CASEHUB_DATABASE_URL"] = stack.configuration.databaseURL
+            environment["CASEHUB_ADMIN_DATABASE_URL"] = stack.configuration.databaseURL(for: .admin)
             let clean = try CommandLineTests().run(["audit", "verify"], environment: environment)
             let entries = 7 + (try await administratorEntries(database))
             #expect(clean.status == 0 && clean.output.contains("audit trail intact: \(entries) record(s) checked"), "\(clean.output)")

@@ -187,6 +187,7 @@ extension CommandLineTests {
 
             var environment = ProcessInfo.processInfo.environment
             environment["CASEHUB_DATABASE_URL"] = stack.configuration.databaseURL
+            environment["CASEHUB_ADMIN_DATABASE_URL"] = stack.configuration.databaseURL(for: .admin)
             environment["CASEHUB_KAFKA_BROKERS"] = TestEnvironment.kafkaBrokers
             environment["CASEHUB_TOPIC_PREFIX"] = stack.configuration.topics.prefix
             environment["CASEHUB_LOG_LEVEL"] = "error"

@@ -84,7 +84,10 @@ func withRunningStack(
     if let playedClock { configuration.hub.clock = playedClock.hubClock }
     configure(&configuration)
 
-    try await CaseHubStack.prepare(configuration, logger: logger)
+    // As `casehub run` does: the administrator's part as the database's owner
+    // (migrate, topics), then the hub and the adapters each as its own role.
+    try await CaseHubStack.prepareLocally(&configuration, logger: logger)
+    try await CaseHubStack.checkReady(configuration, logger: logger)
     let port = AsyncStream.makeStream(of: Int.self)
     let stack = try await CaseHubStack(configuration: configuration, logger: logger, handleSignals: false) { port.continuation.yield($0) }
     let running = Task { try await stack.run() }

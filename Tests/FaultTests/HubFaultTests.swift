@@ -37,9 +37,20 @@ struct HubFaultTests {
         let url = try await TestDatabase.create("fault")
         let world = World(databaseURL: url, prefix: TestEnvironment.uniqueName("fault"),
                           database: PostgresClient(configuration: PostgresConfiguration(connectionString: url), logger: logger))
+        // The administrator's part: the schema, the roles (logging in, as on the local stack), the topics.
         try await Migrator(client: world.database, logger: logger).migrate()
+        try await DatabaseRole.allowLocalLogin(client: world.database)
         _ = try await AgencyKeyStore(client: world.database).register(agency: "zz-epb", publicKey: world.key.publicKey, by: .administrator("fault-test"))
+        try await createTopics(world)
         return world
+    }
+
+    /// Every topic a `casehub hub` of the standard registry uses: it creates none.
+    func createTopics(_ world: World, brokers: String = TestEnvironment.kafkaBrokers) async throws {
+        let names = [world.topics.changes, world.topics.rejected, world.topics.checkpoints]
+            + AgencyRegistry.zhuzhou.all.flatMap { [world.topics.from($0.id), world.topics.to($0.id)] }
+        let admin = try KafkaAdmin(configuration: KafkaConfiguration(bootstrapServers: [brokers]), logger: logger)
+        _ = try await admin.createTopics(names.map { KafkaAdmin.TopicSpecification(name: $0, partitions: 3, replicationFactor: 1) })
     }
 
     // MARK: casehub processes
@@ -63,7 +74,11 @@ struct HubFaultTests {
             process.arguments = command + ["--http-port", String(httpPort), "--session-timeout-ms", "6000", "--log-level", "warning",
                                  "--kafka-property", "heartbeat.interval.ms=500"]
             var environment = ProcessInfo.processInfo.environment
-            environment["CASEHUB_DATABASE_URL"] = databaseURL ?? world.databaseURL
+            // The hub and the adapters each as its own role, as in production.
+            let database = databaseURL ?? world.databaseURL
+            environment["CASEHUB_DATABASE_URL"] = database
+            environment["CASEHUB_HUB_DATABASE_URL"] = PostgresConfiguration.connectionString(database, user: DatabaseRole.hub.rawValue)
+            environment["CASEHUB_ADAPTER_DATABASE_URL"] = PostgresConfiguration.connectionString(database, user: DatabaseRole.adapter.rawValue)
             environment["CASEHUB_TOPIC_PREFIX"] = world.prefix
             if let kafkaBrokers { environment["CASEHUB_KAFKA_BROKERS"] = kafkaBrokers }
             environment.merge(extra) { _, new in new }

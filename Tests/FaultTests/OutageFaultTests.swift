@@ -193,6 +193,7 @@ extension HubFaultTests {
         let world = try await makeWorld()
         let broker = try await ProxiedBroker()
         defer { broker.stop() }
+        try await createTopics(world, brokers: broker.address)
         let (cases, links) = (150, 19)
         let events = try makeEvents(world, cases: cases, linksPerCase: links)
         let logFile = FileManager.default.temporaryDirectory.appendingPathComponent(TestEnvironment.uniqueName("hub") + ".log")

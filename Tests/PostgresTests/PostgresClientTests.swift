@@ -35,6 +35,25 @@ struct PostgresClientTests {
         }
     }
 
+    /// The same connection string as another user, in keyword and in URI form:
+    /// the user given last wins over the one in the string.
+    @Test func aConnectionStringForAnotherUser() async throws {
+        let keywords = TestEnvironment.databaseURL + " user=nobody_at_all"
+        let port = try #require(TestEnvironment.databaseURL.split(separator: " ").last { $0.hasPrefix("port=") }?.dropFirst(5))
+        let uri = "postgresql://nobody_at_all@127.0.0.1:\(port)/postgres?connect_timeout=5"
+        let superuser = try await withClient { client, _ in
+            try await client.query("SELECT current_user::text AS name")[0].decode("name", as: String.self)
+        }
+        for base in [keywords, uri] {
+            let client = PostgresClient(configuration: PostgresConfiguration(
+                connectionString: PostgresConfiguration.connectionString(base, user: superuser)), logger: logger)
+            #expect(try await client.query("SELECT current_user::text AS name")[0].decode("name", as: String.self) == superuser, "\(base)")
+            await client.shutdown()
+        }
+        #expect(PostgresConfiguration.connectionString("", user: "o'brien") == #"user='o\'brien'"#)
+        #expect(PostgresConfiguration.connectionString("postgres://h/db?sslmode=require", user: "a b") == "postgres://h/db?sslmode=require&user=a%20b")
+    }
+
     @Test func everySupportedTypeRoundTrips() async throws {
         try await withClient { client, schema in
             try await client.withConnection { connection in

@@ -216,7 +216,7 @@ struct FuzzTests {
         var rng = SplitMix64(seed: seed ^ 0x5EED)
         let logger = Logger(label: "test.fuzz")
         let keys = try await SigningKeys.load(agencies: ["zz-cdi", "zz-epb"], directory: URL(fileURLWithPath: stack.configuration.keyDirectory!),
-                                              store: AgencyKeyStore(client: stack.database))
+                                              store: AgencyKeyStore(client: stack.adapterDatabase))
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(connection: stack.configuration.kafka), logger: logger)
         let topic = stack.configuration.topics.from("zz-cdi")
         let stranger = Curve25519.Signing.PrivateKey()
