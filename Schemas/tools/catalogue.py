@@ -110,6 +110,7 @@ REFUSALS = {
     "event.id-reused": ("事件编号已被内容不同的事件使用", "The event id was used before for other content"),
     "event.unprocessable": ("枢纽无法处理该事件", "The hub could not store the event; it was refused so that others proceed"),
     "time.in-future": ("事件时间晚于当前时间", "The declared time lies in the future"),
+    "event.import-mark": ("只有管理员导入的历史案件事件可以带有导入标记", "Only an administrator's import of historical cases may carry the casehubimport attribute"),
     "time.outside-record": ("所填日期早于本案记录或晚于枢纽收到事件的时间",
                             "A date in the payload lies before the case's record of the act it follows, or after the hub received the event"),
     # type and payload

@@ -109,9 +109,29 @@ extension CaseHubStack {
                             tokens: AgencyTokenStore(client: database), store: hubStore, lag: ConsumerLag(kafka: kafkaAdmin),
                             lagGroups: [configuration.hub.groupID] + (adapterGroup.map { [$0] } ?? []),
                             registry: configuration.registry, servedAdapters: Set(adapters)).add(to: router)
+                let backfill = HistoricalImport(configuration: configuration.hub, registry: configuration.registry, store: hubStore, logger: logger)
+                ImportRoutes(tokens: AgencyTokenStore(client: database)) { events, actor, digest, dryRun in
+                    let report = try await backfill.run(events, by: actor, digest: digest, dryRun: dryRun)
+                    return (!report.refused.isEmpty, Self.json(report))
+                }.add(to: router)
                 try DashboardRoutes().add(to: router)
             }
             return router
+        }
+
+        /// An import's report, as `POST /v1/imports` answers it.
+        static func json(_ report: HistoricalImport.Report) -> JSONValue {
+            .object([
+                "importId": .string(report.importID), "events": .integer(Int64(report.events)), "dryRun": .bool(report.dryRun),
+                "stored": .bool(report.refused.isEmpty && !report.dryRun), "cases": .array(report.cases.map(JSONValue.string)),
+                "refused": .array(report.refused.map { refused in
+                    .object([
+                        "index": .integer(Int64(refused.index)), "eventId": .string(refused.eventID),
+                        "code": .string(refused.refusal.code.rawValue), "reason": .string(refused.refusal.reason),
+                        "reasonZH": .string(refused.refusal.reasonZH), "violations": refused.refusal.violationsJSON,
+                    ])
+                }),
+            ])
         }
 
         /// The adapters of the configured agencies: their routes on `routes`,

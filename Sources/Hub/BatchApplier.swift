@@ -137,7 +137,7 @@ struct BatchApplier: Sendable {
     /// or the one a penalty decision names by the bureau's own number for it
     /// (`relatedNumber`), locked with the batch's cases; nil when there is
     /// none or it does not exist.
-    private func relatedCase(of event: CloudEvent, sender: Agency, cases: inout CaseCache,
+    func relatedCase(of event: CloudEvent, sender: Agency, cases: inout CaseCache,
                              in transaction: inout HubTransaction) async throws -> CaseState? {
         var relatedID = CaseMachine.relatedCaseID(of: event, on: cases[event.subject])
         if relatedID == nil, event.type == .casePenaltyDecided, let number = event.data["relatedNumber"]?.stringValue {
@@ -150,7 +150,7 @@ struct BatchApplier: Sendable {
 
     /// Claims the decision's number for its bureau; the refusal when another
     /// decision already used it.
-    private func claimPenaltyNumber(of event: CloudEvent, sender: Agency, in transaction: inout HubTransaction) async throws -> Refusal? {
+    func claimPenaltyNumber(of event: CloudEvent, sender: Agency, in transaction: inout HubTransaction) async throws -> Refusal? {
         let number = PenaltyDecisionNumber.normalised(event.data["decisionNumber"]?.stringValue ?? "")
         guard let holder = try await transaction.claimPenaltyDecision(
             issuer: sender.id.rawValue, number: number, caseID: event.subject, eventID: event.id.description) else { return nil }
@@ -165,7 +165,7 @@ struct BatchApplier: Sendable {
     /// deadline that starts already past due (a case entered late) gets its
     /// overdue notice now, in this transaction, exactly once: not whenever
     /// the scheduler happens to look, which a quick next step could pre-empt.
-    private func saveEffects(_ transition: Transition, receivedAt: Date, cases: inout CaseCache,
+    func saveEffects(_ transition: Transition, receivedAt: Date, cases: inout CaseCache,
                              in transaction: inout HubTransaction) async throws {
         let state = transition.state
         var changed: [String] = []

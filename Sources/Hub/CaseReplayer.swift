@@ -81,7 +81,8 @@ public struct CaseReplayer: Sendable {
                     refused.append("seq \(audited.seq): unknown sender \(event.source)")
                     continue
                 }
-                switch machine.apply(event, by: sender, at: audited.recordedAt, to: states[event.subject], related: related(of: event, sender: sender)) {
+                switch machine.apply(event, by: sender, at: audited.recordedAt, to: states[event.subject], related: related(of: event, sender: sender),
+                                     backfilled: event.extensions[CaseMachine.importMark] != nil) {
                 case .success(let transition):
                     states[event.subject] = transition.state
                     for case .link(let other, let relation) in transition.effects {

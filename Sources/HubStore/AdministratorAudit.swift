@@ -69,7 +69,7 @@ extension HubTransaction {
     /// case). `details` names the target; it must hold no secret.
     /// `recordedAt`, when later than `instant`: an action recorded after it
     /// happened (a webhook change the hub audits).
-    mutating func appendAdministratorAction(
+    public mutating func appendAdministratorAction(
         _ action: AuditEntry.AdministratorAction, concerning agency: AgencyID, by actor: AdministrativeActor, at instant: Date,
         recordedAt: Date? = nil, details: [String: JSONValue]
     ) {

@@ -113,6 +113,8 @@ extension AuditEntry {
         /// Set or removed by an administrator or by the agency with its own token.
         case webhookSet = "casehub.admin.webhook-set"
         case webhookRemoved = "casehub.admin.webhook-removed"
+        /// Historical cases back-filled by an administrator (``AuditEntry`` per event besides).
+        case historicalImport = "casehub.admin.historical-import"
     }
 }
 

@@ -3,6 +3,7 @@ import CaseModel
 import Foundation
 import Hub
 import HubStore
+import Postgres
 import TestSupport
 import Testing
 
@@ -131,6 +132,65 @@ import Testing
             #expect(inbox["events"]?.arrayValue?.contains {
                 $0["event"]?["subject"]?.stringValue == caseID && $0["event"]?["data"]?["rule"] == "crime.police-filing-decision"
             } == false)
+        }
+    }
+
+    /// An administrator back-fills a paper case: its declared times drive the
+    /// clocks (the organ's two months ran out long ago, so it is overdue at
+    /// once and told), every event carries the import's mark in the trail,
+    /// and the replay gives the same case. A dry run stores nothing; an import
+    /// with an event out of turn stores nothing and names it; an agency
+    /// cannot put the mark on its own events.
+    @Test func anAdministratorBackfillsAPaperCase() async throws {
+        try await withRunningStack(agencies: ["zz-procuratorate", "zz-epb"]) { (stack, http, database) async throws in
+            let admin = try await AgencyTokenStore(client: database).issue(agency: AgencyTokenStore.administrators, label: "test", by: .administrator("test"))
+            let caseID = TestEnvironment.caseID("paper", openedBy: "zz-procuratorate")
+            let history: [JSONValue] = [
+                AdminAPITests.event("pil.clue-registered", by: "zz-procuratorate", case: caseID, at: "2025-01-06T09:00:00+08:00",
+                                    ["clueSource": "own-discovery", "summary": "纸质案卷补录"]),
+                AdminAPITests.event("pil.filed", by: "zz-procuratorate", case: caseID, at: "2025-01-07T09:00:00+08:00",
+                                    ["documentNumber": "株检行公立〔2025〕3号", "agency": "zz-epb"]),
+                AdminAPITests.event("pil.recommendation-issued", by: "zz-procuratorate", case: caseID, at: "2025-01-10T09:00:00+08:00", [
+                    "documentNumber": "株检行公建〔2025〕3号", "agency": "zz-epb", "urgent": false, "recommendations": ["依法履职"],
+                ]),
+                AdminAPITests.event("pil.recommendation-received", by: "zz-epb", case: caseID, at: "2025-01-13T10:00:00+08:00",
+                                    ["receivedAt": "2025-01-13T10:00:00+08:00"]),
+            ]
+            func importing(_ events: [JSONValue], dryRun: Bool = false) async throws -> (Int, JSONValue) {
+                try await http.send("POST", "/v1/imports\(dryRun ? "?dryRun=true" : "")", .array(events), bearer: .token(admin))
+            }
+            func stored() async throws -> Bool { try await http.send("GET", "/v1/cases/\(caseID)", nil, bearer: .token(admin)).0 == 200 }
+
+            let (dryStatus, dry) = try await importing(history, dryRun: true)
+            #expect(dryStatus == 200 && dry["dryRun"] == true && dry["stored"] == false && dry["refused"] == [], "\(dry)")
+            #expect(try await stored() == false)
+            let (badStatus, bad) = try await importing([history[0], history[1], history[3]])
+            #expect(badStatus == 422 && bad["refused"]?[0]?["index"] == 2 && bad["refused"]?[0]?["code"] == "transition.not-allowed", "\(bad)")
+            #expect(try await stored() == false)
+
+            let (status, report) = try await importing(history)
+            #expect(status == 200 && report["stored"] == true && report["cases"] == [.string(caseID)], "\(report)")
+            let importID = try #require(report["importId"]?.stringValue)
+            let (_, record) = try await http.send("GET", "/v1/cases/\(caseID)", nil, bearer: .token(admin))
+            let reply = record["deadlines"]?.arrayValue?.first { $0["rule"] == "pil.reply" }
+            #expect(reply?["startedAt"]?.stringValue.flatMap(RFC3339.parse) == Self.instant("2025-01-13T10:00:00+08:00") && reply?["stage"] == "overdue",
+                    "\(reply ?? .null)")
+            try await http.waitForEvent("zz-epb", type: "casehub.hub.deadline-overdue.v1", subject: caseID)
+            let (_, trail) = try await http.send("GET", "/v1/cases/\(caseID)/events", nil, bearer: .token(admin))
+            let accepted = trail["events"]?.arrayValue?.filter { $0["outcome"] == "accepted" } ?? []
+            #expect(accepted.count == 4 && accepted.allSatisfy { $0["body"]?[CaseMachine.importMark]?.stringValue == importID }, "\(trail)")
+            let audited = try await database.query("SELECT count(*) AS n FROM case_events WHERE type = 'casehub.admin.historical-import'")
+            #expect(try audited[0].decode("n", as: Int64.self) == 2)
+
+            // The mark is the administrator's: an agency's event that carries it is refused.
+            guard case .object(var forged) = AdminAPITests.event("pil.follow-up-recorded", by: "zz-procuratorate", case: caseID, at: RFC3339.format(Date()),
+                                                                  ["agencyStillFailing": true, "harmContinuing": true, "findings": "仍在排放"]) else { return }
+            forged[CaseMachine.importMark] = .string(importID)
+            let forgedID = try await rules.openings.post(http, .object(forged), as: "zz-procuratorate")
+            #expect(try await rules.openings.outcomes(http, "zz-procuratorate", for: [forgedID])[forgedID] == "refused event.import-mark")
+
+            let replay = try await CaseReplayer(store: HubStore(client: database), registry: stack.configuration.registry).replay()
+            #expect(replay.isConsistent, "\(replay.mismatches) \(replay.refusedOnReplay)")
         }
     }
 }

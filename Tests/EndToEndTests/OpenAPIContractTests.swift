@@ -279,6 +279,14 @@ struct OpenAPIContractTests {
             try await api.call("POST", replay, ["id": "999999"], json: ["reason": "contract test"], token: admin, expect: 404)
             try await api.call("POST", replay, ["id": rejection], json: ["reason": "contract test"], token: admin, expect: 202)
             try await api.call("POST", replay, ["id": rejection], json: ["reason": "contract test"], token: admin, expect: 200)
+            // A back-fill of paper cases: checked without storing, refused as a whole, malformed.
+            let paper = AdminAPITests.event("referral.submitted", by: "zz-epb", case: "zz-epb:contract-paper", at: "2025-03-01T09:00:00+08:00",
+                                            ["receiver": "zz-procuratorate", "referralKind": "clue", "summary": "纸质线索"])
+            try await api.call("POST", "/v1/imports", query: "dryRun=true", json: [paper], token: admin, expect: 200)
+            try await api.call("POST", "/v1/imports", json: [paper, paper], token: admin, expect: 422)
+            try await api.call("POST", "/v1/imports", json: [["specversion": "1.0"]], token: admin, expect: 422)
+            try await api.call("POST", "/v1/imports", raw: Array("nope".utf8), token: admin, expect: 400)
+            try await api.call("POST", "/v1/imports", json: [paper], token: epb, expect: 403)
             try await api.call("GET", "/v1/flows", token: admin, expect: 200)
             try await api.call("GET", "/v1/flows", query: "bucket=0", token: admin, expect: 400)
             try await api.call("GET", "/v1/lag", token: admin, expect: 200)

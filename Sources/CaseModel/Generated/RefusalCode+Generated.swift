@@ -55,6 +55,8 @@ extension RefusalCode {
     public static let envelopeInvalid = RefusalCode(rawValue: "envelope.invalid")
     /// 事件编号已被内容不同的事件使用: The event id was used before for other content.
     public static let eventIDReused = RefusalCode(rawValue: "event.id-reused")
+    /// 只有管理员导入的历史案件事件可以带有导入标记: Only an administrator's import of historical cases may carry the casehubimport attribute.
+    public static let eventImportMark = RefusalCode(rawValue: "event.import-mark")
     /// 枢纽无法处理该事件: The hub could not store the event; it was refused so that others proceed.
     public static let eventUnprocessable = RefusalCode(rawValue: "event.unprocessable")
     /// 反馈对象不是移送机关: Feedback goes to the agency that referred the clue.
@@ -153,6 +155,7 @@ extension RefusalCode {
         .deadlinePassed: ("期限已届满", "The period for this act has run"),
         .envelopeInvalid: ("事件信封格式不正确", "The CloudEvents envelope is malformed"),
         .eventIDReused: ("事件编号已被内容不同的事件使用", "The event id was used before for other content"),
+        .eventImportMark: ("只有管理员导入的历史案件事件可以带有导入标记", "Only an administrator's import of historical cases may carry the casehubimport attribute"),
         .eventUnprocessable: ("枢纽无法处理该事件", "The hub could not store the event; it was refused so that others proceed"),
         .feedbackWrongReferrer: ("反馈对象不是移送机关", "Feedback goes to the agency that referred the clue"),
         .judgmentWrongInstance: ("审级不符", "The judgment names another instance than the case's"),

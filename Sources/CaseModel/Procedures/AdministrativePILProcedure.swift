@@ -58,14 +58,14 @@ enum AdministrativePILProcedure {
             // sender's claim, kept in the record: it cannot precede the
             // recommendation's arrival at the hub nor follow this record of it,
             // and it does not move the clock.
-            _ = try step.recordedInstant("receivedAt", notBefore: step.state.facts.recommendationIssuedAt ?? step.state.openedAt)
+            let declared = try step.recordedInstant("receivedAt", notBefore: step.state.facts.recommendationIssuedAt ?? step.state.openedAt)
             if step.state.deadlines["pil.reply"] == nil && step.state.deadlines["pil.reply-urgent"] == nil {
                 // A case whose recommendation predates clocks that await service.
                 let addressee = step.state.parties[.addressee]!
                 step.start(step.state.facts.urgent == true ? "pil.reply-urgent" : "pil.reply", obliged: addressee, trigger: step.at)
                 step.start("pil.recommendation-record", obliged: holder, trigger: step.at)
             }
-            step.acknowledgeReceipt("pil.reply", "pil.reply-urgent", "pil.recommendation-record")
+            step.acknowledgeReceipt("pil.reply", "pil.reply-urgent", "pil.recommendation-record", declared: declared)
             step.move(to: "awaiting-reply")
 
         case .pilRecommendationRecorded:

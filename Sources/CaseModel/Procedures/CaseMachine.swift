@@ -19,6 +19,11 @@ public struct CaseMachine: Sendable {
         self.calculator = DeadlineCalculator(calendar: calendar)
     }
 
+    /// The CloudEvents attribute that marks an event of an administrator's
+    /// back-fill of historical cases: its value is the import's id. Only such
+    /// events are placed at their declared time (``apply(_:by:at:to:related:backfilled:)``).
+    public static let importMark = "casehubimport"
+
     /// The event that opens a case of each procedure without a `case.opened` first.
     static let openingTypes: [EventType: Procedure] = [
         .referralSubmitted: .referral,
@@ -50,6 +55,13 @@ public struct CaseMachine: Sendable {
                     related: CaseState? = nil, backfilled: Bool = false) throws(Refusal) -> Transition {
         if event.type.isHubNotice {
             throw Refusal(code: .typeReserved, reason: "\(event.type) is emitted by the hub only", reasonZH: "该类型事件只能由枢纽发出")
+        }
+        // Declared times drive the clocks only in an administrator's back-fill, and only its events carry its mark.
+        if (event.extensions[Self.importMark] != nil) != backfilled {
+            throw Refusal(code: .eventImportMark,
+                          reason: "only an administrator's import of historical cases carries the \(Self.importMark) attribute",
+                          reasonZH: "只有管理员导入的历史案件事件可以带有导入标记",
+                          violations: [Violation(path: "/\(Self.importMark)", rule: "reserved", message: "set by the hub's import only")])
         }
         if event.time.timeIntervalSince(receivedAt) > allowedClockSkew {
             throw Refusal(code: .timeInFuture,

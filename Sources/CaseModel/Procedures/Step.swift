@@ -14,6 +14,9 @@ struct Step {
     /// beside; it drives the clocks only in an administrator's back-fill of
     /// historical cases (``CaseMachine/apply(_:by:at:to:related:backfilled:)``).
     let at: Date
+    /// An administrator's back-fill of a historical case: no delivery will
+    /// serve its documents, so declared receipts and services start the clocks.
+    let backfilled: Bool
     let machine: CaseMachine
     /// Another case this event's rules look at (``CaseMachine/relatedCaseID(of:on:)``), as it stands.
     var related: CaseState?
@@ -24,6 +27,7 @@ struct Step {
         self.sender = sender
         self.receivedAt = receivedAt
         self.at = backfilled ? event.time : receivedAt
+        self.backfilled = backfilled
         self.machine = machine
         self.related = related
     }
@@ -160,6 +164,11 @@ struct Step {
     /// (``acknowledgeReceipt(_:)``), whichever comes first, and never before
     /// `notBefore` (a later day the sender declares, e.g. a service on paper).
     mutating func awaitService(_ ruleID: String, obliged: AgencyID, servedTo served: AgencyID, notBefore floor: Date? = nil) {
+        // A back-filled document was served long ago, on paper: its declared day counts.
+        if backfilled, let floor {
+            start(ruleID, obliged: obliged, trigger: max(floor, at))
+            return
+        }
         let rule = machine.rules[ruleID]
         let earliest = max(floor ?? at, at)
         let due = machine.calculator.due(after: earliest, period: rule.period)
@@ -175,10 +184,10 @@ struct Step {
     /// service it made otherwise): a clock still awaiting the hub's record of
     /// the delivery starts now, by the hub's clock. A declared receipt time
     /// in the payload does not move it.
-    mutating func acknowledgeReceipt(_ ruleIDs: String...) {
+    mutating func acknowledgeReceipt(_ ruleIDs: String..., declared: Date? = nil) {
         for id in ruleIDs {
             if let deadline = state.deadlines[id], deadline.state == .awaitingService {
-                startServed(id, at: at)
+                startServed(id, at: backfilled ? declared ?? at : at)
             }
         }
     }
