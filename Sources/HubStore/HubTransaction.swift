@@ -509,7 +509,7 @@ extension HubTransaction {
     public func lockDueDeadlines(asOf instant: Date, limit: Int) async throws -> [DueDeadline] {
         let rows = try await connection.query("""
             SELECT d.case_id, d.rule_id, d.obliged_agency, d.legal_basis, d.due_at, d.warn_at,
-                   d.warning_sent_at IS NOT NULL AS warning_sent, c.holder,
+                   d.warning_sent_at IS NOT NULL AS warning_sent, c.holder, c.procedure,
                    coalesce(c.state->'parties', '{}'::jsonb)::text AS parties,
                    coalesce(c.state #> ARRAY['deadlines', d.rule_id, 'rule', 'alsoNotified'], '[]'::jsonb)::text AS also_notified
             FROM deadlines d JOIN cases c ON c.id = d.case_id
@@ -521,14 +521,20 @@ extension HubTransaction {
             """)
         return try rows.map { row in
             let obliged: String = try row.decode("obliged_agency")
-            // The same order as DeadlineRule.noticeRecipients: obliged, holder, supervising roles.
-            let parties = try JSONValue.parse(Array(try row.decode("parties", as: String.self).utf8))
-            let roles = try JSONValue.parse(Array(try row.decode("also_notified", as: String.self).utf8)).arrayValue ?? []
+            let ruleID: String = try row.decode("rule_id")
+            let parties = try JSONValue.parse(Array(try row.decode("parties", as: String.self).utf8)).objectValue ?? [:]
+            let alsoNotified = try JSONValue.parse(Array(try row.decode("also_notified", as: String.self).utf8)).arrayValue ?? []
+            func agency(_ text: String?) -> AgencyID? { text.flatMap(AgencyID.init(rawValue:)) }
             var recipients = [obliged]
-            for agency in [try row.decode("holder", as: String?.self)] + roles.map({ $0.stringValue.flatMap { parties[$0]?.stringValue } }) {
-                if let agency, !recipients.contains(agency) { recipients.append(agency) }
+            // As the case state says (DeadlineRule.noticeRecipients): a row of a procedure this build does not know tells only the obliged.
+            if let obligedAgency = agency(obliged), let procedure = Procedure(rawValue: try row.decode("procedure", as: String.self)) {
+                recipients = DeadlineRule.noticeRecipients(
+                    rule: ruleID, obliged: obligedAgency, holder: agency(try row.decode("holder", as: String?.self)),
+                    alsoNotified: alsoNotified.map { agency($0.stringValue.flatMap { parties[$0]?.stringValue }) }, procedure: procedure,
+                    roles: { party in parties.compactMap { role, holder in holder.stringValue == party.rawValue ? PartyRole(rawValue: role) : nil } }
+                ).map(\.rawValue)
             }
-            return DueDeadline(caseID: try row.decode("case_id"), ruleID: try row.decode("rule_id"),
+            return DueDeadline(caseID: try row.decode("case_id"), ruleID: ruleID,
                                obligedAgency: obliged, legalBasis: try row.decode("legal_basis"),
                                dueAt: try row.decode("due_at"), warnAt: try row.decode("warn_at"),
                                warningSent: try row.decode("warning_sent"), recipients: recipients)

@@ -173,6 +173,34 @@ import Testing
         }
     }
 
+    /// The commission chose a letter inquiry in July and the reply is long
+    /// overdue: the commission hears of it; the referrer, whose view does not
+    /// show that clock, hears nothing that would tell it an inquiry was chosen.
+    @Test func theReferrerHearsNoNoticeOfTheCommissionsInquiry() async throws {
+        try await withRunningStack(agencies: ["zz-epb", "zz-cdi"], arrivals: .atDeclaredTimes) { _, http, _ in
+            let caseID = TestEnvironment.caseID("inquiry", openedBy: "zz-epb")
+            #expect(try await rules.step(http, "accountability.clue-referred", by: "zz-epb", case: caseID, at: "2026-07-01T09:00:00+08:00", [
+                "commission": "zz-cdi", "summary": "监管不力", "officials": [["name": "王某", "position": "某科科长"]],
+            ]) == "accepted")
+            #expect(try await rules.step(http, "accountability.disposal-chosen", by: "zz-cdi", case: caseID, at: "2026-07-02T09:00:00+08:00",
+                                         ["disposal": "talk-or-letter-inquiry"]) == "accepted")
+            http.letTimePass()
+            func notices(_ agency: String) async throws -> Set<String> {
+                let (_, body) = try await http.send("GET", "/v1/agencies/\(agency)/inbox?after=0&limit=1000", nil)
+                return Set((body["events"]?.arrayValue ?? []).compactMap { item in
+                    guard item["event"]?["subject"]?.stringValue == caseID, item["event"]?["type"]?.stringValue?.hasPrefix("casehub.hub.deadline") == true
+                    else { return nil }
+                    return item["event"]?["data"]?["rule"]?.stringValue
+                })
+            }
+            #expect(await eventually(timeout: .seconds(30)) { (try? await notices("zz-cdi"))?.contains("accountability.inquiry-reply") == true })
+            // The clocks the referrer may see are noticed to it too (the commission's disposal was met; its feedback is due in three months).
+            try await Task.sleep(for: .seconds(1))
+            #expect(try await notices("zz-epb").contains("accountability.inquiry-reply") == false)
+            #expect(try await notices("zz-epb").contains("accountability.feedback"), "the referrer hears of the feedback it is owed")
+        }
+    }
+
     /// 行政公益诉讼: the administrative organ receives the filing and the
     /// recommendation whole, learns only that a follow-up was recorded, and
     /// nothing of the recommendation's record with the upper procuratorate,

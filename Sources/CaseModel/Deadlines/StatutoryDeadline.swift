@@ -39,11 +39,23 @@ public struct DeadlineRule: Sendable, Hashable, Codable {
 
     /// Who hears of the deadline's warning and overdue notice on `state`:
     /// the obliged agency, the holder, then the parties in ``alsoNotified``
-    /// roles; each once.
+    /// roles; each once, and besides the obliged agency only a party whose
+    /// view of the case shows the deadline (need to know: the agency that
+    /// referred an accountability clue does not learn of a letter inquiry).
     public func noticeRecipients(obliged: AgencyID, on state: CaseState) -> [AgencyID] {
+        Self.noticeRecipients(rule: id, obliged: obliged, holder: state.parties[.holder],
+                              alsoNotified: (alsoNotified ?? []).map { state.parties[$0] }, procedure: state.procedure,
+                              roles: { state.role(of: $0) })
+    }
+
+    /// The same from a case's parts, as the deadline scheduler reads them from its rows.
+    public static func noticeRecipients(rule: String, obliged: AgencyID, holder: AgencyID?, alsoNotified: [AgencyID?], procedure: Procedure,
+                                        roles: (AgencyID) -> [PartyRole]) -> [AgencyID] {
         var recipients = [obliged]
-        for agency in [state.parties[.holder]] + (alsoNotified ?? []).map({ state.parties[$0] }) {
-            if let agency, !recipients.contains(agency) { recipients.append(agency) }
+        for agency in [holder] + alsoNotified {
+            guard let agency, !recipients.contains(agency),
+                  Disclosure.standard.hearsOfDeadline(rule, in: procedure, roles: roles(agency)) else { continue }
+            recipients.append(agency)
         }
         return recipients
     }

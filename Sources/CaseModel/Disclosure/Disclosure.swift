@@ -164,6 +164,14 @@ public struct Disclosure: Sendable {
         return received
     }
 
+    /// Whether a party in `roles` hears of deadline `ruleID`'s warning and
+    /// overdue notice: only of a deadline its case view shows (the agency
+    /// that must act always hears, whatever the rule: ``DeadlineRule/noticeRecipients(obliged:on:)``).
+    public func hearsOfDeadline(_ ruleID: String, in procedure: Procedure, roles: [PartyRole]) -> Bool {
+        let seen = caseView(in: procedure, for: roles)
+        return (seen.fields?.contains("deadlines") ?? true) && (seen.deadlines?.contains(ruleID) ?? true)
+    }
+
     /// What a party in `roles` sees of a case of `procedure`.
     public func caseView(in procedure: Procedure, for roles: [PartyRole]) -> CaseViewRule {
         let byRole = caseViews[procedure] ?? [:]
