@@ -24,7 +24,7 @@ import Testing
         process.arguments = arguments
         process.environment = environment
         let output = FileManager.default.temporaryDirectory.appendingPathComponent(TestEnvironment.uniqueName("casehub") + ".log")
-        FileManager.default.createFile(atPath: output.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)  // FileHandle below fails if it could not be made
         defer { try? FileManager.default.removeItem(at: output) }
         let handle = try FileHandle(forWritingTo: output)
         process.standardOutput = handle
@@ -57,14 +57,22 @@ import Testing
         await owner.shutdown()
     }
 
-    @Test func aStackRefusesADatabaseNewerThanItsBuildUnderEveryRole() async throws {
-        let url = try await TestDatabase.create("newer")
+    /// A migrated database whose roles may log in (as the local stack lets
+    /// them), its owner's client, and a configuration that connects each
+    /// part as its role.
+    func migrated(_ name: String) async throws -> (owner: PostgresClient, configuration: CaseHubConfiguration) {
+        let url = try await TestDatabase.create(name)
         let owner = PostgresClient(configuration: PostgresConfiguration(connectionString: url), logger: logger)
         try await Migrator(client: owner, logger: logger).migrate()
         try await DatabaseRole.allowLocalLogin(client: owner)
-        try await owner.execute("INSERT INTO schema_migrations (version, name) VALUES (\(Migration.latestVersion + 1), 'from a newer casehub')")
         var configuration = CaseHubConfiguration(kafka: KafkaConfiguration(bootstrapServers: [TestEnvironment.kafkaBrokers]), databaseURL: url)
         configuration.connectPartsAsTheirRoles()
+        return (owner, configuration)
+    }
+
+    @Test func aStackRefusesADatabaseNewerThanItsBuildUnderEveryRole() async throws {
+        var (owner, configuration) = try await migrated("newer")
+        try await owner.execute("INSERT INTO schema_migrations (version, name) VALUES (\(Migration.latestVersion + 1), 'from a newer casehub')")
         for roles in [CaseHubConfiguration.Roles(hub: true, adapters: []), .init(hub: false, adapters: ["zz-epb"])] {
             configuration.roles = roles
             await #expect {
@@ -79,13 +87,8 @@ import Testing
     /// A database migrated before the roles were granted (or grants taken
     /// away): the part is told to run `casehub migrate`, not left to fail later.
     @Test func aPartWhoseRoleMayNotReadTheSchemaIsToldToMigrate() async throws {
-        let url = try await TestDatabase.create("ungranted")
-        let owner = PostgresClient(configuration: PostgresConfiguration(connectionString: url), logger: logger)
-        try await Migrator(client: owner, logger: logger).migrate()
-        try await DatabaseRole.allowLocalLogin(client: owner)
+        var (owner, configuration) = try await migrated("ungranted")
         try await owner.execute("REVOKE ALL ON schema_migrations FROM casehub_adapter")
-        var configuration = CaseHubConfiguration(kafka: KafkaConfiguration(bootstrapServers: [TestEnvironment.kafkaBrokers]), databaseURL: url)
-        configuration.connectPartsAsTheirRoles()
         configuration.roles = .init(hub: false, adapters: ["zz-epb"])
         await #expect {
             try await CaseHubStack.checkReady(configuration, logger: logger)
