@@ -179,6 +179,8 @@ struct DashboardBrowserTests {
             #expect(page.contains("&lt;img src=x onerror=alert(1)&gt;"))
             #expect(!page.contains("<img src=\"x\""))
             #expect(!page.contains("<script>alert"))
+            // Dated July, received now: the hub's time counts, the sender's stands beside it.
+            #expect(page.contains("<span class=\"declared hint\"> (发送方所称时间 "), "\(page.prefix(4_000))")
         }
     }
 }

@@ -21,7 +21,7 @@ const TEXT = {
     codeFilter: "拒收代码，如 transition.illegal", numberPlaceholder: "任一机构的案号，或案件 ID",
     footer: "数据每 5 秒自动刷新。", "stage.warning": "预警", "stage.overdue": "逾期", "stage.running": "计时中",
     "state.running": "计时中", "state.met": "已履行", "state.closed": "已关闭", "state.overdue": "逾期",
-    "state.met-late": "逾期履行", "state.stopped": "已停止", "state.suspended": "中止计算", "state.awaiting-service": "待送达", "state.warning": "预警", dueDate: "期限届满日",
+    "state.met-late": "逾期履行", "state.stopped": "已停止", "state.suspended": "中止计算", "state.awaiting-service": "待送达", declared: "发送方所称时间", imported: "历史补录", "state.warning": "预警", dueDate: "期限届满日",
     events: "已受理事件", cases: "案件", outboxBacklog: "发件箱积压", warnings: "期限预警", overdue: "期限逾期",
     openRejections: "待处理拒收", unacked: "未确认送达", hubLag: "枢纽消费积压", outboxParked: "滞留记录",
     parked: "滞留的发件箱记录", parkedHint: "这些记录无法发布（过大、无权限或主题不存在），同一案件的后续记录在其后等待；其他机构的送达不受影响。",
@@ -56,7 +56,7 @@ const TEXT = {
     allAgencies: "All agencies", codeFilter: "Refusal code, e.g. transition.illegal", numberPlaceholder: "Any agency's number, or a case id",
     footer: "Refreshes every 5 seconds.", "stage.warning": "warning", "stage.overdue": "overdue", "stage.running": "running",
     "state.running": "running", "state.met": "met", "state.closed": "closed", "state.overdue": "overdue",
-    "state.met-late": "met late", "state.stopped": "stopped", "state.suspended": "suspended", "state.awaiting-service": "awaiting service", "state.warning": "warning", dueDate: "Last day",
+    "state.met-late": "met late", "state.stopped": "stopped", "state.suspended": "suspended", "state.awaiting-service": "awaiting service", declared: "time declared by the sender", imported: "back-filled", "state.warning": "warning", dueDate: "Last day",
     events: "Events accepted", cases: "Cases", outboxBacklog: "Outbox backlog", warnings: "Deadlines in warning",
     overdue: "Deadlines overdue", openRejections: "Refusals not replayed", unacked: "Unacknowledged deliveries", hubLag: "Hub consumer lag",
     outboxParked: "Parked records", parked: "Parked outbox records",
@@ -614,7 +614,11 @@ async function renderCase(id) {
     h("ol", { id: "case-events" }, trail.events.map((event) =>
       h("li", { class: "event " + event.outcome, "data-seq": event.seq },
         h("span", { class: "when" }, formatTime(event.recordedAt)),
+        // The hub's time counts; the sender's own, where it differs by more than a minute, stands beside it.
+        Math.abs(Date.parse(event.occurredAt) - Date.parse(event.recordedAt)) > 60000
+          ? h("span", { class: "declared hint" }, ` (${t("declared")} ${formatTime(event.occurredAt)})`) : null,
         h("span", { class: "badge " + event.outcome }, t(event.outcome)), " ",
+        event.body && event.body.casehubimport ? h("span", { class: "badge imported" }, t("imported")) : null,
         h("code", {}, event.type), " ← ", agencyName(event.source),
         h("div", { class: "hint" }, `#${event.seq} · ${t("version")} ${event.caseVersion ?? "–"} · ${String(event.hash).slice(0, 16)}…`)))),
   ].filter((node) => node !== null));
