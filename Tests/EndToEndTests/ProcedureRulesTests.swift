@@ -60,15 +60,7 @@ import Testing
     /// the police file instead; the request's clock stops as met.
     @Test func askedToExplainThePoliceMayFileInstead() async throws {
         try await withRunningStack(agencies: ["zz-epb", "zz-psb", "zz-procuratorate"], arrivals: .atDeclaredTimes) { _, http, database in
-            let caseID = TestEnvironment.caseID("supervised", openedBy: "zz-epb")
-            let attachment: JSONValue = ["name": "笔录.pdf", "sha256": .string(String(repeating: "a", count: 64)), "size": 1, "mediaType": "application/pdf"]
-            #expect(try await step(http, "crime.case-reported", by: "zz-epb", case: caseID, at: "2026-07-01T09:00:00+08:00", ["summary": "渗坑排放"]) == "accepted")
-            #expect(try await step(http, "crime.transfer-decided", by: "zz-epb", case: caseID, at: "2026-07-01T10:00:00+08:00",
-                                   ["decision": "transfer", "decidedBy": "局长"]) == "accepted")
-            #expect(try await step(http, "crime.transferred", by: "zz-epb", case: caseID, at: "2026-07-01T11:00:00+08:00", [
-                "police": "zz-psb", "procuratorate": "zz-procuratorate", "transferNumber": "株环移〔2026〕2号",
-                "materials": [["kind": "transfer-letter", "attachment": attachment]],
-            ]) == "accepted")
+            let caseID = try await transferredToPolice(http, "supervised", police: "zz-psb", procuratorate: "zz-procuratorate", number: 2)
             #expect(try await step(http, "crime.receipt-signed", by: "zz-psb", case: caseID, at: "2026-07-01T12:00:00+08:00") == "accepted")
             #expect(try await step(http, "crime.filing-decided", by: "zz-psb", case: caseID, at: "2026-07-02T09:00:00+08:00",
                                    ["decision": "not-filed", "reasons": ["证据不足"]]) == "accepted")
@@ -335,15 +327,7 @@ import Testing
     /// police and the bureau.
     @Test func theSupervisingProcuratorateHearsOfThePolicesOverdueDecision() async throws {
         try await withRunningStack(agencies: ["zz-epb", "zz-psb", "tianyuan-procuratorate"], arrivals: .atDeclaredTimes) { (_, http, _) async throws in
-            let caseID = TestEnvironment.caseID("supervised-deadline", openedBy: "zz-epb")
-            let attachment: JSONValue = ["name": "移送书.pdf", "sha256": .string(String(repeating: "c", count: 64)), "size": 1, "mediaType": "application/pdf"]
-            #expect(try await step(http, "crime.case-reported", by: "zz-epb", case: caseID, at: "2026-07-01T09:00:00+08:00", ["summary": "暗管排放"]) == "accepted")
-            #expect(try await step(http, "crime.transfer-decided", by: "zz-epb", case: caseID, at: "2026-07-01T10:00:00+08:00",
-                                   ["decision": "transfer", "decidedBy": "局长"]) == "accepted")
-            #expect(try await step(http, "crime.transferred", by: "zz-epb", case: caseID, at: "2026-07-01T11:00:00+08:00", [
-                "police": "zz-psb", "procuratorate": "tianyuan-procuratorate", "transferNumber": "株环移〔2026〕8号",
-                "materials": [["kind": "transfer-letter", "attachment": attachment]],
-            ]) == "accepted")
+            let caseID = try await transferredToPolice(http, "supervised-deadline", police: "zz-psb", procuratorate: "tianyuan-procuratorate", number: 8)
             // Transferred in July: the three days to decide on filing ran out long ago.
             #expect(try await step(http, "crime.receipt-signed", by: "zz-psb", case: caseID, at: "2026-07-01T12:00:00+08:00") == "accepted")
             http.letTimePass()
