@@ -456,6 +456,12 @@ import Testing
             #expect(try await step(http, "litigation.judgment-issued", by: "zz-court", case: compensation, at: "2026-03-02T09:00:00+08:00", [
                 "instance": "first", "form": "judgment", "documentNumber": "（2026）湘02民初31号", "outcome": "被告赔偿生态环境修复费用", "servedOn": "2026-03-02",
             ]) == "accepted")
+            // Its appeal window runs from the holder's receipt: the delivery is recorded before the clock moves on.
+            let served = await eventually(timeout: .seconds(30)) {
+                let view = try? await http.send("GET", "/v1/agencies/zz-court/cases/\(compensation)", nil).1
+                return view?["deadlines"]?.arrayValue?.first { $0["rule"] == "litigation.appeal-judgment" }?["state"] == "running"
+            }
+            #expect(served)
             #expect(try await step(http, "litigation.final", by: "zz-court", case: compensation, at: "2026-03-18T09:00:00+08:00",
                                    ["effectiveOn": "2026-03-18"]) == "accepted")
             #expect(try await step(http, "litigation.hearing-scheduled", by: "zz-court", case: waiting, at: "2026-03-19T09:00:00+08:00",
